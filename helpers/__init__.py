@@ -1,0 +1,12 @@
+"""Code shared by the chapters of the M2NIST segmentation book.
+
+Modules: ``config`` (profiles and paths), ``data`` (M2NIST loading and
+generation), ``metrics`` (IoU, Dice, pixel accuracy), ``plotting`` (one palette
+for every figure), ``models`` (FCN-8s, U-Net, 2D V-Net) and ``training``
+(one way to train, evaluate and save a model).
+"""
+
+NUM_CLASSES = 11
+BACKGROUND = 10
+HEIGHT, WIDTH = 64, 84
+CLASS_NAMES = [str(digit) for digit in range(10)] + ["background"]

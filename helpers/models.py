@@ -1,0 +1,244 @@
+"""The three segmentation networks of the book: FCN-8s, U-Net and a 2D V-Net.
+
+Every model is a Functional Keras model built from ``keras.layers`` alone, so
+it runs under the TensorFlow and the JAX backends. The
+contract is the same for all three:
+
+* input ``(64, 84, 1)`` raw grey levels 0..255 as floats (the model rescales);
+* output ``(64, 84, 11)`` softmax probabilities, pixel for pixel aligned with
+  the input, from a float32 layer named ``probabilities`` so that mixed
+  precision never computes the softmax in float16.
+
+The encoders halve the resolution ``depth`` times, so the image is zero-padded
+to a multiple of ``2**depth`` on entry and cropped back by exactly the same
+amounts per side on exit (:func:`padding_for`). Cropping by other amounts than
+were padded shifts every prediction, which no loss or metric on the padded
+image would reveal.
+
+The default widths (24, 12 and 10 base filters) give the three models
+comparable budgets, 1.1-1.4 M parameters and 0.3-0.5 GFLOPs per image, so the
+book compares architectures rather than sizes; :func:`count_flops` and
+:func:`model_summary_table` report them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import keras
+from keras import layers
+
+from helpers import HEIGHT, NUM_CLASSES, WIDTH
+
+FCN_STAGE_CONVS = (2, 2, 3, 3)
+"""3x3 convolutions in each of the four FCN-8s encoder stages (VGG style)."""
+
+VNET_MAX_CONVS = 3
+"""V-Net residual blocks hold ``level + 1`` convolutions, at most this many."""
+
+Padding = tuple[tuple[int, int], tuple[int, int]]
+
+
+def padding_for(size: int, multiple: int) -> tuple[int, int]:
+    """Zeros to add ``(before, after)`` so that ``size`` becomes a multiple of ``multiple``.
+
+    The amount is split as evenly as possible (an odd extra goes after), so
+    the image stays centred and the receptive fields stay symmetric.
+    """
+    if size < 1 or multiple < 1:
+        raise ValueError(f"size and multiple must be positive, got size={size}, multiple={multiple}")
+    total = -size % multiple
+    return total // 2, total - total // 2
+
+
+def _padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTensor, Padding]:
+    """The model input, and that input rescaled to 0..1 and zero-padded to ``multiple``."""
+    padding = (padding_for(HEIGHT, multiple), padding_for(WIDTH, multiple))
+    inputs = keras.Input(shape=(HEIGHT, WIDTH, 1), name="image")
+    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+    x = layers.ZeroPadding2D(padding, name="pad")(x)
+    return inputs, x, padding
+
+
+def _probabilities(scores: keras.KerasTensor, padding: Padding) -> keras.KerasTensor:
+    """Crop the class scores by exactly the input padding, then softmax in float32."""
+    x = layers.Cropping2D(padding, name="crop")(scores)
+    return layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+
+
+def _conv_bn(
+    x: keras.KerasTensor,
+    filters: int,
+    kernel_size: int,
+    name: str,
+    *,
+    strides: int = 1,
+    transposed: bool = False,
+    relu: bool = True,
+) -> keras.KerasTensor:
+    """Convolution (no bias: batch norm has one), batch norm and, unless ``relu=False``, ReLU.
+
+    Batch norm lets all three models train from scratch with one learning rate.
+    """
+    conv = layers.Conv2DTranspose if transposed else layers.Conv2D
+    x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def _check_positive(**sizes: int) -> None:
+    """Reject widths and depths below 1, which cannot build a network."""
+    if invalid := {name: size for name, size in sizes.items() if size < 1}:
+        raise ValueError(f"sizes must be positive, got {invalid}")
+
+
+def build_fcn8s(base_filters: int = 24, name: str = "fcn8s") -> keras.Model:
+    """FCN-8s: a pooling encoder whose class scores at 1/16, 1/8 and 1/4 are fused by addition.
+
+    Four VGG-style stages (3x3 convolutions, then 2x2 max pooling) whose
+    filters double from ``base_filters``. A 1x1 convolution scores the classes
+    after each of the last three poolings; the coarsest scores are upsampled
+    2x by a transposed convolution and added to the next, twice (the FCN-32s
+    -> 16s -> 8s refinement), and a last transposed convolution upsamples 4x
+    to full size. There are no dense layers, so every output is a pixel.
+    """
+    _check_positive(base_filters=base_filters)
+    inputs, x, padding = _padded_grey_input(2 ** len(FCN_STAGE_CONVS))
+    pooled = []
+    for stage, n_convs in enumerate(FCN_STAGE_CONVS, start=1):
+        for conv in range(1, n_convs + 1):
+            x = _conv_bn(x, base_filters * 2 ** (stage - 1), 3, name=f"stage{stage}_conv{conv}")
+        x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+        pooled.append(x)
+    quarter, eighth, sixteenth = (
+        layers.Conv2D(NUM_CLASSES, 1, name=f"score_pool{stage}")(features)
+        for stage, features in zip((2, 3, 4), pooled[1:])
+    )
+    x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_8th")(sixteenth)
+    x = layers.Add(name="fuse_8th")([x, eighth])
+    x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_4th")(x)
+    x = layers.Add(name="fuse_4th")([x, quarter])
+    scores = layers.Conv2DTranspose(NUM_CLASSES, 8, strides=4, padding="same", name="upscore_to_full")(x)
+    return keras.Model(inputs, _probabilities(scores, padding), name=name)
+
+
+def _double_conv(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+    """The U-Net unit: two 3x3 convolutions with batch norm and ReLU."""
+    x = _conv_bn(x, filters, 3, name=f"{name}_conv1")
+    return _conv_bn(x, filters, 3, name=f"{name}_conv2")
+
+
+def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> keras.Model:
+    """U-Net: a symmetric encoder-decoder with a concatenated skip connection at every level.
+
+    Level ``k`` has ``base_filters * 2**k`` filters; the encoder max-pools
+    ``depth`` times, the decoder upsamples by 2x2 stride-2 transposed
+    convolutions and concatenates the encoder features of the same level, so
+    fine detail lost by pooling comes back for the digit boundaries.
+    """
+    _check_positive(base_filters=base_filters, depth=depth)
+    inputs, x, padding = _padded_grey_input(2**depth)
+    skips = []
+    for level in range(depth):
+        x = _double_conv(x, base_filters * 2**level, name=f"down{level}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
+    x = _double_conv(x, base_filters * 2**depth, name="bottom")
+    for level in reversed(range(depth)):
+        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2, name=f"up{level}_upconv")(x)
+        x = layers.Concatenate(name=f"up{level}_concat")([skips[level], x])
+        x = _double_conv(x, base_filters * 2**level, name=f"up{level}")
+    scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
+    return keras.Model(inputs, _probabilities(scores, padding), name=name)
+
+
+def _residual_block(x: keras.KerasTensor, filters: int, n_convs: int, name: str) -> keras.KerasTensor:
+    """V-Net residual block: ``n_convs`` 3x3 convolutions added to a shortcut, then ReLU.
+
+    The shortcut is the identity when the channel count is kept and a linear
+    1x1 convolution where it changes, so the addition is always defined.
+    """
+    shortcut = x
+    if x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(x)
+    for conv in range(1, n_convs + 1):
+        x = _conv_bn(x, filters, 3, name=f"{name}_conv{conv}", relu=conv < n_convs)
+    x = layers.Add(name=f"{name}_add")([x, shortcut])
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> keras.Model:
+    """2D V-Net: residual blocks, strided convolutions instead of pooling, concatenated skips.
+
+    Level ``k`` is a residual block of ``min(k + 1, 3)`` 3x3 convolutions with
+    ``base_filters * 2**k`` filters. Going down, a 2x2 stride-2 convolution
+    halves the resolution and doubles the channels (learned, unlike pooling);
+    going up, a 2x2 stride-2 transposed convolution halves the channels, the
+    encoder features of the level are concatenated, and a residual block
+    (1x1 shortcut, since the concatenation doubled the channels) refines them.
+    """
+    _check_positive(base_filters=base_filters, depth=depth)
+    inputs, x, padding = _padded_grey_input(2**depth)
+    skips = []
+    for level in range(depth):
+        x = _residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"down{level}")
+        skips.append(x)
+        x = _conv_bn(x, base_filters * 2 ** (level + 1), 2, strides=2, name=f"down{level}_downconv")
+    x = _residual_block(x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name="bottom")
+    for level in reversed(range(depth)):
+        x = _conv_bn(x, base_filters * 2**level, 2, strides=2, transposed=True, name=f"up{level}_upconv")
+        x = layers.Concatenate(name=f"up{level}_concat")([skips[level], x])
+        x = _residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"up{level}")
+    scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
+    return keras.Model(inputs, _probabilities(scores, padding), name=name)
+
+
+MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "fcn8s": build_fcn8s,
+    "unet": build_unet,
+    "vnet": build_vnet,
+}
+
+
+def build_model(name: str, /, **kwargs) -> keras.Model:
+    """Build the model called ``name`` (a key of :data:`MODEL_BUILDERS`) with the builder's keywords.
+
+    ``name`` is positional-only so that ``name=`` can still rename the model.
+    """
+    if name not in MODEL_BUILDERS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODEL_BUILDERS)}")
+    return MODEL_BUILDERS[name](**kwargs)
+
+
+def _spatial_positions(shape: tuple) -> int:
+    """Number of positions a layer applies its kernel at: all dimensions but batch and channels."""
+    return math.prod(shape[1:-1])
+
+
+def count_flops(model: keras.Model) -> int:
+    """FLOPs per image of the model's Conv2D, Conv2DTranspose and Dense layers.
+
+    A multiply-add counts as 2 FLOPs; biases, batch norm, activations, pooling
+    and additions are left out (they are a few percent). A convolution does
+    one multiply-add per kernel weight at each *output* position; a transposed
+    convolution scatters one per kernel weight from each *input* position.
+    Nested models are counted layer by layer. Needs a built Functional model.
+    """
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            flops += count_flops(layer)
+        elif isinstance(layer, layers.Conv2DTranspose):
+            flops += 2 * math.prod(layer.kernel.shape) * _spatial_positions(layer.input.shape)
+        elif isinstance(layer, (layers.Conv2D, layers.Dense)):
+            flops += 2 * math.prod(layer.kernel.shape) * _spatial_positions(layer.output.shape)
+    return flops
+
+
+def model_summary_table(models: Iterable[keras.Model]) -> list[dict]:
+    """One row per model (name, parameters, FLOPs per image), for the book's comparison tables."""
+    return [
+        {"model": model.name, "parameters": model.count_params(), "flops_per_image": count_flops(model)}
+        for model in models
+    ]

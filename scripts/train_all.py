@@ -1,0 +1,38 @@
+"""Train the book's three models in the current profile (full by default) and save their artifacts.
+
+    python scripts/train_all.py [--models fcn8s unet vnet] [--retrain]
+
+The chapters call ``helpers.training.train`` with the same settings, so after
+this script they load these runs instead of training again. It needs no
+Jupyter, so it also runs on a GPU machine under ``KERAS_BACKEND=jax``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from helpers import data, training
+from helpers.config import current_profile
+from helpers.models import MODEL_BUILDERS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=sorted(MODEL_BUILDERS), default=list(MODEL_BUILDERS))
+    parser.add_argument("--retrain", action="store_true", help="train again even where a finished run exists")
+    args = parser.parse_args()
+
+    dataset = data.load_m2nist()
+    print(f"Profile {current_profile().name}; device {training.describe_device()}", flush=True)
+    for name in args.models:
+        start = time.perf_counter()
+        result = training.train(name, dataset, retrain=args.retrain)
+        scores = training.read_json(result.run_dir / training.METRICS_FILE)
+        print(f"{name}: test mean IoU (digits) {scores['mean_iou_digits']:.4f}, background IoU "
+              f"{scores['iou'][10]:.4f}, {result.facts['epochs_run']} epochs, "
+              f"{time.perf_counter() - start:.0f} s wall", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Specification of helpers.data: the Kaggle format, the generator and its cache."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, data
+
+SIZES = (400, 40, 40)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> data.Dataset:
+    return data.generate(SIZES, seed=3, cache=tmp_path_factory.mktemp("cache"), progress=False)
+
+
+def write_kaggle(folder: Path, images: np.ndarray, one_hot_masks: np.ndarray) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / data.KAGGLE_IMAGES, images)
+    np.save(folder / data.KAGGLE_MASKS, one_hot_masks)
+    return folder
+
+
+# --------------------------------------------------------------------------- generator invariants
+
+
+def test_generated_splits_have_the_requested_sizes_and_compact_dtypes(dataset):
+    for split, size in zip(dataset, SIZES):
+        assert split.images.shape == split.masks.shape == (size, HEIGHT, WIDTH)
+        assert split.images.dtype == split.masks.dtype == np.uint8
+
+
+def test_foreground_is_exactly_where_the_image_is_bright(dataset):
+    for split in dataset:
+        np.testing.assert_array_equal(split.masks != BACKGROUND, split.images > 0)
+
+
+def test_every_pixel_has_one_class(dataset):
+    masks = np.concatenate([split.masks for split in dataset])
+    assert masks.max() < NUM_CLASSES
+    np.testing.assert_array_equal(data.one_hot(masks).sum(axis=-1), 1)
+
+
+def test_images_hold_two_digits_and_sometimes_a_third(dataset):
+    counts = data.digit_classes_per_image(dataset.train.masks)
+    assert set(counts) <= {1, 2, 3}  # 1 when both digits share a class
+    assert (counts == 2).mean() > 0.8 and (counts == 3).mean() < 0.1
+
+
+def test_a_third_digit_is_kept_only_when_it_fits_exactly_at_the_right_edge():
+    digits = np.full((3, 28, 28), 200, dtype=np.uint8)
+    rng = np.random.default_rng(1)
+    kept = 0
+    for _ in range(300):
+        _, mask = data.compose_image(digits, np.array([1, 2, 3], np.uint8), rng)
+        third = np.flatnonzero((mask == 3).any(axis=0))
+        if third.size:
+            kept += 1
+            assert third.max() == WIDTH - 1
+    assert 0.03 < kept / 300 < 0.2  # offsets 56 + U[0, 10): only 56 fits
+
+
+def test_the_brighter_digit_wins_where_two_overlap():
+    faint = np.full((28, 28), 50, dtype=np.uint8)
+    bright = np.full((28, 28), 250, dtype=np.uint8)
+
+    class ScriptedOffsets:
+        """Column offset 9 then row 0 for the faint digit, column 0 then row 0 for the bright one."""
+
+        draws = iter([9, 0, 0, 0])
+
+        def integers(self, low, high):
+            return next(self.draws)
+
+    image, mask = data.compose_image(np.stack([faint, bright]), np.array([4, 7], np.uint8), ScriptedOffsets())
+    overlap = np.s_[:28, 28:37]  # faint covers columns 9..36, bright 28..55
+    assert (image[overlap] == 250).all() and (mask[overlap] == 7).all()
+    assert (mask[:28, 9:28] == 4).all() and (mask[28:] == BACKGROUND).all()
+
+
+def test_background_takes_about_95_percent_of_pixels_like_the_real_files(dataset):
+    share = (dataset.train.masks == BACKGROUND).mean()
+    assert 0.93 < share < 0.96  # the Kaggle sample has 94.6 %
+
+
+def test_test_digits_are_disjoint_from_training_digits():
+    _, labels = data.mnist_digits()
+    pools = data.split_digit_pool(labels, (8, 1, 1), seed=0)
+    assert sum(len(pool) for pool in pools) == len(labels)
+    assert not set(pools[0]) & set(pools[2]) and not set(pools[0]) & set(pools[1])
+    assert all(set(np.unique(labels[pool])) == set(range(10)) for pool in pools)
+
+
+def test_test_images_are_made_only_of_test_pool_digits(dataset):
+    pixels, labels = data.mnist_digits()
+    test_pool = data.split_digit_pool(labels, SIZES, seed=3)[2]
+    rebuilt = data.generate_split(pixels[test_pool], labels[test_pool], SIZES[2], data.split_rng(3, 2))
+    np.testing.assert_array_equal(rebuilt.images, dataset.test.images)
+    np.testing.assert_array_equal(rebuilt.masks, dataset.test.masks)
+
+
+def test_generation_is_deterministic_for_a_seed(tmp_path):
+    first = data.generate(SIZES, seed=5, cache=tmp_path / "a", progress=False)
+    second = data.generate(SIZES, seed=5, cache=tmp_path / "b", progress=False)
+    other = data.generate(SIZES, seed=6, cache=tmp_path / "c", progress=False)
+    np.testing.assert_array_equal(first.test.images, second.test.images)
+    assert not np.array_equal(first.test.images, other.test.images)
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def test_second_call_reads_the_cache(tmp_path, monkeypatch):
+    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    monkeypatch.setattr(data, "mnist_digits", lambda: pytest.fail("regenerated although cached"))
+    again = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    assert len(again.train) == SIZES[0]
+
+
+def test_a_cache_file_that_does_not_match_its_key_is_regenerated(tmp_path):
+    reference = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    (cached,) = tmp_path.glob("*.npz")
+    np.savez_compressed(cached, key=np.array("something else"))
+    with pytest.warns(UserWarning, match="regenerating"):
+        regenerated = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    np.testing.assert_array_equal(regenerated.val.masks, reference.val.masks)
+
+
+def test_a_truncated_cache_file_is_regenerated(tmp_path):
+    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    (cached,) = tmp_path.glob("*.npz")
+    cached.write_bytes(cached.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=cached.name):
+        data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    assert len(list(tmp_path.iterdir())) == 1  # no temporary file left behind
+
+
+# --------------------------------------------------------------------------- Kaggle files
+
+
+@pytest.mark.parametrize("image_dtype, mask_dtype", [(np.int64, np.int64), (np.float32, np.int32), (np.uint8, np.uint8), (np.float64, np.float32)])
+def test_kaggle_files_in_any_dtype_load_as_compact_arrays(tmp_path, dataset, image_dtype, mask_dtype):
+    split = dataset.val
+    folder = write_kaggle(tmp_path, split.images.astype(image_dtype), data.one_hot(split.masks, dtype=mask_dtype))
+    loaded = data.load_kaggle(folder)
+    assert loaded.images.dtype == loaded.masks.dtype == np.uint8
+    np.testing.assert_array_equal(loaded.images, split.images)
+    np.testing.assert_array_equal(loaded.masks, split.masks)
+
+
+def test_kaggle_folder_comes_from_the_environment(tmp_path, dataset, monkeypatch):
+    folder = write_kaggle(tmp_path, dataset.test.images, data.one_hot(dataset.test.masks, dtype="int64"))
+    monkeypatch.setenv(data.KAGGLE_ENV, str(folder))
+    loaded = data.load_m2nist()
+    assert sum(len(split) for split in loaded) == SIZES[2]
+    np.testing.assert_array_equal(loaded.train.images, dataset.test.images[: len(loaded.train)])
+
+
+def test_missing_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        data.load_kaggle(tmp_path / "nowhere")
+
+
+def test_missing_file_is_named(tmp_path, dataset):
+    np.save(tmp_path / data.KAGGLE_IMAGES, dataset.val.images)
+    with pytest.raises(FileNotFoundError, match="segmented.npy"):
+        data.load_kaggle(tmp_path)
+
+
+def test_truncated_npy_is_reported_with_its_path(tmp_path, dataset):
+    write_kaggle(tmp_path, dataset.val.images, data.one_hot(dataset.val.masks))
+    path = tmp_path / data.KAGGLE_MASKS
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ValueError, match="segmented.npy"):
+        data.load_kaggle(tmp_path)
+
+
+def test_wrong_image_shape_is_reported(tmp_path, dataset):
+    write_kaggle(tmp_path, dataset.val.images[:, :, :80], data.one_hot(dataset.val.masks))
+    with pytest.raises(ValueError, match=r"\(40, 64, 80\)"):
+        data.load_kaggle(tmp_path)
+
+
+def test_wrong_mask_shape_is_reported(tmp_path, dataset):
+    write_kaggle(tmp_path, dataset.val.images, data.one_hot(dataset.val.masks)[..., :10])
+    with pytest.raises(ValueError, match=r"\(40, 64, 84, 10\)"):
+        data.load_kaggle(tmp_path)
+
+
+def test_masks_that_are_not_one_hot_are_rejected(tmp_path, dataset):
+    masks = data.one_hot(dataset.val.masks)
+    masks[3, 10, 10, :] = 0
+    write_kaggle(tmp_path, dataset.val.images, masks)
+    with pytest.raises(ValueError, match="not one-hot: image 3"):
+        data.load_kaggle(tmp_path)
+
+
+def test_mask_values_other_than_0_and_1_are_rejected(tmp_path, dataset):
+    masks = data.one_hot(dataset.val.masks)
+    masks[0, 0, 0] *= 255
+    write_kaggle(tmp_path, dataset.val.images, masks)
+    with pytest.raises(ValueError, match="0/1"):
+        data.load_kaggle(tmp_path)
+
+
+@pytest.mark.parametrize("bad_value", [-1.0, 256.0, 12.5])
+def test_grey_levels_outside_0_255_are_rejected(tmp_path, dataset, bad_value):
+    images = dataset.val.images.astype(np.float32)
+    images[0, 0, 0] = bad_value
+    write_kaggle(tmp_path, images, data.one_hot(dataset.val.masks))
+    with pytest.raises(ValueError, match="grey levels"):
+        data.load_kaggle(tmp_path)
+
+
+def test_image_and_mask_counts_must_agree(tmp_path, dataset):
+    write_kaggle(tmp_path, dataset.val.images[:5], data.one_hot(dataset.val.masks))
+    with pytest.raises(ValueError, match="5 images but 40 masks"):
+        data.load_kaggle(tmp_path)
+
+
+def test_one_hot_rejects_out_of_range_classes():
+    with pytest.raises(ValueError, match="0..10"):
+        data.one_hot(np.array([[11]]))

@@ -1,0 +1,196 @@
+"""Specification of helpers.metrics: confusion matrix, IoU, Dice and their averages."""
+
+import numpy as np
+import pytest
+
+from helpers import BACKGROUND, NUM_CLASSES
+from helpers import metrics
+
+
+def random_masks(seed: int, shape: tuple[int, ...] = (6, 16, 20)) -> tuple[np.ndarray, np.ndarray]:
+    """A random truth and a prediction that agrees with it on about half the pixels."""
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, NUM_CLASSES, size=shape, dtype=np.uint8)
+    noise = rng.integers(0, NUM_CLASSES, size=shape, dtype=np.uint8)
+    y_pred = np.where(rng.random(shape) < 0.5, y_true, noise)
+    return y_true, y_pred
+
+
+def brute_force_scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[list[float], list[float]]:
+    """IoU and Dice of each class straight from the pixel sets."""
+    ious, dices = [], []
+    for c in range(NUM_CLASSES):
+        in_true, in_pred = y_true == c, y_pred == c
+        intersection = np.logical_and(in_true, in_pred).sum()
+        union = np.logical_or(in_true, in_pred).sum()
+        ious.append(intersection / union)
+        dices.append(2 * intersection / (in_true.sum() + in_pred.sum()))
+    return ious, dices
+
+
+def test_confusion_matrix_counts_true_classes_in_rows_and_predictions_in_columns():
+    y_true = np.array([[0, 0, 1], [2, 2, 2]])
+    y_pred = np.array([[0, 1, 1], [2, 0, 2]])
+    cm = metrics.confusion_matrix(y_true, y_pred, num_classes=3)
+    np.testing.assert_array_equal(cm, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    assert cm.dtype == np.int64
+
+
+def test_confusion_matrix_total_is_the_number_of_pixels():
+    y_true, y_pred = random_masks(0)
+    assert metrics.confusion_matrix(y_true, y_pred).sum() == y_true.size
+
+
+def test_iou_and_dice_match_a_brute_force_computation():
+    y_true, y_pred = random_masks(1)
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    expected_iou, expected_dice = brute_force_scores(y_true, y_pred)
+    np.testing.assert_allclose(scores["iou"], expected_iou)
+    np.testing.assert_allclose(scores["dice"], expected_dice)
+    assert scores["pixel_accuracy"] == pytest.approx((y_true == y_pred).mean())
+
+
+def test_means_average_digits_and_all_classes():
+    y_true, y_pred = random_masks(2)
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    assert scores["mean_iou_digits"] == pytest.approx(np.mean(scores["iou"][:BACKGROUND]))
+    assert scores["mean_iou_all"] == pytest.approx(np.mean(scores["iou"]))
+    assert scores["mean_dice_digits"] == pytest.approx(np.mean(scores["dice"][:BACKGROUND]))
+
+
+def test_dice_is_two_iou_over_one_plus_iou():
+    y_true, y_pred = random_masks(3)
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    np.testing.assert_allclose(scores["dice"], 2 * scores["iou"] / (1 + scores["iou"]))
+
+
+def test_accumulating_batches_equals_one_shot():
+    y_true, y_pred = random_masks(4)
+    accumulator = metrics.ConfusionAccumulator()
+    for start in range(0, len(y_true), 4):
+        accumulator.update(y_true[start : start + 4], y_pred[start : start + 4])
+    one_shot = metrics.confusion_matrix(y_true, y_pred)
+    np.testing.assert_array_equal(accumulator.matrix, one_shot)
+    np.testing.assert_allclose(accumulator.scores()["iou"], metrics.scores_from_confusion(one_shot)["iou"])
+
+
+def test_accumulator_matrix_cannot_be_changed_from_outside():
+    accumulator = metrics.ConfusionAccumulator()
+    accumulator.update(np.zeros((2, 2), dtype=int), np.zeros((2, 2), dtype=int))
+    accumulator.matrix[0, 0] = 100
+    assert accumulator.matrix[0, 0] == 4
+
+
+def test_mean_iou_over_all_classes_matches_keras_mean_iou():
+    import keras
+
+    y_true, y_pred = random_masks(5)
+    assert len(np.unique(y_true)) == NUM_CLASSES
+    keras_metric = keras.metrics.MeanIoU(num_classes=NUM_CLASSES)
+    keras_metric.update_state(y_true.ravel(), y_pred.ravel())
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    assert scores["mean_iou_all"] == pytest.approx(float(keras_metric.result()), rel=1e-5)
+
+
+def test_a_class_that_never_occurs_scores_nan_and_is_left_out_of_the_means():
+    y_true = np.array([[3, 3, BACKGROUND, BACKGROUND]])
+    y_pred = np.array([[3, BACKGROUND, BACKGROUND, BACKGROUND]])
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    absent = [c for c in range(NUM_CLASSES) if c not in (3, BACKGROUND)]
+    assert np.isnan(scores["iou"][absent]).all()
+    assert np.isnan(scores["dice"][absent]).all()
+    assert scores["iou"][3] == pytest.approx(0.5)
+    assert scores["mean_iou_digits"] == pytest.approx(0.5)
+    assert scores["mean_iou_all"] == pytest.approx((0.5 + 2 / 3) / 2)
+
+
+def test_a_digit_predicted_but_absent_from_truth_scores_zero():
+    y_true = np.full((1, 4), BACKGROUND)
+    y_pred = np.array([[7, BACKGROUND, BACKGROUND, BACKGROUND]])
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    assert scores["iou"][7] == 0
+    assert scores["dice"][7] == 0
+
+
+def test_all_background_prediction_has_high_accuracy_but_zero_digit_iou():
+    y_true = np.full((1, 10, 10), BACKGROUND)
+    y_true[0, :2, :3] = 4
+    y_pred = np.full_like(y_true, BACKGROUND)
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    assert scores["pixel_accuracy"] == pytest.approx(0.94)
+    assert scores["mean_iou_digits"] == 0
+
+
+def test_mismatched_shapes_raise_naming_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(3, 2\)"):
+        metrics.confusion_matrix(np.zeros((2, 3), dtype=int), np.zeros((3, 2), dtype=int))
+
+
+@pytest.mark.parametrize("bad_value", [-1, NUM_CLASSES])
+def test_labels_out_of_range_raise_naming_the_value(bad_value):
+    y_pred = np.array([[0, bad_value]])
+    with pytest.raises(ValueError, match=rf"y_pred: .*found {bad_value}"):
+        metrics.confusion_matrix(np.zeros((1, 2), dtype=int), y_pred)
+
+
+def test_probabilities_instead_of_labels_raise_naming_the_dtype():
+    with pytest.raises(ValueError, match="float32"):
+        metrics.confusion_matrix(np.zeros((1, 2), dtype=int), np.zeros((1, 2), dtype=np.float32))
+
+
+def test_a_non_square_confusion_matrix_is_rejected():
+    with pytest.raises(ValueError, match=r"\(11, 10\)"):
+        metrics.scores_from_confusion(np.zeros((11, 10), dtype=int))
+
+
+def make_false_positive_example() -> tuple[np.ndarray, np.ndarray]:
+    """Two 1x4 images: a perfect 5 on the first, a 5 predicted on the second where there is none."""
+    B = BACKGROUND
+    y_true = np.array([[[5, 5, B, B]], [[B, B, B, B]]])
+    y_pred = np.array([[[5, 5, B, B]], [[5, 5, B, B]]])
+    return y_true, y_pred
+
+
+def test_per_image_scores_ignore_false_positives_on_images_without_the_class():
+    y_true, y_pred = make_false_positive_example()
+    per_image = metrics.per_image_scores(y_true, y_pred)
+    assert per_image["iou"][5] == 1.0
+    assert per_image["dice"][5] == 1.0
+    assert per_image["images_with_class"][5] == 1
+
+
+def test_dataset_level_scores_count_those_false_positives():
+    y_true, y_pred = make_false_positive_example()
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    assert scores["iou"][5] == pytest.approx(0.5)
+    assert scores["dice"][5] == pytest.approx(2 / 3)
+
+
+def test_per_image_scores_average_the_scores_of_each_image():
+    B = BACKGROUND
+    y_true = np.array([[[2, 2, B, B]], [[2, 2, 2, 2]]])
+    y_pred = np.array([[[2, B, B, B]], [[2, 2, 2, 2]]])
+    per_image = metrics.per_image_scores(y_true, y_pred)
+    assert per_image["iou"][2] == pytest.approx((0.5 + 1.0) / 2)
+    assert per_image["dice"][2] == pytest.approx((2 / 3 + 1.0) / 2)
+
+
+def test_per_image_scores_are_nan_for_a_class_in_no_ground_truth():
+    y_true, y_pred = make_false_positive_example()
+    per_image = metrics.per_image_scores(y_true, y_pred)
+    assert np.isnan(per_image["iou"][0])
+    assert per_image["mean_iou_digits"] == 1.0
+
+
+def test_per_image_scores_need_a_batch_of_maps():
+    with pytest.raises(ValueError, match=r"\(N, H, W\), got shape \(4, 4\)"):
+        metrics.per_image_scores(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))
+
+
+def test_scores_table_has_one_row_per_class_with_its_name():
+    y_true, y_pred = random_masks(6)
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    rows = metrics.scores_table(scores)
+    assert [row["class"] for row in rows][-1] == "background"
+    assert len(rows) == NUM_CLASSES
+    assert rows[3]["IoU"] == pytest.approx(scores["iou"][3])

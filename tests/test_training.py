@@ -1,0 +1,172 @@
+"""Specification of helpers.training: train, resume, save, reload, evaluate, predict."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import data, training
+from helpers.config import Profile
+
+TINY = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=1, batch_size=8, patience=5)
+SMALL_UNET = {"base_filters": 4, "depth": 2}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> data.Dataset:
+    return data.generate((16, 8, 8), seed=1, cache=tmp_path_factory.mktemp("cache"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def finished(dataset, tmp_path_factory) -> training.TrainResult:
+    return training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path_factory.mktemp("run"))
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Remembers which epochs training began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stops training like a disconnected runtime, after the given epoch has finished."""
+
+    def __init__(self, after_epoch: int) -> None:
+        super().__init__()
+        self.after_epoch = after_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after_epoch:
+            raise KeyboardInterrupt("runtime disconnected")
+
+
+def test_a_run_writes_its_artifacts(finished):
+    for name in ("model.keras", "history.json", "metrics.json", "run.json", "config.json"):
+        assert (finished.run_dir / name).is_file(), name
+    facts = json.loads((finished.run_dir / "run.json").read_text())
+    assert facts["config"]["profile"]["name"] == "tiny" and facts["epochs_run"] == 1
+    assert facts["train_seconds"] > 0 and facts["device"] and facts["versions"]["keras"] == keras.__version__
+    assert facts["flops_per_image"] > 0 and facts["parameters"] == finished.model.count_params()
+
+
+def test_saved_metrics_equal_a_fresh_evaluation(finished, dataset):
+    saved = json.loads((finished.run_dir / "metrics.json").read_text())
+    fresh = training.evaluate(finished.run_dir, dataset.test)
+    assert saved["confusion_matrix"] == fresh["confusion_matrix"].tolist()
+    assert saved["mean_iou_digits"] == pytest.approx(fresh["mean_iou_digits"], nan_ok=True)
+    assert saved["images"] == len(dataset.test)
+
+
+def test_a_reloaded_model_predicts_identically(finished, dataset):
+    reloaded = training.load_model(finished.run_dir / "model.keras")
+    np.testing.assert_array_equal(training.predict(reloaded, dataset.test.images),
+                                  training.predict(finished.model, dataset.test.images))
+
+
+def test_predictions_are_class_maps(finished, dataset):
+    maps = training.predict(finished.model, dataset.test.images[:3])
+    assert maps.shape == (3, 64, 84) and maps.dtype == np.uint8 and maps.max() <= 10
+
+
+def test_a_finished_run_is_loaded_not_retrained(finished, dataset):
+    recorder = EpochRecorder()
+    again = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=finished.run_dir, callbacks=[recorder])
+    assert recorder.epochs == [] and again.facts == finished.facts and again.history == finished.history
+
+
+def test_other_settings_train_anew(finished, dataset, tmp_path):
+    run_dir = shutil.copytree(finished.run_dir, tmp_path / "run")
+    recorder = EpochRecorder()
+    other = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, seed=1, run_dir=run_dir, callbacks=[recorder])
+    assert recorder.epochs == [0] and other.facts["config"]["seed"] == 1
+
+
+def test_an_interrupted_run_resumes_from_its_last_finished_epoch(dataset, tmp_path):
+    three_epochs = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=3, batch_size=8, patience=5)
+    with pytest.raises(KeyboardInterrupt):
+        training.train("unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path, callbacks=[Interrupt(after_epoch=1)])
+    assert not (tmp_path / "run.json").exists()
+    recorder = EpochRecorder()
+    resumed = training.train("unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path, callbacks=[recorder])
+    assert recorder.epochs == [2]
+    assert len(resumed.history["loss"]) == 3 and resumed.facts["epochs_run"] == 3
+
+
+def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
+    again = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path)
+    assert again.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-4)
+
+
+def test_mixed_precision_keeps_the_softmax_in_float32(dataset, tmp_path):
+    result = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, mixed_precision="mixed_bfloat16", run_dir=tmp_path)
+    assert result.model.layers[2].compute_dtype == "bfloat16"
+    assert result.model.get_layer("probabilities").compute_dtype == "float32"
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # the global policy is restored
+
+
+def test_loss_is_near_zero_for_a_perfect_prediction():
+    masks = np.random.default_rng(0).integers(0, 11, size=(2, 64, 84))
+    perfect = data.one_hot(masks)
+    for dice_weight in (0.0, 1.0):
+        loss = training.SegmentationLoss(dice_weight)(masks, perfect)
+        assert float(loss) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_dice_term_raises_the_loss_of_a_wrong_prediction():
+    masks = np.random.default_rng(0).integers(0, 11, size=(2, 64, 84))
+    wrong = data.one_hot((masks + 1) % 11) * 0.9 + 0.1 / 11
+    assert float(training.SegmentationLoss(1.0)(masks, wrong)) > float(training.SegmentationLoss(0.0)(masks, wrong)) + 0.9
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.zeros((2, 64, 80)), r"\(2, 64, 80\)"),
+    (np.zeros((64, 84)), "one image"),
+    (np.zeros((2, 64, 84), dtype=bool), "dtype bool"),
+    (np.full((2, 64, 84), 300.0), "0..255"),
+    (np.zeros((0, 64, 84)), "empty"),
+])
+def test_bad_images_are_rejected_with_a_clear_message(finished, images, message):
+    with pytest.raises(ValueError, match=message):
+        training.predict(finished.model, images)
+
+
+def test_a_missing_model_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absent.keras"):
+        training.load_model(tmp_path / "absent.keras")
+
+
+def test_a_file_that_is_not_a_model_is_named(tmp_path):
+    path = tmp_path / "broken.keras"
+    path.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="broken.keras is not a Keras model"):
+        training.load_model(path)
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
+    script = textwrap.dedent(f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from helpers import data, training
+        from helpers.config import Profile
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        dataset = data.generate((16, 8, 8), seed=1, cache={str(tmp_path)!r}, progress=False)
+        result = training.train("unet", dataset, profile=Profile("tiny", 16, 8, 8, 1, 8, 5),
+                                model_kwargs={SMALL_UNET!r}, strategy=strategy, run_dir={str(tmp_path / "run")!r})
+        print("replicas", strategy.num_replicas_in_sync, "loss", result.history["loss"][0])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    replicas_line = [line for line in done.stdout.splitlines() if line.startswith("replicas")][0]
+    assert replicas_line.split()[1] == "2" and np.isfinite(float(replicas_line.split()[3]))
