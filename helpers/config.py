@@ -16,6 +16,8 @@ from pathlib import Path
 
 PROFILE_ENV = "SEGBOOK_PROFILE"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+COMMITTED_ARTIFACTS = REPO_ROOT / "artifacts"
+ARTIFACTS_ENV = "SEGBOOK_ARTIFACTS"
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,13 @@ def cache_dir() -> Path:
 
 
 def artifacts_dir(profile: Profile | None = None) -> Path:
-    """Where runs of a profile keep their artifacts.
+    """Where runs of a profile keep their artifacts (``$SEGBOOK_ARTIFACTS`` overrides).
 
-    Full runs write to ``artifacts/`` in the repository (committed); quick runs
-    write to a scratch folder so that tests never overwrite committed results.
+    Full runs write to ``artifacts/`` in the repository (committed); other
+    profiles write to a scratch folder so that they never overwrite committed
+    results.
     """
+    if override := os.environ.get(ARTIFACTS_ENV):
+        return Path(override)
     profile = profile or current_profile()
-    if profile.name == "full":
-        return Path(os.environ.get("SEGBOOK_ARTIFACTS", REPO_ROOT / "artifacts"))
-    return cache_dir() / "quick-artifacts"
+    return COMMITTED_ARTIFACTS if profile.name == "full" else cache_dir() / f"{profile.name}-artifacts"

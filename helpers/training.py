@@ -10,6 +10,7 @@ retrained, which is how the book shows a full run without redoing it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -116,10 +117,8 @@ def predict(model: keras.Model | str | os.PathLike, images: np.ndarray, batch_si
     """Class maps ``uint8 (N, 64, 84)`` for grey images ``(N, 64, 84)``."""
     if not isinstance(model, keras.Model):
         model = load_model(model)
-    inputs = as_model_input(images)
-    maps = [ops.convert_to_numpy(ops.argmax(model(inputs[start : start + batch_size], training=False), axis=-1))
-            for start in range(0, len(inputs), batch_size)]
-    return np.concatenate(maps).astype(np.uint8)
+    probabilities = model.predict(as_model_input(images), batch_size=batch_size, verbose=0)
+    return probabilities.argmax(axis=-1).astype(np.uint8)
 
 
 def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_size: int = 64) -> dict[str, Any]:
@@ -156,7 +155,8 @@ def describe_device() -> str:
         import jax
 
         device = jax.devices()[0]
-        return f"{device.platform.upper()}: {device.device_kind}"
+        if device.platform != "cpu":
+            return f"{device.platform.upper()}: {device.device_kind} x{jax.device_count()}"
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -267,6 +267,17 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
     return None
 
 
+@contextlib.contextmanager
+def _dtype_policy(name: str | None):
+    """Build layers under a mixed-precision policy, then restore the global one."""
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(name or "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+
+
 def _distribution_scope(strategy: Any):
     """The strategy's scope under TensorFlow (several GPUs: MirroredStrategy), else a no-op."""
     if strategy == "auto" and keras.backend.backend() == "tensorflow":
@@ -275,8 +286,6 @@ def _distribution_scope(strategy: Any):
         if len(tf.config.list_logical_devices("GPU")) > 1:
             strategy = tf.distribute.MirroredStrategy()
     if strategy in (None, "auto"):
-        import contextlib
-
         return contextlib.nullcontext()
     return strategy.scope()
 
@@ -316,17 +325,12 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
         return finished
 
     keras.utils.set_random_seed(seed)
-    previous_policy = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy(mixed_precision or "float32")
-    try:
-        with _distribution_scope(strategy):
-            model = build_model(model_name, **model_kwargs)
-            steps = profile.epochs * math.ceil(len(dataset.train) / profile.batch_size)
-            schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.01)
-            model.compile(optimizer=keras.optimizers.Adam(schedule), loss=SegmentationLoss(dice_weight),
-                          metrics=["accuracy"])
-    finally:
-        keras.mixed_precision.set_dtype_policy(previous_policy)
+    with _dtype_policy(mixed_precision), _distribution_scope(strategy):
+        model = build_model(model_name, **model_kwargs)
+        steps = profile.epochs * math.ceil(len(dataset.train) / profile.batch_size)
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.01)
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=SegmentationLoss(dice_weight),
+                      metrics=["accuracy"])
 
     history_log = run_dir / _HISTORY_LOG
     best_so_far = min(_read_history_log(history_log).get("val_loss", [math.inf]))
@@ -350,7 +354,10 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
     if (run_dir / _BEST_WEIGHTS).exists():
         model.load_weights(run_dir / _BEST_WEIGHTS)
     history = _read_history_log(history_log)
-    model.save(run_dir / MODEL_FILE)
+    with _dtype_policy(mixed_precision):  # saved without optimizer state: a third of the size
+        inference_model = build_model(model_name, **model_kwargs)
+    inference_model.set_weights(model.get_weights())
+    inference_model.save(run_dir / MODEL_FILE)
     write_json(run_dir / HISTORY_FILE, history)
     scores = evaluate(model, dataset.test, profile.batch_size)
     write_json(run_dir / METRICS_FILE, scores)

@@ -1,6 +1,6 @@
 """Train the book's three models in the current profile (full by default) and save their artifacts.
 
-    python scripts/train_all.py [--models fcn8s unet vnet] [--retrain]
+    python scripts/train_all.py [--models fcn8s unet vnet] [--retrain] [--seed 0] [--dice-weight 0]
 
 The chapters call ``helpers.training.train`` with the same settings, so after
 this script they load these runs instead of training again. It needs no
@@ -21,13 +21,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=sorted(MODEL_BUILDERS), default=list(MODEL_BUILDERS))
     parser.add_argument("--retrain", action="store_true", help="train again even where a finished run exists")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (the data stay the same)")
+    parser.add_argument("--dice-weight", type=float, default=0.0, help="weight of the soft Dice loss term")
     args = parser.parse_args()
 
     dataset = data.load_m2nist()
     print(f"Profile {current_profile().name}; device {training.describe_device()}", flush=True)
     for name in args.models:
         start = time.perf_counter()
-        result = training.train(name, dataset, retrain=args.retrain)
+        result = training.train(name, dataset, seed=args.seed, dice_weight=args.dice_weight, retrain=args.retrain)
         scores = training.read_json(result.run_dir / training.METRICS_FILE)
         print(f"{name}: test mean IoU (digits) {scores['mean_iou_digits']:.4f}, background IoU "
               f"{scores['iou'][10]:.4f}, {result.facts['epochs_run']} epochs, "
