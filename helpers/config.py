@@ -66,3 +66,13 @@ def artifacts_dir(profile: Profile | None = None) -> Path:
         return Path(override)
     profile = profile or current_profile()
     return COMMITTED_ARTIFACTS if profile.name == "full" else cache_dir() / f"{profile.name}-artifacts"
+
+
+def display_path(path: os.PathLike | str) -> str:
+    """A path as messages show it: relative to the repository, or with ``~`` for the home folder."""
+    path = Path(path).resolve()
+    if path.is_relative_to(REPO_ROOT):
+        return str(path.relative_to(REPO_ROOT))
+    if path.is_relative_to(Path.home()):
+        return str(Path("~") / path.relative_to(Path.home()))
+    return str(path)

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
-from helpers.config import Profile, cache_dir
+from helpers.config import Profile, cache_dir, display_path
 
 KAGGLE_ENV = "M2NIST_DIR"
 KAGGLE_IMAGES = "combined.npy"
@@ -283,7 +283,7 @@ def generate(sizes: tuple[int, int, int] = DEFAULT_SPLIT, seed: int = 0, cache: 
     if cached is not None:
         return cached
     if progress:
-        print(f"Generating M2NIST-format data {sizes} (seed {seed}) into {path} ...", flush=True)
+        print(f"Generating M2NIST-format data {sizes} (seed {seed}) into {display_path(path)} ...", flush=True)
     pixels, labels = mnist_digits()
     pools = split_digit_pool(labels, sizes, seed)
     splits = []

@@ -28,7 +28,7 @@ import numpy as np
 from keras import ops
 
 from helpers import NUM_CLASSES, data, metrics
-from helpers.config import Profile, artifacts_dir, current_profile
+from helpers.config import Profile, artifacts_dir, current_profile, display_path
 from helpers.models import build_model, count_flops
 
 MODEL_FILE = "model.keras"
@@ -253,14 +253,14 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
     same_settings = config_file.exists() and read_json(config_file) == _to_json(config)
     if same_settings and not retrain and (run_dir / RUN_FILE).exists():
         facts = read_json(run_dir / RUN_FILE)
-        print(f"Loaded the finished run in {run_dir} ({facts['epochs_run']} epochs, {facts['train_seconds']:.0f} s "
+        print(f"Loaded the finished run in {display_path(run_dir)} ({facts['epochs_run']} epochs, {facts['train_seconds']:.0f} s "
               f"on {facts['device']}); pass retrain=True to train again.")
         return TrainResult(load_model(run_dir / MODEL_FILE), read_json(run_dir / HISTORY_FILE), facts, run_dir)
     if run_dir.exists() and any(run_dir.iterdir()):
         if same_settings and not retrain:
-            print(f"Resuming the unfinished run in {run_dir} from its last finished epoch.")
+            print(f"Resuming the unfinished run in {display_path(run_dir)} from its last finished epoch.")
             return None
-        print(f"Clearing {run_dir}: it holds a run with {'the same' if same_settings else 'other'} settings.")
+        print(f"Clearing {display_path(run_dir)}: it holds a run with {'the same' if same_settings else 'other'} settings.")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(config_file, config)
@@ -372,5 +372,5 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
     }
     write_json(run_dir / RUN_FILE, facts)
     (run_dir / _BEST_WEIGHTS).unlink(missing_ok=True)
-    print(f"Test mean IoU over the digits: {scores['mean_iou_digits']:.4f}; artifacts in {run_dir}")
+    print(f"Test mean IoU over the digits: {scores['mean_iou_digits']:.4f}; artifacts in {display_path(run_dir)}")
     return TrainResult(model, history, facts, run_dir)
