@@ -5,4 +5,3 @@ import tempfile
 
 os.environ["SEGBOOK_PROFILE"] = "quick"
 os.environ["SEGBOOK_ARTIFACTS"] = tempfile.mkdtemp(prefix="segbook-test-artifacts-")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -6,6 +6,12 @@ for every figure), ``models`` (FCN-8s, U-Net, 2D V-Net) and ``training``
 (one way to train, evaluate and save a model).
 """
 
+import os
+
+# TensorFlow's C++ start-up messages (no CUDA on a CPU machine, ...) would otherwise land in
+# every chapter's saved outputs; set TF_CPP_MIN_LOG_LEVEL yourself to see them.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 NUM_CLASSES = 11
 BACKGROUND = 10
 HEIGHT, WIDTH = 64, 84

@@ -12,6 +12,9 @@ Two ways of averaging appear in the book, and they give different numbers:
   them are never counted. The original M2NIST V-Net/U-Net project reported
   this average; the book computes it only to compare with that table.
 
+To rank single images, e.g. to show a model's worst predictions,
+:func:`per_image_mean_iou` gives each image one score.
+
 All functions take integer class maps (any shape, e.g. ``(N, 64, 84)``) as
 numpy arrays or backend tensors and return numpy values.
 """
@@ -119,6 +122,17 @@ def scores_from_confusion(cm: np.ndarray, background: int = BACKGROUND) -> dict:
     }
 
 
+def _per_image_confusion(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int, caller: str) -> np.ndarray:
+    """One confusion matrix per image, ``int64 (N, num_classes, num_classes)``, for batches ``(N, H, W)``."""
+    true, pred = _checked_pair(y_true, y_pred, num_classes)
+    if true.ndim != 3:
+        raise ValueError(f"{caller} needs a batch of class maps (N, H, W), got shape {true.shape}")
+    n_images = len(true)
+    image_offset = (np.arange(n_images) * num_classes * num_classes)[:, None, None]
+    flat = (image_offset + true * num_classes + pred).ravel()
+    return np.bincount(flat, minlength=n_images * num_classes * num_classes).reshape(n_images, num_classes, num_classes)
+
+
 def per_image_scores(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND) -> dict:
     """Per-image IoU and Dice of each class, averaged over the images whose truth holds it.
 
@@ -130,13 +144,7 @@ def per_image_scores(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NU
     Returns per-class ``iou``, ``dice`` and ``images_with_class`` (how many
     images each average is over) and the means over digits.
     """
-    true, pred = _checked_pair(y_true, y_pred, num_classes)
-    if true.ndim != 3:
-        raise ValueError(f"per_image_scores needs a batch of class maps (N, H, W), got shape {true.shape}")
-    n_images = len(true)
-    image_offset = (np.arange(n_images) * num_classes * num_classes)[:, None, None]
-    flat = (image_offset + true * num_classes + pred).ravel()
-    per_image_cm = np.bincount(flat, minlength=n_images * num_classes * num_classes).reshape(n_images, num_classes, num_classes)
+    per_image_cm = _per_image_confusion(y_true, y_pred, num_classes, "per_image_scores")
     true_positives = np.diagonal(per_image_cm, axis1=1, axis2=2).astype(np.float64)
     in_truth = per_image_cm.sum(axis=2)
     in_prediction = per_image_cm.sum(axis=1)
@@ -156,9 +164,34 @@ def per_image_scores(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NU
     }
 
 
+def per_image_mean_iou(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND) -> np.ndarray:
+    """Mean IoU of each image over the digits in its truth or its prediction, ``float (N,)``.
+
+    Made to rank images, e.g. to find a model's worst predictions: a digit
+    missed, or predicted where there is none, scores 0 on that image and pulls
+    its mean down. Background is left out. An image with no digit in truth or
+    prediction has nothing to score: NaN.
+    """
+    per_image_cm = _per_image_confusion(y_true, y_pred, num_classes, "per_image_mean_iou")
+    true_positives = np.diagonal(per_image_cm, axis1=1, axis2=2).astype(np.float64)
+    union = per_image_cm.sum(axis=2) + per_image_cm.sum(axis=1) - true_positives
+    digit_iou = _ratio(true_positives, union)[:, _foreground(num_classes, background)]
+    scored = ~np.isnan(digit_iou)
+    return _ratio(np.where(scored, digit_iou, 0).sum(axis=1), scored.sum(axis=1))
+
+
 def scores_table(scores: dict, class_names: list[str] = CLASS_NAMES) -> list[dict]:
-    """One row per class (``class``, ``IoU``, ``Dice``) for display, e.g. with ``pandas.DataFrame``."""
-    iou, dice = np.asarray(scores["iou"]), np.asarray(scores["dice"])
-    if not len(iou) == len(dice) == len(class_names):
-        raise ValueError(f"expected {len(class_names)} classes, got {len(iou)} IoU and {len(dice)} Dice values")
-    return [{"class": name, "IoU": float(i), "Dice": float(d)} for name, i, d in zip(class_names, iou, dice)]
+    """One row per class (``class``, ``IoU``, ``Dice``) for display, e.g. with ``pandas.DataFrame``.
+
+    When ``scores`` holds per-image averages under ``per_image`` (as
+    :func:`helpers.training.evaluate` returns), they become two more columns,
+    ``per-image IoU`` and ``per-image Dice``, so both averages sit side by side.
+    """
+    columns = {"IoU": scores["iou"], "Dice": scores["dice"]}
+    if "per_image" in scores:
+        columns |= {"per-image IoU": scores["per_image"]["iou"], "per-image Dice": scores["per_image"]["dice"]}
+    columns = {title: np.asarray(values) for title, values in columns.items()}
+    if any(len(values) != len(class_names) for values in columns.values()):
+        counts = ", ".join(f"{len(values)} {title}" for title, values in columns.items())
+        raise ValueError(f"expected {len(class_names)} classes, got {counts} values")
+    return [{"class": name, **{title: float(values[row]) for title, values in columns.items()}} for row, name in enumerate(class_names)]

@@ -132,15 +132,13 @@ def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_si
         model = load_model(model)
     if len(split) == 0:
         raise ValueError("evaluate: the split is empty")
+    predictions = predict(model, split.images, batch_size)
     accumulator = metrics.ConfusionAccumulator()
-    predictions = []
     for start in range(0, len(split), batch_size):
-        batch = predict(model, split.images[start : start + batch_size], batch_size)
-        accumulator.update(split.masks[start : start + batch_size], batch)
-        predictions.append(batch)
+        accumulator.update(split.masks[start : start + batch_size], predictions[start : start + batch_size])
     scores = accumulator.scores()
     scores["confusion_matrix"] = accumulator.matrix
-    scores["per_image"] = metrics.per_image_scores(split.masks, np.concatenate(predictions))
+    scores["per_image"] = metrics.per_image_scores(split.masks, predictions)
     scores["images"] = len(split)
     return scores
 
@@ -268,7 +266,7 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
 
 
 @contextlib.contextmanager
-def _dtype_policy(name: str | None):
+def dtype_policy(name: str | None):
     """Build layers under a mixed-precision policy, then restore the global one."""
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(name or "float32")
@@ -298,6 +296,18 @@ def _inference_rate(model: keras.Model, images: np.ndarray, batch_size: int) -> 
     return len(images) / (time.perf_counter() - start)
 
 
+def compile_for_training(model: keras.Model, decay_steps: int, learning_rate: float = 1e-3, dice_weight: float = 0.0,
+                         jit_compile: bool | str = "auto") -> keras.Model:
+    """Compile ``model`` as :func:`train` does: Adam with cosine decay over ``decay_steps``, the segmentation loss.
+
+    One function, so that ``benchmarks/speed.py`` measures exactly the training the book runs.
+    """
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps, alpha=0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=SegmentationLoss(dice_weight),
+                  metrics=["accuracy"], jit_compile=jit_compile)
+    return model
+
+
 def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Profile | None = None,
           model_kwargs: dict | None = None, seed: int = 0, dice_weight: float = 0.0,
           learning_rate: float = 1e-3, mixed_precision: str | None = None, strategy: Any = "auto",
@@ -325,12 +335,10 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
         return finished
 
     keras.utils.set_random_seed(seed)
-    with _dtype_policy(mixed_precision), _distribution_scope(strategy):
+    with dtype_policy(mixed_precision), _distribution_scope(strategy):
         model = build_model(model_name, **model_kwargs)
         steps = profile.epochs * math.ceil(len(dataset.train) / profile.batch_size)
-        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.01)
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=SegmentationLoss(dice_weight),
-                      metrics=["accuracy"])
+        compile_for_training(model, steps, learning_rate, dice_weight)
 
     history_log = run_dir / _HISTORY_LOG
     best_so_far = min(_read_history_log(history_log).get("val_loss", [math.inf]))
@@ -354,7 +362,7 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
     if (run_dir / _BEST_WEIGHTS).exists():
         model.load_weights(run_dir / _BEST_WEIGHTS)
     history = _read_history_log(history_log)
-    with _dtype_policy(mixed_precision):  # saved without optimizer state: a third of the size
+    with dtype_policy(mixed_precision):  # saved without optimizer state: a third of the size
         inference_model = build_model(model_name, **model_kwargs)
     inference_model.set_weights(model.get_weights())
     inference_model.save(run_dir / MODEL_FILE)

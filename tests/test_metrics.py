@@ -194,3 +194,46 @@ def test_scores_table_has_one_row_per_class_with_its_name():
     assert [row["class"] for row in rows][-1] == "background"
     assert len(rows) == NUM_CLASSES
     assert rows[3]["IoU"] == pytest.approx(scores["iou"][3])
+
+
+def test_scores_table_puts_per_image_averages_beside_dataset_level_scores():
+    y_true, y_pred = random_masks(7)
+    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    scores["per_image"] = metrics.per_image_scores(y_true, y_pred)
+    row = metrics.scores_table(scores)[4]
+    assert list(row) == ["class", "IoU", "Dice", "per-image IoU", "per-image Dice"]
+    assert row["per-image IoU"] == pytest.approx(scores["per_image"]["iou"][4])
+    assert row["per-image Dice"] == pytest.approx(scores["per_image"]["dice"][4])
+
+
+def test_per_image_mean_iou_is_one_for_a_perfect_prediction():
+    y_true, _ = random_masks(8)
+    np.testing.assert_array_equal(metrics.per_image_mean_iou(y_true, y_true), np.ones(len(y_true)))
+
+
+def test_per_image_mean_iou_averages_the_digits_of_each_image():
+    B = BACKGROUND
+    y_true = np.array([[[3, 3, 5, 5]], [[2, 2, 2, 2]]])
+    y_pred = np.array([[[3, 3, 5, B]], [[2, 2, B, B]]])
+    np.testing.assert_allclose(metrics.per_image_mean_iou(y_true, y_pred), [(1.0 + 0.5) / 2, 0.5])
+
+
+def test_per_image_mean_iou_counts_a_digit_predicted_where_there_is_none_as_zero():
+    B = BACKGROUND
+    y_true = np.array([[[3, 3, B, B]]])
+    y_pred = np.array([[[3, 3, 7, B]]])
+    np.testing.assert_allclose(metrics.per_image_mean_iou(y_true, y_pred), [(1.0 + 0.0) / 2])
+
+
+def test_per_image_mean_iou_is_nan_for_an_image_without_any_digit():
+    B = BACKGROUND
+    y_true = np.array([[[B, B]], [[1, B]]])
+    y_pred = np.array([[[B, B]], [[1, B]]])
+    scores = metrics.per_image_mean_iou(y_true, y_pred)
+    assert np.isnan(scores[0])
+    assert scores[1] == 1.0
+
+
+def test_per_image_mean_iou_needs_a_batch_of_maps():
+    with pytest.raises(ValueError, match=r"per_image_mean_iou needs .*\(N, H, W\), got shape \(4, 4\)"):
+        metrics.per_image_mean_iou(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))

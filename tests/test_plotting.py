@@ -144,3 +144,110 @@ def test_normalized_confusion_heatmap_shows_row_shares():
 def test_confusion_heatmap_rejects_a_matrix_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"\(10, 10\)"):
         plotting.confusion_heatmap(np.eye(10))
+
+
+def test_sample_grid_titles_each_image_as_asked():
+    images, masks = make_samples(2)
+    fig = plotting.sample_grid(images, masks, n=2, columns=2, titles=["first", "second"])
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["first", "second"]  # the first row holds the images
+
+
+def test_sample_grid_rejects_titles_for_other_samples():
+    images, masks = make_samples(3)
+    with pytest.raises(ValueError, match="got 1 for 3 samples"):
+        plotting.sample_grid(images, masks, titles=["only one"])
+
+
+def make_history(epochs: int, offset: float = 0.0) -> dict[str, list[float]]:
+    """A Keras-like history whose losses fall and accuracies rise over ``epochs`` epochs."""
+    falling = [1.0 / (epoch + 1) + offset for epoch in range(epochs)]
+    return {"loss": falling, "val_loss": [value + 0.1 for value in falling],
+            "accuracy": [0.9 - value / 10 for value in falling], "val_accuracy": [0.85 - value / 10 for value in falling]}
+
+
+def test_learning_curves_show_loss_and_accuracy_panels():
+    fig = plotting.learning_curves({"model": make_history(5)})
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes] == ["loss (dot: lowest validation loss)", "pixel accuracy"]
+
+
+def test_learning_curves_draw_a_training_and_a_validation_curve_per_run():
+    fig = plotting.learning_curves({"A": make_history(5), "B": make_history(3, offset=0.2)})
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.get_lines()] == ["A training", "A validation", "B training", "B validation"]
+
+
+def test_learning_curves_count_epochs_from_one():
+    fig = plotting.learning_curves({"model": make_history(4)})
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_xdata(), [1, 2, 3, 4])
+
+
+def test_learning_curves_mark_the_epoch_of_the_lowest_validation_loss():
+    history = make_history(4)
+    history["val_loss"] = [0.5, 0.2, 0.3, 0.4]
+    fig = plotting.learning_curves({"model": history})
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), [[2, 0.2]])
+
+
+def test_learning_curves_need_at_least_one_history():
+    with pytest.raises(ValueError, match="at least one history"):
+        plotting.learning_curves({})
+
+
+def test_learning_curves_name_the_run_and_the_missing_key():
+    history = make_history(3)
+    del history["val_accuracy"]
+    with pytest.raises(ValueError, match=r"'unet' lacks \['val_accuracy'\]"):
+        plotting.learning_curves({"unet": history})
+
+
+def diagram_texts(fig: Figure) -> str:
+    """All text drawn in a figure's axes, one string per line."""
+    return "\n".join(text.get_text() for ax in fig.axes for text in ax.texts)
+
+
+def legend_labels(fig: Figure) -> list[str]:
+    return [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+
+
+@pytest.mark.parametrize(
+    ("model_name", "connection"),
+    [("fcn8s", "score fusion"), ("unet", "skip connection"), ("vnet", "residual shortcut")],
+)
+def test_architecture_diagram_draws_the_model_and_its_characteristic_connection(model_name, connection):
+    fig = plotting.architecture_diagram(model_name)
+    assert isinstance(fig, Figure)
+    assert fig.axes[0].get_title().startswith(f"{model_name}:")
+    assert any(label.startswith(connection) for label in legend_labels(fig))
+
+
+def test_architecture_diagram_reads_sizes_from_the_built_model():
+    texts = diagram_texts(plotting.architecture_diagram("unet", base_filters=8))
+    assert "bottom: 2× conv 3×3\n4×6×128" in texts
+    assert "image 64×84×1\npad 6 + 6 columns\n→ 64×96×1" in texts
+    assert "→ 64×84×11" in texts
+
+
+def test_architecture_diagram_marks_projection_shortcuts_only_where_channels_change():
+    texts = [text.get_text() for text in plotting.architecture_diagram("vnet", depth=2).axes[0].texts]
+    assert texts.count("1×1") == 3  # level 0 (1 -> base channels) and both decoder blocks (after concatenation)
+
+
+def test_architecture_diagram_rejects_an_unknown_model():
+    with pytest.raises(ValueError, match="unknown model 'segnet'"):
+        plotting.architecture_diagram("segnet")
+
+
+def test_compare_predictions_has_a_row_per_image_and_a_column_per_model():
+    masks = np.random.default_rng(0).integers(0, 11, size=(3, 64, 84))
+    images = (masks != BACKGROUND).astype(np.uint8) * 255
+    fig = plotting.compare_predictions(images, masks, {"A": masks, "B": masks})
+    assert len(fig.axes) == 3 * 4
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["image", "true mask", "A", "B"]
+    plt.close(fig)
+
+
+def test_compare_predictions_rejects_a_prediction_of_another_length():
+    masks = np.zeros((2, 64, 84), dtype=np.uint8)
+    with pytest.raises(ValueError, match="2 images"):
+        plotting.compare_predictions(masks, masks, {"A": masks[:1]})
