@@ -114,11 +114,18 @@ def load_model(path: str | os.PathLike) -> keras.Model:
 
 
 def predict(model: keras.Model | str | os.PathLike, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Class maps ``uint8 (N, 64, 84)`` for grey images ``(N, 64, 84)``."""
+    """Class maps ``uint8 (N, 64, 84)`` for grey images ``(N, 64, 84)``.
+
+    The last batch is filled up with blank images, so that every batch has one
+    shape and the compiled predict step is traced once per model.
+    """
     if not isinstance(model, keras.Model):
         model = load_model(model)
-    probabilities = model.predict(as_model_input(images), batch_size=batch_size, verbose=0)
-    return probabilities.argmax(axis=-1).astype(np.uint8)
+    inputs = as_model_input(images)
+    batch_size = min(batch_size, len(inputs))
+    blank_images = np.zeros((-len(inputs) % batch_size, *inputs.shape[1:]), inputs.dtype)
+    probabilities = model.predict(np.concatenate([inputs, blank_images]), batch_size=batch_size, verbose=0)
+    return probabilities[: len(inputs)].argmax(axis=-1).astype(np.uint8)
 
 
 def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_size: int = 64) -> dict[str, Any]:

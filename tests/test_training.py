@@ -79,6 +79,12 @@ def test_predictions_are_class_maps(finished, dataset):
     assert maps.shape == (3, 64, 84) and maps.dtype == np.uint8 and maps.max() <= 10
 
 
+def test_a_last_partial_batch_predicts_like_a_full_one(finished, dataset):
+    images = dataset.test.images[:5]
+    np.testing.assert_array_equal(training.predict(finished.model, images, batch_size=2),
+                                  training.predict(finished.model, images, batch_size=5))
+
+
 def test_a_finished_run_is_loaded_not_retrained(finished, dataset):
     recorder = EpochRecorder()
     again = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=finished.run_dir, callbacks=[recorder])
