@@ -135,19 +135,6 @@ class Setting:
 # --------------------------------------------------------------------------- the backend
 
 
-def accelerator_name() -> str | None:
-    """The GPU (or other accelerator) Keras runs on, or None on a CPU."""
-    if BACKEND == "jax":
-        import jax
-
-        device = jax.devices()[0]
-        return None if device.platform == "cpu" else device.device_kind
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else None
-
-
 def keras_default_jit(accelerator: str | None) -> bool:
     """What ``jit_compile="auto"`` resolves to: XLA everywhere under JAX, only on a GPU under TensorFlow."""
     return BACKEND == "jax" or accelerator is not None
@@ -679,7 +666,7 @@ def run(mode: str) -> dict[str, Any]:
     """Measure everything and return the report."""
     started = time.perf_counter()
     load_at_start = os.getloadavg()
-    accelerator = accelerator_name()
+    accelerator = next(iter(training.accelerators()), None)
     sizes = SIZES["quick" if mode == "quick" else "gpu" if accelerator else "cpu"]
     memory = PeakMemory(accelerator)
     reference = MatmulReference(sizes.matmul_sizes, sizes.matmul_repeats)

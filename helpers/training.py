@@ -153,22 +153,25 @@ def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_si
 # --------------------------------------------------------------------------- run facts
 
 
-def describe_device() -> str:
-    """The accelerator Keras trains on, in words (or the CPU)."""
+def accelerators() -> list[str]:
+    """Model names of the GPUs Keras runs on, one per device; empty on a CPU."""
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
 
-        device = jax.devices()[0]
-        if device.platform != "cpu":
-            return f"{device.platform.upper()}: {device.device_kind} x{jax.device_count()}"
+        return [device.device_kind for device in jax.devices() if device.platform != "cpu"]
     if backend == "tensorflow":
         import tensorflow as tf
 
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-            return f"GPU: {name} x{len(gpus)}"
+        return [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+                for gpu in tf.config.list_physical_devices("GPU")]
+    return []
+
+
+def describe_device() -> str:
+    """The accelerator Keras trains on, in words (or the CPU)."""
+    if found := accelerators():
+        return f"GPU: {found[0]} x{len(found)}"
     return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
