@@ -14,14 +14,15 @@ from helpers.models import build_model, count_flops
 SCRIPT = REPO_ROOT / "benchmarks" / "speed.py"
 MODELS = ["fcn8s", "unet", "vnet"]
 REPORT_FIELDS = {"mode", "command", "date", "machine", "conventions", "sizes", "matmul", "skipped", "results",
-                 "targets", "batch_scaling", "profile", "notes", "wall_seconds"}
+                 "targets", "batch_scaling", "variant_verdicts", "profile", "notes", "wall_seconds"}
 MACHINE_FIELDS = {"cpu_model", "cpu_cores", "usable_cores", "memory_bytes", "gpu", "device", "backend", "versions",
                   "platform", "load_average_start", "load_average_end"}
 CONVENTION_FIELDS = {"flops", "training_flops_per_image", "matmul_reference", "fraction_of_matmul", "rates",
-                     "training", "inference", "latency", "peak_memory", "peak_memory_scope"}
+                     "training", "inference", "latency", "peak_memory", "peak_memory_scope",
+                     "train_speedup_over_book", "variant_verdicts"}
 ROW_FIELDS = {"model", "setting", "label", "parameters", "forward_flops_per_image", "training_flops_per_image",
               "train_images", "inference_images", "first_epoch_seconds", "epoch_start_seconds", "train_images_per_second",
-              "train_fraction_of_matmul", "inference_images_per_second", "inference_fraction_of_matmul",
+              "train_speedup_over_book", "train_fraction_of_matmul", "inference_images_per_second", "inference_fraction_of_matmul",
               "latency_seconds", "peak_memory_bytes"}
 SETTING_FIELDS = {"batch_size", "jit_compile", "pipeline", "precision", "keras_default"}
 SPREADS = ["train_images_per_second", "train_fraction_of_matmul", "inference_images_per_second",
@@ -30,6 +31,12 @@ PROFILE_FIELDS = {"model", "label", "method", "matmul_flops_per_second", "measur
                   "sum_of_layers_seconds", "outside_layers_share", "convolution_share",
                   "convolutions_only_fraction_of_matmul", "by_type", "layers"}
 TARGET_FIELDS = {"name", "device", "model", "metric", "threshold", "text", "applies", "value", "label", "met"}
+
+
+@pytest.fixture(scope="module")
+def speed() -> dict:
+    """The script's functions (it is a script, not a module)."""
+    return runpy.run_path(str(SCRIPT), run_name="speed")
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +128,8 @@ def test_the_profile_sums_its_layers(report):
     assert sum(entry["layers"] for entry in profile["by_type"].values()) == len(profile["layers"])
 
 
-def test_batch_scaling_splits_the_step_into_a_fixed_and_a_per_image_part():
-    batch_scaling = runpy.run_path(str(SCRIPT), run_name="speed")["batch_scaling"]  # a script, not a module
+def test_batch_scaling_splits_the_step_into_a_fixed_and_a_per_image_part(speed):
+    batch_scaling = speed["batch_scaling"]
     book = {"model": "unet", "setting": {"batch_size": 32, "jit_compile": True, "pipeline": "numpy",
                                          "precision": "float32", "keras_default": True}}
     fixed, per_image = 0.004, 0.0001  # seconds per step, seconds per image
@@ -133,3 +140,34 @@ def test_batch_scaling_splits_the_step_into_a_fixed_and_a_per_image_part():
     assert fit["seconds_per_image"] == pytest.approx(per_image)
     assert fit["images_per_second_limit"] == pytest.approx(1 / per_image)
     assert fit["fixed_share_at_book_batch"] == pytest.approx(fixed / (fixed + 32 * per_image))
+
+
+def test_settings_of_a_model_are_timed_in_rounds_against_the_books_setting(speed):
+    Setting, sizes = speed["Setting"], speed["SIZES"]["quick"]
+    book, larger = Setting(4, False, keras_default=True), Setting(8, False)
+    rows = speed["measure_model"]("fcn8s", [book, larger], sizes, speed["PeakMemory"](None))
+    assert [row["label"] for row in rows] == [book.label, larger.label]
+    for row in rows:
+        assert row["train_images_per_second"]["repeats"] == row["train_speedup_over_book"]["repeats"] == sizes.repeats
+        assert row["inference_images_per_second"]["repeats"] == sizes.repeats
+    assert rows[0]["train_speedup_over_book"] == {"median": 1.0, "min": 1.0, "max": 1.0, "repeats": sizes.repeats}
+    assert rows[1]["train_images"] == 8 and rows[1]["train_speedup_over_book"]["median"] == pytest.approx(
+        rows[1]["train_images_per_second"]["median"] / rows[0]["train_images_per_second"]["median"])
+
+
+def _row(model: str, batch_size: int, speedups: list[float], keras_default: bool = False) -> dict:
+    setting = {"batch_size": batch_size, "jit_compile": False, "pipeline": "numpy", "precision": "float32",
+               "keras_default": keras_default}
+    return {"model": model, "setting": setting, "label": f"batch {batch_size}",
+            "train_speedup_over_book": {"median": sorted(speedups)[len(speedups) // 2], "min": min(speedups),
+                                        "max": max(speedups), "repeats": len(speedups)}}
+
+
+def test_a_variant_beats_the_book_only_if_faster_in_every_round_for_every_model(speed):
+    verdict, = speed["variant_verdicts"]([_row("unet", 32, [1, 1, 1], keras_default=True),
+                                          _row("unet", 128, [1.2, 1.1, 1.3]), _row("vnet", 128, [1.2, 1.1, 1.3])])
+    assert verdict["beats_book"] and verdict["changed"] == ["batch_size"] and verdict["changes_training"]
+    assert verdict["median_speedups"] == {"unet": 1.2, "vnet": 1.2}
+    one_slow_round, = speed["variant_verdicts"]([_row("unet", 32, [1, 1, 1], keras_default=True),
+                                                 _row("unet", 128, [1.5, 0.98, 1.5])])
+    assert not one_slow_round["beats_book"]
