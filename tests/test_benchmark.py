@@ -120,6 +120,11 @@ def test_settings_left_out_are_named_with_a_reason(report):
         assert "GPU only" in skipped["mixed_float16"] and "GPU only" in skipped["mixed_bfloat16"]
 
 
+def test_a_run_without_variants_judges_none(report):
+    assert report["variant_verdicts"] == []
+    assert not any("variant" in note or "book's setting" in note for note in report["notes"])
+
+
 def test_the_profile_sums_its_layers(report):
     profile = report["profile"]
     assert profile["model"] == "unet" and profile["layers"]
