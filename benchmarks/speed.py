@@ -743,7 +743,8 @@ def findings(results: list[dict[str, Any]], targets: list[dict[str, Any]], scali
     notes.append(
         f"Profile of a {profile['model']} training step ({profile['label']}), each layer's forward and backward "
         f"pass timed alone against a matmul rate of {profile['matmul_flops_per_second'] / 1e9:.1f} GFLOP/s measured "
-        f"just before: the layers sum to {1 - profile['outside_layers_share']:.0%} of the measured step; share of "
+        f"just before: timed alone, the layers sum to {1 - profile['outside_layers_share']:.0%} of the measured step "
+        f"(so their shares are a guide, their absolute times only roughly); share of "
         f"the layer time: {shares}. The convolutions together run at "
         f"{profile['convolutions_only_fraction_of_matmul']:.0%} of the matmul rate, so even with every other layer "
         f"free the model could not pass about that fraction. Per convolution the rate ranges from "
@@ -752,6 +753,15 @@ def findings(results: list[dict[str, Any]], targets: list[dict[str, Any]], scali
         f"{len(full_resolution)} convolutions at full resolution, with the fewest channels, take "
         f"{full_seconds / sum(row['seconds_per_step'] for row in convolutions):.0%} of the convolution time at "
         f"{full_fraction:.0%} of the matmul rate.")
+    convolution_share = sum(row["seconds_per_step"] for row in convolutions) / profile["sum_of_layers_seconds"]
+    target = next((target for target in targets if target["applies"] and target["model"] == profile["model"]), None)
+    if target and target["metric"] == "train_fraction_of_matmul":
+        notes.append(
+            f"Every counted FLOP is in the convolutions, which take {convolution_share:.0%} of the layer time; the "
+            f"other {1 - convolution_share:.0%} (batch normalization, activations, pooling, copies) add time but no "
+            f"counted work. With these shares, training reaches {target['threshold']:.0%} of the matmul rate only "
+            f"if the convolutions run at {target['threshold'] / convolution_share:.0%} of it; timed alone they "
+            f"run at {profile['convolutions_only_fraction_of_matmul']:.0%}.")
     return notes
 
 

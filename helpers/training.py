@@ -322,7 +322,7 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
           model_kwargs: dict | None = None, seed: int = 0, dice_weight: float = 0.0,
           learning_rate: float = 1e-3, mixed_precision: str | None = None, strategy: Any = "auto",
           run_dir: str | os.PathLike | None = None, retrain: bool = False, verbose: int | str = "auto",
-          callbacks: list[keras.callbacks.Callback] | None = None) -> TrainResult:
+          callbacks: list[keras.callbacks.Callback] | None = None, jit_compile: bool | str = "auto") -> TrainResult:
     """Train ``model_name`` ("fcn8s", "unet" or "vnet") in the current profile and save its artifacts.
 
     A finished run with the same settings in ``run_dir`` is loaded, not
@@ -334,7 +334,11 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
     ``mixed_precision`` is None, "mixed_float16" or "mixed_bfloat16" (the
     softmax stays float32). ``strategy``: "auto" mirrors over several GPUs
     under TensorFlow, or pass a ``tf.distribute`` strategy. ``callbacks`` are
-    extra Keras callbacks, run after the book's own.
+    extra Keras callbacks, run after the book's own. ``jit_compile``: XLA
+    compilation of the training step; "auto" is Keras' choice (XLA under JAX
+    and on a GPU, not on a CPU under TensorFlow). It changes only the rounding,
+    so it is not one of the settings that decide whether a run is reused; the
+    speed appendix measures what it gains.
     """
     profile = profile or current_profile()
     dataset = (dataset or data.load_m2nist()).for_profile(profile)
@@ -348,7 +352,7 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
     with dtype_policy(mixed_precision), _distribution_scope(strategy):
         model = build_model(model_name, **model_kwargs)
         steps = profile.epochs * math.ceil(len(dataset.train) / profile.batch_size)
-        compile_for_training(model, steps, learning_rate, dice_weight)
+        compile_for_training(model, steps, learning_rate, dice_weight, jit_compile)
 
     history_log = run_dir / _HISTORY_LOG
     best_so_far = min(_read_history_log(history_log).get("val_loss", [math.inf]))

@@ -114,6 +114,12 @@ def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
     assert again.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-4)
 
 
+def test_xla_compilation_changes_only_the_rounding(finished, dataset, tmp_path):
+    compiled = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path, jit_compile=True)
+    assert compiled.model.jit_compile is True
+    assert compiled.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-3)
+
+
 def test_mixed_precision_keeps_the_softmax_in_float32(dataset, tmp_path):
     result = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, mixed_precision="mixed_bfloat16", run_dir=tmp_path)
     assert result.model.layers[2].compute_dtype == "bfloat16"
