@@ -754,13 +754,14 @@ def findings(results: list[dict[str, Any]], targets: list[dict[str, Any]], scali
         f"{full_seconds / sum(row['seconds_per_step'] for row in convolutions):.0%} of the convolution time at "
         f"{full_fraction:.0%} of the matmul rate.")
     convolution_share = sum(row["seconds_per_step"] for row in convolutions) / profile["sum_of_layers_seconds"]
-    target = next((target for target in targets if target["applies"] and target["model"] == profile["model"]), None)
-    if target and target["metric"] == "train_fraction_of_matmul":
+    fraction_target = next((target for target in targets if target["applies"] and target["model"] == profile["model"]
+                            and target["metric"] == "train_fraction_of_matmul"), None)
+    if fraction_target:
         notes.append(
             f"Every counted FLOP is in the convolutions, which take {convolution_share:.0%} of the layer time; the "
             f"other {1 - convolution_share:.0%} (batch normalization, activations, pooling, copies) add time but no "
-            f"counted work. With these shares, training reaches {target['threshold']:.0%} of the matmul rate only "
-            f"if the convolutions run at {target['threshold'] / convolution_share:.0%} of it; timed alone they "
+            f"counted work. With these shares, training reaches {fraction_target['threshold']:.0%} of the matmul rate "
+            f"only if the convolutions run at {fraction_target['threshold'] / convolution_share:.0%} of it; timed alone they "
             f"run at {profile['convolutions_only_fraction_of_matmul']:.0%}.")
     return notes
 
