@@ -308,3 +308,11 @@ def digit_classes_per_image(masks: np.ndarray) -> np.ndarray:
     """How many different digit classes each mask holds (two equal digits count once)."""
     present = np.stack([(masks == digit).any(axis=(1, 2)) for digit in range(10)], axis=1)
     return present.sum(axis=1)
+
+
+def example_index(split: Split) -> int:
+    """The book's example image: the first of ``split`` whose mask holds three different digits."""
+    candidates = np.flatnonzero(digit_classes_per_image(split.masks) == 3)
+    if not len(candidates):
+        raise ValueError(f"no image of the {len(split)} in the split holds three different digits")
+    return int(candidates[0])

@@ -195,3 +195,23 @@ def scores_table(scores: dict, class_names: list[str] = CLASS_NAMES) -> list[dic
         counts = ", ".join(f"{len(values)} {title}" for title, values in columns.items())
         raise ValueError(f"expected {len(class_names)} classes, got {counts} values")
     return [{"class": name, **{title: float(values[row]) for title, values in columns.items()}} for row, name in enumerate(class_names)]
+
+
+def error_kinds(cm: np.ndarray, background: int = BACKGROUND) -> dict[str, float]:
+    """Shares of the wrongly labelled pixels by kind of mistake, from a confusion matrix (rows true).
+
+    ``digit as another digit``: a stroke given the wrong digit; ``digit missed``:
+    a digit pixel labelled background; ``background as digit``: ink where
+    there is none. The shares add up to 1 (NaN if nothing is wrong).
+    """
+    cm = np.asarray(cm, dtype=float)
+    errors = cm.copy()
+    np.fill_diagonal(errors, 0)
+    digits = _foreground(len(cm), background)
+    counts = {
+        "digit as another digit": errors[np.ix_(digits, digits)].sum(),
+        "digit missed (labelled background)": errors[digits, background].sum(),
+        "background labelled as a digit": errors[background, digits].sum(),
+    }
+    total = sum(counts.values())
+    return {kind: count / total if total else np.nan for kind, count in counts.items()}

@@ -52,7 +52,7 @@ def padding_for(size: int, multiple: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTensor, Padding]:
+def padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTensor, Padding]:
     """The model input, and that input rescaled to 0..1 and zero-padded to ``multiple``."""
     padding = (padding_for(HEIGHT, multiple), padding_for(WIDTH, multiple))
     inputs = keras.Input(shape=(HEIGHT, WIDTH, 1), name="image")
@@ -61,13 +61,13 @@ def _padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTen
     return inputs, x, padding
 
 
-def _probabilities(scores: keras.KerasTensor, padding: Padding) -> keras.KerasTensor:
+def class_probabilities(scores: keras.KerasTensor, padding: Padding) -> keras.KerasTensor:
     """Crop the class scores by exactly the input padding, then softmax in float32."""
     x = layers.Cropping2D(padding, name="crop")(scores)
     return layers.Activation("softmax", dtype="float32", name="probabilities")(x)
 
 
-def _conv_bn(
+def conv_bn(
     x: keras.KerasTensor,
     filters: int,
     kernel_size: int,
@@ -104,29 +104,33 @@ def build_fcn8s(base_filters: int = 24, name: str = "fcn8s") -> keras.Model:
     to full size. There are no dense layers, so every output is a pixel.
     """
     _check_positive(base_filters=base_filters)
-    inputs, x, padding = _padded_grey_input(2 ** len(FCN_STAGE_CONVS))
+    inputs, x, padding = padded_grey_input(2 ** len(FCN_STAGE_CONVS))
+    # Encoder: VGG-style stages, each ending in a pooling that halves the resolution.
     pooled = []
     for stage, n_convs in enumerate(FCN_STAGE_CONVS, start=1):
         for conv in range(1, n_convs + 1):
-            x = _conv_bn(x, base_filters * 2 ** (stage - 1), 3, name=f"stage{stage}_conv{conv}")
+            x = conv_bn(x, base_filters * 2 ** (stage - 1), 3, name=f"stage{stage}_conv{conv}")
         x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
         pooled.append(x)
+    # Class scores: a 1x1 convolution after each of the last three poolings (1/4, 1/8, 1/16 of the size).
     quarter, eighth, sixteenth = (
         layers.Conv2D(NUM_CLASSES, 1, name=f"score_pool{stage}")(features)
         for stage, features in zip((2, 3, 4), pooled[1:])
     )
+    # Score fusion: upsample the coarser scores 2x and add the finer ones, twice.
     x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_8th")(sixteenth)
     x = layers.Add(name="fuse_8th")([x, eighth])
     x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_4th")(x)
     x = layers.Add(name="fuse_4th")([x, quarter])
+    # Output: upsample the fused scores 4x to full size, crop the padding, softmax.
     scores = layers.Conv2DTranspose(NUM_CLASSES, 8, strides=4, padding="same", name="upscore_to_full")(x)
-    return keras.Model(inputs, _probabilities(scores, padding), name=name)
+    return keras.Model(inputs, class_probabilities(scores, padding), name=name)
 
 
-def _double_conv(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+def double_conv(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
     """The U-Net unit: two 3x3 convolutions with batch norm and ReLU."""
-    x = _conv_bn(x, filters, 3, name=f"{name}_conv1")
-    return _conv_bn(x, filters, 3, name=f"{name}_conv2")
+    x = conv_bn(x, filters, 3, name=f"{name}_conv1")
+    return conv_bn(x, filters, 3, name=f"{name}_conv2")
 
 
 def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> keras.Model:
@@ -138,22 +142,25 @@ def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> ke
     fine detail lost by pooling comes back for the digit boundaries.
     """
     _check_positive(base_filters=base_filters, depth=depth)
-    inputs, x, padding = _padded_grey_input(2**depth)
+    inputs, x, padding = padded_grey_input(2**depth)
+    # Encoder: a double convolution per level, kept for the skip, then a pooling that halves the resolution.
     skips = []
     for level in range(depth):
-        x = _double_conv(x, base_filters * 2**level, name=f"down{level}")
+        x = double_conv(x, base_filters * 2**level, name=f"down{level}")
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
-    x = _double_conv(x, base_filters * 2**depth, name="bottom")
+    x = double_conv(x, base_filters * 2**depth, name="bottom")
+    # Decoder: upsample 2x, concatenate the encoder's features of the same level (the skip), convolve.
     for level in reversed(range(depth)):
         x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2, name=f"up{level}_upconv")(x)
         x = layers.Concatenate(name=f"up{level}_concat")([skips[level], x])
-        x = _double_conv(x, base_filters * 2**level, name=f"up{level}")
+        x = double_conv(x, base_filters * 2**level, name=f"up{level}")
+    # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding, softmax.
     scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
-    return keras.Model(inputs, _probabilities(scores, padding), name=name)
+    return keras.Model(inputs, class_probabilities(scores, padding), name=name)
 
 
-def _residual_block(x: keras.KerasTensor, filters: int, n_convs: int, name: str) -> keras.KerasTensor:
+def residual_block(x: keras.KerasTensor, filters: int, n_convs: int, name: str) -> keras.KerasTensor:
     """V-Net residual block: ``n_convs`` 3x3 convolutions added to a shortcut, then ReLU.
 
     The shortcut is the identity when the channel count is kept and a linear
@@ -163,7 +170,7 @@ def _residual_block(x: keras.KerasTensor, filters: int, n_convs: int, name: str)
     if x.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(x)
     for conv in range(1, n_convs + 1):
-        x = _conv_bn(x, filters, 3, name=f"{name}_conv{conv}", relu=conv < n_convs)
+        x = conv_bn(x, filters, 3, name=f"{name}_conv{conv}", relu=conv < n_convs)
     x = layers.Add(name=f"{name}_add")([x, shortcut])
     return layers.ReLU(name=f"{name}_relu")(x)
 
@@ -179,19 +186,22 @@ def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> ke
     (1x1 shortcut, since the concatenation doubled the channels) refines them.
     """
     _check_positive(base_filters=base_filters, depth=depth)
-    inputs, x, padding = _padded_grey_input(2**depth)
+    inputs, x, padding = padded_grey_input(2**depth)
+    # Encoder: a residual block per level, kept for the skip, then a strided convolution that halves the resolution.
     skips = []
     for level in range(depth):
-        x = _residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"down{level}")
+        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"down{level}")
         skips.append(x)
-        x = _conv_bn(x, base_filters * 2 ** (level + 1), 2, strides=2, name=f"down{level}_downconv")
-    x = _residual_block(x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name="bottom")
+        x = conv_bn(x, base_filters * 2 ** (level + 1), 2, strides=2, name=f"down{level}_downconv")
+    x = residual_block(x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name="bottom")
+    # Decoder: upsample 2x, concatenate the encoder's features of the same level (the skip), a residual block.
     for level in reversed(range(depth)):
-        x = _conv_bn(x, base_filters * 2**level, 2, strides=2, transposed=True, name=f"up{level}_upconv")
+        x = conv_bn(x, base_filters * 2**level, 2, strides=2, transposed=True, name=f"up{level}_upconv")
         x = layers.Concatenate(name=f"up{level}_concat")([skips[level], x])
-        x = _residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"up{level}")
+        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"up{level}")
+    # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding, softmax.
     scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
-    return keras.Model(inputs, _probabilities(scores, padding), name=name)
+    return keras.Model(inputs, class_probabilities(scores, padding), name=name)
 
 
 MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {

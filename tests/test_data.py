@@ -222,3 +222,18 @@ def test_image_and_mask_counts_must_agree(tmp_path, dataset):
 def test_one_hot_rejects_out_of_range_classes():
     with pytest.raises(ValueError, match="0..10"):
         data.one_hot(np.array([[11]]))
+
+
+def test_the_example_image_is_the_first_with_three_different_digits():
+    masks = np.full((4, HEIGHT, WIDTH), BACKGROUND, dtype=np.uint8)
+    masks[1, 0, :3] = [1, 1, 2]  # two classes only
+    masks[2, 0, :3] = [1, 2, 3]
+    masks[3, 0, :3] = [4, 5, 6]
+    split = data.Split(np.zeros_like(masks), masks)
+    assert data.example_index(split) == 2
+
+
+def test_a_split_without_three_different_digits_has_no_example():
+    masks = np.full((2, HEIGHT, WIDTH), BACKGROUND, dtype=np.uint8)
+    with pytest.raises(ValueError, match="three different digits"):
+        data.example_index(data.Split(np.zeros_like(masks), masks))

@@ -237,3 +237,19 @@ def test_per_image_mean_iou_is_nan_for_an_image_without_any_digit():
 def test_per_image_mean_iou_needs_a_batch_of_maps():
     with pytest.raises(ValueError, match=r"per_image_mean_iou needs .*\(N, H, W\), got shape \(4, 4\)"):
         metrics.per_image_mean_iou(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))
+
+
+def test_error_kinds_split_the_wrong_pixels_by_kind():
+    cm = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
+    cm[3, 3], cm[3, 5], cm[5, 3] = 100, 6, 2  # 8 pixels: one digit read as another
+    cm[7, BACKGROUND] = 3  # 3 digit pixels missed
+    cm[BACKGROUND, 1] = 1  # 1 background pixel inked
+    cm[BACKGROUND, BACKGROUND] = 1000
+    kinds = metrics.error_kinds(cm)
+    assert kinds == {"digit as another digit": 8 / 12, "digit missed (labelled background)": 3 / 12,
+                     "background labelled as a digit": 1 / 12}
+
+
+def test_error_kinds_of_a_perfect_prediction_are_undefined():
+    cm = np.diag(np.arange(1, NUM_CLASSES + 1))
+    assert all(np.isnan(share) for share in metrics.error_kinds(cm).values())

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, data, results, training
+from helpers import BACKGROUND, data, original_project, results, training
 from helpers.config import COMMITTED_ARTIFACTS
 
 
@@ -44,15 +44,51 @@ def test_dataset_level_dice_follows_from_iou_in_every_committed_run(runs):
 
 def test_the_summary_puts_the_original_figures_beside_ours(runs):
     summary = results.summary_table(runs)
-    assert summary.loc["V-Net", "original project (per-image mean IoU)"] == 0.936
+    assert summary.loc["V-Net", "original project, per-image mean IoU, digits"] == pytest.approx(0.93639)
     assert summary.loc["U-Net", "mean IoU, digits"] == saved_metrics("unet")["mean_iou_digits"]
-    assert np.isnan(summary.loc["FCN-8s", "original project (per-image mean IoU)"])
+    assert np.isnan(summary.loc["FCN-8s", "original project, per-image mean IoU, digits"])
 
 
-def test_goal_checks_compare_measured_figures_with_targets(runs):
-    goals = results.goal_checks(runs)
-    assert goals.loc["U-Net mean digit IoU", "measured"] == saved_metrics("unet")["mean_iou_digits"]
-    assert (goals["met"] == (goals["measured"] >= goals["target"])).all()
+def test_the_comparison_table_sets_the_printed_scores_beside_ours(runs):
+    table = results.original_comparison_table(runs, "unet")
+    assert table.loc["9", ("original project", "test IoU")] == 0.8846
+    assert table.loc["9", ("original project", "validation Dice")] == 0.9390
+    assert table.loc["9", ("this book, per-image", "test IoU")] == saved_metrics("unet")["per_image"]["iou"][9]
+    assert table.loc["background", ("this book, dataset-level", "test Dice")] == saved_metrics("unet")["dice"][BACKGROUND]
+
+
+def test_a_dice_above_the_bound_of_its_iou_is_flagged():
+    assert results.dice_above_iou_bound([0.5, 0.5], [0.6, 2 / 3]).tolist() == [False, False]
+    assert results.dice_above_iou_bound([0.5], [0.7]).tolist() == [True]
+
+
+def test_rounding_slack_spares_a_row_that_rounding_alone_explains():
+    assert results.dice_above_iou_bound([0.9973], [0.9987]).tolist() == [True]
+    assert results.dice_above_iou_bound([0.9973], [0.9987], rounding=5e-5).tolist() == [False]
+
+
+def test_the_original_readme_dice_of_unet_breaks_the_bound_of_its_test_iou():
+    """The finding chapter 5 reports: the README's U-Net Dice column is not from the test split."""
+    printed = original_project.PER_CLASS["unet"]
+    assert results.dice_above_iou_bound(printed["test IoU"], printed["validation Dice"], 5e-5).sum() == 6
+    assert not results.dice_above_iou_bound(printed["test IoU"], printed["test Dice"], 5e-5).any()
+
+
+def test_per_image_scores_of_every_committed_run_respect_the_bound(runs):
+    for run in runs.values():
+        scores = run.metrics["per_image"]
+        assert not results.dice_above_iou_bound(scores["iou"], scores["dice"]).any()
+
+
+@pytest.mark.parametrize(("name", "floor"), [("unet", 0.95), ("vnet", 0.95), ("fcn8s", 0.90)])
+def test_committed_runs_segment_unseen_digits_well(runs, name, floor):
+    """The quality bar of the committed runs: mean digit IoU on the test split, dataset-level."""
+    assert runs[name].metrics["mean_iou_digits"] >= floor
+
+
+@pytest.mark.parametrize("name", ["unet", "vnet"])
+def test_committed_encoder_decoders_find_the_background(runs, name):
+    assert runs[name].metrics["iou"][BACKGROUND] >= 0.998
 
 
 def test_training_time_to_the_reported_score_sums_epochs_up_to_the_best(runs):

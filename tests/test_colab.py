@@ -1,0 +1,90 @@
+"""A chapter opened on a fresh Colab runtime starts: it clones the book from the address the launch buttons use.
+
+The simulation runs a chapter in an empty folder with a kernel that cannot
+import ``helpers`` (the editable install is hidden), and points the clone at
+a snapshot of this working tree, so that no network is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+import yaml
+
+from helpers.config import REPO_ROOT
+
+CHAPTERS = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
+
+HIDE_THE_INSTALLED_BOOK = """
+import sys
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != {root!r}]
+sys.meta_path[:] = [finder for finder in sys.meta_path if "__editable__" not in getattr(finder, "__module__", "")]
+"""
+
+
+def book_repository() -> str:
+    """The repository address in ``_config.yml``, which the launch and repository buttons use."""
+    return yaml.safe_load((REPO_ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+def setup_cell(notebook: Path) -> str:
+    return next(cell.source for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code")
+
+
+def snapshot_repository(destination: Path) -> Path:
+    """A git repository holding this working tree's files as they are now (committed or not)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO_ROOT,
+                            check=True, capture_output=True, text=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO_ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, destination / name)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", "-c", "init.defaultBranch=main"]
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "snapshot"]):
+        subprocess.run(git + command, cwd=destination, check=True)
+    return destination
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
+def test_the_setup_cell_clones_the_repository_of_the_launch_buttons(chapter: Path) -> None:
+    assert f'"{book_repository()}"' in setup_cell(chapter)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
+def test_the_setup_cell_comes_first(chapter: Path) -> None:
+    assert "git" in setup_cell(chapter) and "find_spec(\"helpers\")" in setup_cell(chapter)
+
+
+@pytest.mark.parametrize("name", ["01_semantic_segmentation", "03_unet"])
+def test_a_chapter_runs_top_to_bottom_on_a_fresh_runtime(name: str, tmp_path: Path, monkeypatch) -> None:
+    runtime = tmp_path / "content"
+    runtime.mkdir()
+    notebook = runtime / f"{name}.ipynb"
+    shutil.copy(REPO_ROOT / "notebooks" / notebook.name, notebook)
+    startup = tmp_path / "startup"
+    startup.mkdir()
+    (startup / "sitecustomize.py").write_text("import os\n" + HIDE_THE_INSTALLED_BOOK.format(root=str(REPO_ROOT)))
+    snapshot = snapshot_repository(tmp_path / "snapshot")
+    monkeypatch.setenv("PYTHONPATH", str(startup))
+    monkeypatch.setenv("SEGBOOK_REPOSITORY", snapshot.as_uri())
+    hidden = subprocess.run([sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('helpers'))"],
+                            cwd=runtime, capture_output=True, text=True, check=True).stdout.strip()
+    assert hidden == "None", "the simulated runtime must not see the installed book"
+
+    document = nbformat.read(notebook, as_version=4)
+    nbclient.NotebookClient(document, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(runtime)}}).execute()
+
+    assert (runtime / "segmentation-book" / "helpers" / "__init__.py").is_file()
+    first_output = "".join(output.get("text", "") for output in document.cells[1].outputs)
+    assert f"Cloning {snapshot.as_uri()}" in first_output
+    assert sorted(path.name for path in runtime.iterdir()) == sorted([notebook.name, "segmentation-book"])
+    assert not subprocess.run(["git", "status", "--porcelain"], cwd=runtime / "segmentation-book",
+                              capture_output=True, text=True, check=True).stdout, "a cell wrote into the clone"
