@@ -105,6 +105,28 @@ def test_sample_grid_adds_a_row_of_predictions():
     assert len(fig.axes) == 4 * 3
 
 
+def grid_axes(fig: Figure) -> dict[tuple[int, int], plt.Axes]:
+    """A figure's panels by (row, column) of its grid."""
+    return {(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start): ax for ax in fig.axes}
+
+
+def test_sample_grid_names_every_row_and_titles_every_sample():
+    images, masks = make_samples(5)
+    fig = plotting.sample_grid(images, masks, n=5, columns=3, preds=masks, pred_label="U-Net")
+    axes = grid_axes(fig)
+    assert [axes[row, 0].get_ylabel() for row in range(6)] == ["image", "true mask", "U-Net"] * 2
+    assert all(axes[row, 0].axison for row in range(6))  # axis("off") would hide the row names
+    titles = [axes[row, column].get_title() for row in (0, 3) for column in range(3) if (row, column) in axes]
+    assert titles == [f"#{index}: digits {index}" for index in range(5)]
+    assert legend_labels(fig) == CLASS_NAMES
+
+
+def test_sample_grid_names_the_prediction_row_by_default():
+    images, masks = make_samples(2)
+    fig = plotting.sample_grid(images, masks, preds=masks)
+    assert [fig.axes[index].get_ylabel() for index in (0, 2, 4)] == ["image", "true mask", "predicted mask"]
+
+
 def test_sample_grid_rejects_predictions_for_other_samples():
     images, masks = make_samples(4)
     with pytest.raises(ValueError, match="4, 4, 2"):
@@ -131,14 +153,46 @@ def test_confusion_heatmap_labels_rows_and_columns_with_class_names():
     heatmap_ax = fig.axes[0]
     assert len(fig.axes) == 2  # heatmap and colour bar
     assert [label.get_text() for label in heatmap_ax.get_xticklabels()] == CLASS_NAMES
+    assert [label.get_text() for label in heatmap_ax.get_yticklabels()] == CLASS_NAMES
+    assert (heatmap_ax.get_xlabel(), heatmap_ax.get_ylabel()) == ("predicted class", "true class")
 
 
-def test_normalized_confusion_heatmap_shows_row_shares():
+def cell_texts(fig: Figure) -> dict[tuple[int, int], str]:
+    """The numbers written in a heatmap, by (row, column) of their cell."""
+    return {(int(text.get_position()[1]), int(text.get_position()[0])): text.get_text() for text in fig.axes[0].texts}
+
+
+def some_confusion() -> np.ndarray:
+    """A confusion matrix whose diagonal dwarfs its errors, as a trained model's does."""
+    cm = np.diag(np.full(NUM_CLASSES, 1000))
+    cm[3, 5], cm[5, 3], cm[8, BACKGROUND] = 30, 10, 3
+    return cm
+
+
+def test_normalized_confusion_heatmap_writes_row_shares_in_the_cells():
     cm = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
-    cm[0, 0], cm[0, 1] = 3, 1
-    fig = plotting.confusion_heatmap(cm, normalize=True)
-    annotations = [text.get_text() for text in fig.axes[0].texts]
-    assert annotations[:2] == ["0.75", "0.25"]
+    cm[0, 0], cm[0, 1], cm[1, 1], cm[1, 2] = 3, 1, 9999, 1
+    texts = cell_texts(plotting.confusion_heatmap(cm, normalize=True))
+    assert (texts[0, 0], texts[0, 1], texts[0, 2]) == ("0.750", "0.250", "")
+    assert texts[1, 2] == "<0.001"
+
+
+def test_confusion_heatmap_masks_the_diagonal_so_the_colours_span_the_errors():
+    cm = some_confusion()
+    fig = plotting.confusion_heatmap(cm)
+    mesh = fig.axes[0].collections[0]
+    masked = np.ma.getmaskarray(mesh.get_array()).reshape(NUM_CLASSES, NUM_CLASSES)
+    np.testing.assert_array_equal(masked, np.eye(NUM_CLASSES, dtype=bool))
+    assert mesh.get_clim() == pytest.approx((0, 30 / 1030))
+    assert "diagonal" in fig.axes[1].get_ylabel()
+    assert cell_texts(fig)[3, 3] == f"{1000 / 1030:.3f}"  # the recall stays readable, in grey
+
+
+def test_confusion_heatmap_of_pixel_counts_masks_the_diagonal_too():
+    fig = plotting.confusion_heatmap(some_confusion(), normalize=False)
+    assert fig.axes[0].collections[0].get_clim() == (0, 30)
+    assert cell_texts(fig)[0, 0] == "1,000"
+    assert fig.axes[1].get_ylabel().startswith("pixels")
 
 
 def test_confusion_heatmap_rejects_a_matrix_of_the_wrong_shape():
@@ -245,6 +299,27 @@ def test_compare_predictions_has_a_row_per_image_and_a_column_per_model():
     assert len(fig.axes) == 3 * 4
     assert [ax.get_title() for ax in fig.axes[:4]] == ["image", "true mask", "A", "B"]
     plt.close(fig)
+
+
+def test_compare_predictions_names_every_row_and_shows_the_class_legend():
+    images, masks = make_samples(3)
+    fig = plotting.compare_predictions(images, masks, {"A": masks})
+    axes = grid_axes(fig)
+    assert [axes[row, 0].get_ylabel() for row in range(3)] == [f"#{row}\ndigits {row}" for row in range(3)]
+    assert all(axes[row, 0].axison for row in range(3))
+    assert legend_labels(fig) == CLASS_NAMES
+
+
+def test_compare_predictions_names_the_rows_as_asked():
+    images, masks = make_samples(2)
+    fig = plotting.compare_predictions(images, masks, {"A": masks}, titles=["test #7", "test #9"])
+    assert [fig.axes[index].get_ylabel() for index in (0, 3)] == ["test #7", "test #9"]
+
+
+def test_compare_predictions_rejects_titles_for_other_images():
+    images, masks = make_samples(2)
+    with pytest.raises(ValueError, match="got 1 for 2 images"):
+        plotting.compare_predictions(images, masks, {"A": masks}, titles=["only one"])
 
 
 def test_compare_predictions_rejects_a_prediction_of_another_length():
