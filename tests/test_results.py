@@ -114,3 +114,31 @@ def test_committed_models_reproduce_their_committed_test_scores(name, test_split
     assert fresh["iou"][BACKGROUND] == pytest.approx(saved["iou"][BACKGROUND], abs=1e-4)
     changed_pixels = np.abs(fresh["confusion_matrix"] - np.array(saved["confusion_matrix"])).sum() / 2
     assert changed_pixels < 100  # float noise between GPU/JAX and CPU/TensorFlow, out of 2.7 million pixels
+
+
+def test_the_setup_table_sets_the_original_epochs_beside_ours(runs):
+    table = results.setup_table(runs)
+    assert table.loc["epochs", "original U-Net"] == "10"
+    assert table.loc["epochs", "original V-Net"] == "30"
+    assert table.loc["epochs", "this book, V-Net"] == str(runs["vnet"].facts["epochs_run"])
+    assert table.loc["parameters", "this book, U-Net"] == f"{runs['unet'].facts['parameters']:,}"
+
+
+def benchmark_with(unet_rate: float, vnet_rate: float, unet_memory: int, vnet_memory: int) -> dict:
+    rows = [{"model": name, "setting": {"keras_default": True}, "train_images_per_second": {"median": rate},
+             "peak_memory_bytes": memory}
+            for name, rate, memory in (("unet", unet_rate, unet_memory), ("vnet", vnet_rate, vnet_memory))]
+    return {"machine": {"device": "CPU: test"}, "results": rows}
+
+
+def test_the_claims_table_names_the_model_our_measurements_favour(runs):
+    claims = results.claims_table(runs, benchmark_with(10.0, 20.0, 2 * 2**20, 1 * 2**20))["better here"]
+    assert claims[original_project.CLAIMS["memory"]] == "V-Net"
+    assert claims[original_project.CLAIMS["faster"]].endswith("V-Net on the CPU")
+    better = "U-Net" if runs["unet"].metrics["mean_iou_digits"] > runs["vnet"].metrics["mean_iou_digits"] else "V-Net"
+    assert claims[original_project.CLAIMS["better"]] == better
+
+
+def test_a_lower_peak_memory_of_unet_favours_unet():
+    claims = results.claims_table(results.load_runs(), benchmark_with(10.0, 20.0, 1, 2))["better here"]
+    assert claims[original_project.CLAIMS["memory"]] == "U-Net"
