@@ -1,9 +1,12 @@
 """Code shared by the chapters of the M2NIST segmentation book.
 
 Modules: ``config`` (profiles and paths), ``data`` (M2NIST loading and
-generation), ``metrics`` (IoU, Dice, pixel accuracy), ``plotting`` (one palette
-for every figure), ``models`` (FCN-8s, U-Net, 2D V-Net) and ``training``
-(one way to train, evaluate and save a model).
+generation), ``metrics`` (IoU, Dice, pixel accuracy, kinds of error),
+``plotting`` (one palette for every figure), ``models`` (FCN-8s, U-Net, 2D
+V-Net), ``training`` (one way to train, evaluate and save a model),
+``results`` (the committed runs side by side), ``original_project`` (the
+published table of the original M2NIST project) and ``source`` (a function's
+real source code, shown on a chapter's page).
 """
 
 import os
