@@ -39,7 +39,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-from helpers import HEIGHT, NUM_CLASSES, WIDTH, training  # noqa: E402
+from helpers import HEIGHT, NUM_CLASSES, WIDTH, artifacts, inference, machine, training  # noqa: E402
 from helpers.models import MODEL_BUILDERS, build_model, count_flops  # noqa: E402
 
 BACKEND = keras.backend.backend()
@@ -354,7 +354,7 @@ def random_batches(n_images: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 def training_input(images: np.ndarray, masks: np.ndarray, setting: Setting) -> dict[str, Any]:
     """``fit`` arguments for a pipeline: numpy arrays, or a ``tf.data`` pipeline casting compact uint8 batches."""
     if setting.pipeline == "numpy":
-        return {"x": training.as_model_input(images), "y": masks.astype("int32"), "batch_size": setting.batch_size,
+        return {"x": inference.as_model_input(images), "y": masks.astype("int32"), "batch_size": setting.batch_size,
                 "shuffle": True}
     import tensorflow as tf
 
@@ -397,7 +397,7 @@ def contender(model: keras.Model, setting: Setting, sizes: Sizes) -> Contender:
     train_images = max(1, round(sizes.train_images / setting.batch_size)) * setting.batch_size
     inference_images = max(1, round(sizes.inference_images / setting.batch_size)) * setting.batch_size
     return Contender(setting, model, training_input(*random_batches(train_images), setting), train_images,
-                     training.as_model_input(random_batches(inference_images, seed=1)[0]), EpochTimes(), [])
+                     inference.as_model_input(random_batches(inference_images, seed=1)[0]), EpochTimes(), [])
 
 
 def measure_model(name: str, settings: list[Setting], sizes: Sizes, memory: PeakMemory) -> list[dict[str, Any]]:
@@ -602,9 +602,9 @@ def describe_machine(accelerator: str | None) -> dict[str, Any]:
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
         "gpu": accelerator,
-        "device": training.describe_device(),
+        "device": machine.describe_device(),
         "backend": BACKEND,
-        "versions": training.versions(),
+        "versions": machine.versions(),
         "platform": platform.platform(),
     }
 
@@ -770,7 +770,7 @@ def run(mode: str) -> dict[str, Any]:
     """Measure everything and return the report."""
     started = time.perf_counter()
     load_at_start = os.getloadavg()
-    accelerator = next(iter(training.accelerators()), None)
+    accelerator = next(iter(machine.accelerators()), None)
     sizes = SIZES["quick" if mode == "quick" else "gpu" if accelerator else "cpu"]
     memory = PeakMemory(accelerator)
     reference = MatmulReference(sizes.matmul_sizes, sizes.matmul_repeats)
@@ -825,7 +825,7 @@ def main() -> None:
     report = run("quick" if args.quick else "full")
     out = args.out or RESULTS_DIR / f"{device_slug(report['machine']['gpu'])}-{BACKEND}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    training.write_json(out, report)
+    artifacts.write_json(out, report)
     for note in report["notes"]:
         print(note)
     print(f"Wrote {out} ({report['wall_seconds']:.0f} s)")

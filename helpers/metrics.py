@@ -184,7 +184,7 @@ def scores_table(scores: dict, class_names: list[str] = CLASS_NAMES) -> list[dic
     """One row per class (``class``, ``IoU``, ``Dice``) for display, e.g. with ``pandas.DataFrame``.
 
     When ``scores`` holds per-image averages under ``per_image`` (as
-    :func:`helpers.training.evaluate` returns), they become two more columns,
+    :func:`helpers.inference.evaluate` returns), they become two more columns,
     ``per-image IoU`` and ``per-image Dice``, so both averages sit side by side.
     """
     columns = {"IoU": scores["iou"], "Dice": scores["dice"]}

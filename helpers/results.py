@@ -8,7 +8,6 @@ the tables in the book are the numbers in those files, not copies of them.
 from __future__ import annotations
 
 import inspect
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import BACKGROUND, CLASS_NAMES, original_project
+from helpers.artifacts import HISTORY_FILE, METRICS_FILE, RUN_FILE, nan_for_null, read_json
 from helpers.config import COMMITTED_ARTIFACTS
-from helpers.models import MODEL_BUILDERS
-from helpers.training import HISTORY_FILE, METRICS_FILE, RUN_FILE
 
 MODEL_LABELS = {"fcn8s": "FCN-8s", "unet": "U-Net", "vnet": "V-Net"}
 
@@ -42,23 +40,18 @@ class Run:
         return float(sum(self.history["epoch_seconds"][: self.facts["best_epoch"]]))
 
 
-def _nan_for_null(values: list) -> np.ndarray:
-    return np.array([np.nan if value is None else value for value in values], dtype=float)
-
-
 def load_run(run_dir: str | Path) -> Run:
     """The finished run in ``run_dir``: the same numbers a chapter and the results chapter show for it."""
     run_dir = Path(run_dir)
     missing = [file for file in (METRICS_FILE, RUN_FILE, HISTORY_FILE) if not (run_dir / file).is_file()]
     if missing:
         raise FileNotFoundError(f"{run_dir} is not a finished run: missing {', '.join(missing)}")
-    metrics = json.loads((run_dir / METRICS_FILE).read_text())
+    metrics = read_json(run_dir / METRICS_FILE)
     for key in ("iou", "dice"):
-        metrics[key] = _nan_for_null(metrics[key])
-        metrics["per_image"][key] = _nan_for_null(metrics["per_image"][key])
+        metrics[key] = nan_for_null(metrics[key])
+        metrics["per_image"][key] = nan_for_null(metrics["per_image"][key])
     metrics["confusion_matrix"] = np.array(metrics["confusion_matrix"])
-    return Run(run_dir.name, metrics, json.loads((run_dir / RUN_FILE).read_text()),
-               json.loads((run_dir / HISTORY_FILE).read_text()))
+    return Run(run_dir.name, metrics, read_json(run_dir / RUN_FILE), read_json(run_dir / HISTORY_FILE))
 
 
 def load_runs(folder: str | Path = COMMITTED_ARTIFACTS, names: tuple[str, ...] = tuple(MODEL_LABELS)) -> dict[str, Run]:
@@ -146,7 +139,13 @@ def dice_above_iou_bound(iou: np.ndarray, dice: np.ndarray, rounding: float = 0.
 
 
 def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
-    """The original project's set-up of U-Net and V-Net beside ours, one row per aspect, as text."""
+    """The original project's set-up of U-Net and V-Net beside ours, one row per aspect, as text.
+
+    Imports the model builders, and so Keras, for their default widths; the
+    rest of this module reads JSON only.
+    """
+    from helpers.models import MODEL_BUILDERS
+
     def ours(run: Run) -> dict[str, Any]:
         facts = run.facts
         builder = inspect.signature(MODEL_BUILDERS[run.name])

@@ -1,4 +1,4 @@
-"""One way to train, save, evaluate and use the book's models.
+"""Fitting a model: the book's one training recipe, with run folders that resume and are reused when finished.
 
 :func:`train` is the entry point every chapter calls. The profile decides the
 data size, epochs and batch size; a run writes its artifacts into one folder
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import math
 import os
-import platform
 import shutil
 import sys
 import time
@@ -25,54 +23,18 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import ops
 
-from helpers import NUM_CLASSES, data, metrics
+from helpers import data
+from helpers.artifacts import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, RUN_FILE, read_json, to_json, write_json
 from helpers.config import Profile, artifacts_dir, current_profile, display_path
+from helpers.inference import as_model_input, evaluate, load_model, predict
+from helpers.losses import SegmentationLoss
+from helpers.machine import describe_device, versions
 from helpers.models import build_model, count_flops
 
-MODEL_FILE = "model.keras"
-HISTORY_FILE = "history.json"
-METRICS_FILE = "metrics.json"
-RUN_FILE = "run.json"
-CONFIG_FILE = "config.json"
 _HISTORY_LOG = "history.csv"
 _BEST_WEIGHTS = "best.weights.h5"
 _BACKUP_DIR = "backup"
-
-
-@keras.saving.register_keras_serializable(package="segbook")
-class SegmentationLoss(keras.losses.Loss):
-    """Pixel-wise cross-entropy on integer masks, plus ``dice_weight`` times the soft Dice loss.
-
-    Cross-entropy alone is dominated by the ~95 % background pixels; the Dice
-    term weighs every class by its overlap instead of its pixel count.
-    """
-
-    def __init__(self, dice_weight: float = 0.0, name: str = "segmentation_loss", **kwargs: Any) -> None:
-        super().__init__(name=name, **kwargs)
-        self.dice_weight = float(dice_weight)
-
-    def call(self, y_true, y_pred):
-        y_true = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
-        y_pred = ops.cast(y_pred, "float32")
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred), axis=(1, 2))
-        if self.dice_weight:
-            loss = loss + self.dice_weight * soft_dice_loss(y_true, y_pred)
-        return loss
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "dice_weight": self.dice_weight}
-
-
-def soft_dice_loss(y_true, y_pred):
-    """1 - mean soft Dice over the classes, one value per image (``y_true``: integer maps)."""
-    truth = ops.one_hot(y_true, NUM_CLASSES, dtype="float32")
-    axes = (1, 2)
-    intersection = ops.sum(truth * y_pred, axis=axes)
-    total = ops.sum(truth, axis=axes) + ops.sum(y_pred, axis=axes)
-    dice = (2.0 * intersection + 1.0) / (total + 1.0)
-    return 1.0 - ops.mean(dice, axis=-1)
 
 
 @dataclass
@@ -83,138 +45,6 @@ class TrainResult:
     history: dict[str, list[float]]
     facts: dict[str, Any]
     run_dir: Path
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-def as_model_input(images: np.ndarray) -> np.ndarray:
-    """Validated grey images ``(N, 64, 84)`` -> float32 ``(N, 64, 84, 1)`` as the models expect."""
-    images = np.asarray(images)
-    if images.ndim == 2:
-        raise ValueError(f"images: expected a batch (N, 64, 84), got one image of shape {images.shape}; use images[None]")
-    if images.dtype == bool or not np.issubdtype(images.dtype, np.number):
-        raise ValueError(f"images: expected grey levels as integers or floats 0..255, got dtype {images.dtype}")
-    if len(images) == 0:
-        raise ValueError("images: the batch is empty")
-    return data.check_images(images).astype("float32")[..., None]
-
-
-def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a saved ``.keras`` model (inference only), with a clear error if it is missing or not a model."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MODEL_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path}")
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # Keras raises several types for a file that is not a model
-        raise ValueError(f"{path} is not a Keras model file: {error}") from error
-
-
-def predict(model: keras.Model | str | os.PathLike, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Class maps ``uint8 (N, 64, 84)`` for grey images ``(N, 64, 84)``.
-
-    The last batch is filled up with blank images, so that every batch has one
-    shape and the compiled predict step is traced once per model.
-    """
-    if not isinstance(model, keras.Model):
-        model = load_model(model)
-    inputs = as_model_input(images)
-    batch_size = min(batch_size, len(inputs))
-    blank_images = np.zeros((-len(inputs) % batch_size, *inputs.shape[1:]), inputs.dtype)
-    probabilities = model.predict(np.concatenate([inputs, blank_images]), batch_size=batch_size, verbose=0)
-    return probabilities[: len(inputs)].argmax(axis=-1).astype(np.uint8)
-
-
-def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_size: int = 64) -> dict[str, Any]:
-    """Metrics of a model on a split, accumulated batch by batch.
-
-    Returns the dataset-level scores of :func:`helpers.metrics.scores_from_confusion`
-    (from one confusion matrix over the whole split), the confusion matrix, and
-    the per-image averages the original project reported (``per_image``).
-    """
-    if not isinstance(model, keras.Model):
-        model = load_model(model)
-    if len(split) == 0:
-        raise ValueError("evaluate: the split is empty")
-    predictions = predict(model, split.images, batch_size)
-    accumulator = metrics.ConfusionAccumulator()
-    for start in range(0, len(split), batch_size):
-        accumulator.update(split.masks[start : start + batch_size], predictions[start : start + batch_size])
-    scores = accumulator.scores()
-    scores["confusion_matrix"] = accumulator.matrix
-    scores["per_image"] = metrics.per_image_scores(split.masks, predictions)
-    scores["images"] = len(split)
-    return scores
-
-
-# --------------------------------------------------------------------------- run facts
-
-
-def accelerators() -> list[str]:
-    """Model names of the GPUs Keras runs on, one per device; empty on a CPU."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return [device.device_kind for device in jax.devices() if device.platform != "cpu"]
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
-                for gpu in tf.config.list_physical_devices("GPU")]
-    return []
-
-
-def describe_device() -> str:
-    """The accelerator Keras trains on, in words (or the CPU)."""
-    if found := accelerators():
-        return f"GPU: {found[0]} x{len(found)}"
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-
-
-def versions() -> dict[str, str]:
-    """Versions that decide whether a run repeats."""
-    found = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(), "numpy": np.__version__}
-    if keras.backend.backend() == "jax":
-        import jax
-
-        found["jax"] = jax.__version__
-    else:
-        import tensorflow as tf
-
-        found["tensorflow"] = tf.__version__
-    return found
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _to_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _to_json(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically (NaN becomes null), so a crash never leaves half a file."""
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(_to_json(value), indent=1))
-    os.replace(temporary, path)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())
-
-
-# --------------------------------------------------------------------------- training
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -258,7 +88,7 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
     run with the same settings is kept, so that training resumes from it.
     """
     config_file = run_dir / CONFIG_FILE
-    same_settings = config_file.exists() and read_json(config_file) == _to_json(config)
+    same_settings = config_file.exists() and read_json(config_file) == to_json(config)
     if same_settings and not retrain and (run_dir / RUN_FILE).exists():
         facts = read_json(run_dir / RUN_FILE)
         print(f"Loaded the finished run in {display_path(run_dir)} ({facts['epochs_run']} epochs, {facts['train_seconds']:.0f} s "

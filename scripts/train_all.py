@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from helpers import data, training
+from helpers import artifacts, data, machine, training
 from helpers.config import current_profile
 from helpers.models import MODEL_BUILDERS
 
@@ -26,11 +26,11 @@ def main() -> None:
     args = parser.parse_args()
 
     dataset = data.load_m2nist()
-    print(f"Profile {current_profile().name}; device {training.describe_device()}", flush=True)
+    print(f"Profile {current_profile().name}; device {machine.describe_device()}", flush=True)
     for name in args.models:
         start = time.perf_counter()
         result = training.train(name, dataset, seed=args.seed, dice_weight=args.dice_weight, retrain=args.retrain)
-        scores = training.read_json(result.run_dir / training.METRICS_FILE)
+        scores = artifacts.read_json(result.run_dir / artifacts.METRICS_FILE)
         print(f"{name}: test mean IoU (digits) {scores['mean_iou_digits']:.4f}, background IoU "
               f"{scores['iou'][10]:.4f}, {result.facts['epochs_run']} epochs, "
               f"{time.perf_counter() - start:.0f} s wall", flush=True)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, data, original_project, results, training
+from helpers import BACKGROUND, artifacts, data, inference, original_project, results
 from helpers.config import COMMITTED_ARTIFACTS
 
 
@@ -20,7 +20,7 @@ def test_split() -> data.Split:
 
 
 def saved_metrics(name: str) -> dict:
-    return json.loads((COMMITTED_ARTIFACTS / name / training.METRICS_FILE).read_text())
+    return json.loads((COMMITTED_ARTIFACTS / name / artifacts.METRICS_FILE).read_text())
 
 
 def test_the_per_class_table_holds_the_numbers_of_the_metrics_files(runs):
@@ -107,7 +107,7 @@ def test_a_folder_without_a_finished_run_is_reported(tmp_path):
 @pytest.mark.parametrize("name", ["unet", "vnet"])
 def test_committed_models_reproduce_their_committed_test_scores(name, test_split):
     """Loading the committed model and evaluating it on a freshly generated test split gives the book's figures."""
-    fresh = training.evaluate(COMMITTED_ARTIFACTS / name, test_split)
+    fresh = inference.evaluate(COMMITTED_ARTIFACTS / name, test_split)
     saved = saved_metrics(name)
     assert fresh["images"] == saved["images"] == 500
     assert fresh["mean_iou_digits"] == pytest.approx(saved["mean_iou_digits"], abs=1e-4)

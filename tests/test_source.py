@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import models, source, training
+from helpers import losses, models, source
 
 
 def lines_of_definition(path: Path, name: str) -> str:
@@ -22,9 +22,9 @@ def test_the_shown_code_is_the_definition_in_the_module_file():
 
 
 def test_a_class_is_shown_with_its_decorator():
-    shown = source.show_source(training.SegmentationLoss).data
+    shown = source.show_source(losses.SegmentationLoss).data
     assert shown.startswith("@keras.saving.register_keras_serializable")
-    assert shown == lines_of_definition(Path(training.__file__), "SegmentationLoss")
+    assert shown == lines_of_definition(Path(losses.__file__), "SegmentationLoss")
 
 
 def test_several_definitions_are_shown_in_the_order_given():

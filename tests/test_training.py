@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import data, training
+from helpers import data, inference, losses, training
 from helpers.config import Profile
 
 TINY = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=1, batch_size=8, patience=5)
@@ -62,27 +62,27 @@ def test_a_run_writes_its_artifacts(finished):
 
 def test_saved_metrics_equal_a_fresh_evaluation(finished, dataset):
     saved = json.loads((finished.run_dir / "metrics.json").read_text())
-    fresh = training.evaluate(finished.run_dir, dataset.test)
+    fresh = inference.evaluate(finished.run_dir, dataset.test)
     assert saved["confusion_matrix"] == fresh["confusion_matrix"].tolist()
     assert saved["mean_iou_digits"] == pytest.approx(fresh["mean_iou_digits"], nan_ok=True)
     assert saved["images"] == len(dataset.test)
 
 
 def test_a_reloaded_model_predicts_identically(finished, dataset):
-    reloaded = training.load_model(finished.run_dir / "model.keras")
-    np.testing.assert_array_equal(training.predict(reloaded, dataset.test.images),
-                                  training.predict(finished.model, dataset.test.images))
+    reloaded = inference.load_model(finished.run_dir / "model.keras")
+    np.testing.assert_array_equal(inference.predict(reloaded, dataset.test.images),
+                                  inference.predict(finished.model, dataset.test.images))
 
 
 def test_predictions_are_class_maps(finished, dataset):
-    maps = training.predict(finished.model, dataset.test.images[:3])
+    maps = inference.predict(finished.model, dataset.test.images[:3])
     assert maps.shape == (3, 64, 84) and maps.dtype == np.uint8 and maps.max() <= 10
 
 
 def test_a_last_partial_batch_predicts_like_a_full_one(finished, dataset):
     images = dataset.test.images[:5]
-    np.testing.assert_array_equal(training.predict(finished.model, images, batch_size=2),
-                                  training.predict(finished.model, images, batch_size=5))
+    np.testing.assert_array_equal(inference.predict(finished.model, images, batch_size=2),
+                                  inference.predict(finished.model, images, batch_size=5))
 
 
 def test_a_finished_run_is_loaded_not_retrained(finished, dataset):
@@ -131,14 +131,14 @@ def test_loss_is_near_zero_for_a_perfect_prediction():
     masks = np.random.default_rng(0).integers(0, 11, size=(2, 64, 84))
     perfect = data.one_hot(masks)
     for dice_weight in (0.0, 1.0):
-        loss = training.SegmentationLoss(dice_weight)(masks, perfect)
+        loss = losses.SegmentationLoss(dice_weight)(masks, perfect)
         assert float(loss) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_dice_term_raises_the_loss_of_a_wrong_prediction():
     masks = np.random.default_rng(0).integers(0, 11, size=(2, 64, 84))
     wrong = data.one_hot((masks + 1) % 11) * 0.9 + 0.1 / 11
-    assert float(training.SegmentationLoss(1.0)(masks, wrong)) > float(training.SegmentationLoss(0.0)(masks, wrong)) + 0.9
+    assert float(losses.SegmentationLoss(1.0)(masks, wrong)) > float(losses.SegmentationLoss(0.0)(masks, wrong)) + 0.9
 
 
 @pytest.mark.parametrize("images, message", [
@@ -150,19 +150,19 @@ def test_dice_term_raises_the_loss_of_a_wrong_prediction():
 ])
 def test_bad_images_are_rejected_with_a_clear_message(finished, images, message):
     with pytest.raises(ValueError, match=message):
-        training.predict(finished.model, images)
+        inference.predict(finished.model, images)
 
 
 def test_a_missing_model_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="absent.keras"):
-        training.load_model(tmp_path / "absent.keras")
+        inference.load_model(tmp_path / "absent.keras")
 
 
 def test_a_file_that_is_not_a_model_is_named(tmp_path):
     path = tmp_path / "broken.keras"
     path.write_bytes(b"not a model")
     with pytest.raises(ValueError, match="broken.keras is not a Keras model"):
-        training.load_model(path)
+        inference.load_model(path)
 
 
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
@@ -170,7 +170,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from helpers import data, training
+        from helpers import data, inference, losses, training
         from helpers.config import Profile
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         dataset = data.generate((16, 8, 8), seed=1, cache={str(tmp_path)!r}, progress=False)
