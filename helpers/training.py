@@ -217,7 +217,7 @@ def train(model_name: str, dataset: data.Dataset | None = None, *, profile: Prof
     facts = {
         "config": config, "epochs_run": len(epoch_seconds), "train_seconds": float(sum(epoch_seconds)),
         "seconds_per_epoch": float(np.median(epoch_seconds)) if epoch_seconds else None,
-        "best_epoch": int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None,
+        "best_epoch": int(np.nanargmin(history["val_loss"])) + 1 if history.get("val_loss") else None,
         "parameters": model.count_params(), "flops_per_image": count_flops(model),
         "inference_images_per_second": _inference_rate(model, dataset.test.images, profile.batch_size),
         "device": describe_device(), "versions": versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),

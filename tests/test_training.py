@@ -1,4 +1,4 @@
-"""Specification of helpers.training: train, resume, save, reload, evaluate, predict."""
+"""Specification of helpers.training and helpers.inference: train, resume, keep the best weights, reload, predict."""
 
 import json
 import os
@@ -127,20 +127,6 @@ def test_mixed_precision_keeps_the_softmax_in_float32(dataset, tmp_path):
     assert keras.mixed_precision.dtype_policy().name == "float32"  # the global policy is restored
 
 
-def test_loss_is_near_zero_for_a_perfect_prediction():
-    masks = np.random.default_rng(0).integers(0, 11, size=(2, 64, 84))
-    perfect = data.one_hot(masks)
-    for dice_weight in (0.0, 1.0):
-        loss = losses.SegmentationLoss(dice_weight)(masks, perfect)
-        assert float(loss) == pytest.approx(0.0, abs=1e-5)
-
-
-def test_dice_term_raises_the_loss_of_a_wrong_prediction():
-    masks = np.random.default_rng(0).integers(0, 11, size=(2, 64, 84))
-    wrong = data.one_hot((masks + 1) % 11) * 0.9 + 0.1 / 11
-    assert float(losses.SegmentationLoss(1.0)(masks, wrong)) > float(losses.SegmentationLoss(0.0)(masks, wrong)) + 0.9
-
-
 @pytest.mark.parametrize("images, message", [
     (np.zeros((2, 64, 80)), r"\(2, 64, 80\)"),
     (np.zeros((64, 84)), "one image"),
@@ -182,3 +168,30 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     replicas_line = [line for line in done.stdout.splitlines() if line.startswith("replicas")][0]
     assert replicas_line.split()[1] == "2" and np.isfinite(float(replicas_line.split()[3]))
+
+
+class ScrambleInLastEpoch(keras.callbacks.Callback):
+    """Replaces every trainable weight by noise before the last epoch, so that epoch validates worst."""
+
+    def __init__(self, last_epoch: int) -> None:
+        super().__init__()
+        self.last_epoch = last_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.last_epoch:
+            rng = np.random.default_rng(0)
+            for weight in self.model.trainable_weights:
+                weight.assign(rng.normal(0, 3, weight.shape).astype(weight.dtype))
+
+
+def test_training_keeps_the_best_validation_weights_not_the_last(dataset, tmp_path):
+    three_epochs = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=3, batch_size=8, patience=5)
+    result = training.train("unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path,
+                            callbacks=[ScrambleInLastEpoch(last_epoch=2)])
+    val_loss = result.history["val_loss"]
+    best = int(np.argmin(val_loss))
+    assert best < 2 and result.facts["best_epoch"] == best + 1
+    probabilities = result.model.predict(inference.as_model_input(dataset.val.images), verbose=0)
+    kept_loss = float(losses.SegmentationLoss()(dataset.val.masks, probabilities))
+    assert kept_loss == pytest.approx(val_loss[best], rel=1e-3)
+    assert kept_loss < val_loss[2] / 2
