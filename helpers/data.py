@@ -22,14 +22,15 @@ from typing import NamedTuple
 import numpy as np
 
 from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
-from helpers.config import Profile, cache_dir, display_path
+from helpers.config import PROFILES, Profile, cache_dir, display_path
 
 KAGGLE_ENV = "M2NIST_DIR"
 KAGGLE_IMAGES = "combined.npy"
 KAGGLE_MASKS = "segmented.npy"
 DIGIT_SIZE = 28
 GENERATOR_VERSION = 2
-DEFAULT_SPLIT = (4000, 500, 500)
+DEFAULT_SPLIT = (PROFILES["full"].n_train, PROFILES["full"].n_val, PROFILES["full"].n_test)
+"""Images per split (train, validation, test): those of the full profile, the book's results."""
 _CHUNK = 256
 
 

@@ -1,0 +1,63 @@
+"""What the architecture chapters (2-4) do alike: one call for each step they share."""
+
+from __future__ import annotations
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from helpers import BACKGROUND, data, inference, metrics, models, plotting, results, training
+from helpers.config import Profile
+
+
+def budget_table(model: keras.Model) -> Styler:
+    """Prints ``model``'s size in layers, and returns parameters and FLOPs per image of all three default models."""
+    print(f"{model.name}: {len(model.layers)} layers, input {model.input.shape[1:]}, output {model.output.shape[1:]}")
+    table = pd.DataFrame(models.model_summary_table(models.build_model(name) for name in models.MODEL_BUILDERS))
+    return table.set_index("model").style.format("{:,}")
+
+
+def train_and_report(model_name: str, profile: Profile) -> tuple[training.TrainResult, data.Dataset]:
+    """Train ``model_name`` in ``profile`` (or load its finished run), and print how long it took and its best epoch."""
+    dataset = data.load_m2nist().for_profile(profile)
+    result = training.train(model_name, dataset)
+    facts = result.facts
+    print(f"epochs run: {facts['epochs_run']}; training time: {facts['train_seconds']:.0f} s on {facts['device']}; "
+          f"lowest validation loss after epoch {facts['best_epoch']}, whose weights the model keeps")
+    return result, dataset
+
+
+def test_scores(result: training.TrainResult) -> Styler:
+    """Prints the headline test scores the run saved (as chapter 5 shows them) and returns its per-class table."""
+    scores = results.load_run(result.run_dir).metrics
+    per_class = pd.DataFrame(metrics.scores_table(scores)).set_index("class")
+    weakest_digit = per_class.drop(index="background")["IoU"].idxmin()
+    print(f"mean IoU over the digits: {scores['mean_iou_digits']:.4f} "
+          f"(per-image average: {scores['per_image']['mean_iou_digits']:.4f})")
+    print(f"IoU of the background:    {scores['iou'][BACKGROUND]:.4f}")
+    print(f"pixel accuracy:           {scores['pixel_accuracy']:.4f}")
+    print(f"weakest digit: {weakest_digit} (IoU {per_class.loc[weakest_digit, 'IoU']:.4f})")
+    return per_class.style.format("{:.4f}")
+
+
+def show_test_predictions(result: training.TrainResult, test: data.Split, n: int = 4) -> np.ndarray:
+    """Draws ``n`` random test images and the ``n`` worst with their predictions; returns every image's mean IoU.
+
+    An image's score is its mean IoU over the digits in its true or predicted
+    mask (:func:`helpers.metrics.per_image_mean_iou`), which ranks the images.
+    """
+    predicted = inference.predict(result.model, test.images)
+    image_scores = metrics.per_image_mean_iou(test.masks, predicted)
+    print(f"per-image mean IoU over digits: median {np.nanmedian(image_scores):.3f}, "
+          f"{np.sum(image_scores < 0.9)} of {len(test)} test images below 0.9")
+    shown = {"random test images": np.random.default_rng(0).choice(len(test), size=n, replace=False),
+             f"the {n} worst test images": np.argsort(image_scores)[:n]}
+    for caption, indices in shown.items():
+        fig = plotting.sample_grid(test.images[indices], test.masks[indices], n=n, preds=predicted[indices],
+                                   titles=[f"test #{index}: mean IoU {image_scores[index]:.2f}" for index in indices],
+                                   pred_label=f"{result.model.name} prediction")
+        fig.suptitle(f"{result.model.name}: {caption}")
+        plt.show()
+    return image_scores
