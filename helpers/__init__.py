@@ -1,12 +1,14 @@
-"""Code shared by the chapters of the M2NIST segmentation book.
+"""Code shared by the chapters of the M2NIST segmentation book, one module per job.
 
-Modules: ``config`` (profiles and paths), ``data`` (M2NIST loading and
-generation), ``metrics`` (IoU, Dice, pixel accuracy, kinds of error),
-``plotting`` (one palette for every figure), ``models`` (FCN-8s, U-Net, 2D
-V-Net), ``training`` (one way to train, evaluate and save a model),
-``results`` (the committed runs side by side), ``original_project`` (the
-published table of the original M2NIST project) and ``source`` (a function's
-real source code, shown on a chapter's page).
+``config`` (profiles and folders), ``data`` (M2NIST loading and generation),
+``models`` (FCN-8s, U-Net, 2D V-Net), ``losses``, ``training`` (the recipe,
+run folders, resume), ``inference`` (load, predict, evaluate), ``artifacts``
+(a run's files and JSON), ``machine`` (device and versions), ``metrics`` (IoU,
+Dice, pixel accuracy, kinds of error), ``results`` (the committed runs side by
+side), ``original_project`` (the original project's published table),
+``palette`` (the class colours), ``plotting`` (figures), ``diagrams``
+(architecture diagrams), ``chapter`` (the steps chapters 2-4 share) and
+``source`` (a function's real source code, shown on a chapter's page).
 """
 
 import os

@@ -37,6 +37,59 @@ FCN_STAGE_CONVS = (2, 2, 3, 3)
 VNET_MAX_CONVS = 3
 """V-Net residual blocks hold ``level + 1`` convolutions, at most this many."""
 
+INPUT_LAYER, PAD_LAYER, CROP_LAYER = "image", "pad", "crop"
+"""The input of every model, its zero padding and the crop that undoes it.
+
+These and the names below are a contract: :mod:`helpers.diagrams` finds layers
+by them, and the saved models in ``artifacts/`` carry them, so they never change.
+"""
+
+FUSE_8TH_LAYER, FUSE_4TH_LAYER = "fuse_8th", "fuse_4th"
+"""FCN-8s: the additions of upsampled scores to the scores at 1/8 and at 1/4 of the size."""
+
+BOTTOM_BLOCK = "bottom"
+"""U-Net and V-Net: the block at the lowest resolution, between the encoder and the decoder."""
+
+BN_SUFFIX, RELU_SUFFIX = "_bn", "_relu"
+"""Added by :func:`conv_bn` to a convolution's name for its batch norm and ReLU; ``_relu`` also ends residual blocks."""
+
+SHORTCUT_SUFFIX, ADD_SUFFIX = "_shortcut", "_add"
+"""Appended to a residual block's name: its 1x1 projection shortcut (only where channels change) and its addition."""
+
+DOWNCONV_SUFFIX, UPCONV_SUFFIX, CONCAT_SUFFIX = "_downconv", "_upconv", "_concat"
+"""Appended to a level's block name: V-Net's strided convolution down, the transposed convolution up, the skip."""
+
+
+def conv_layer(block: str, conv: int) -> str:
+    """Name of the ``conv``-th 3x3 convolution (from 1) of the block named ``block``."""
+    return f"{block}_conv{conv}"
+
+
+def fcn_stage(stage: int) -> str:
+    """Name of FCN-8s encoder stage ``stage`` (from 1): the prefix of its convolutions."""
+    return f"stage{stage}"
+
+
+def pool_layer(index: int) -> str:
+    """Name of a max pooling: after FCN-8s stage ``index`` (from 1), or after U-Net level ``index`` (from 0)."""
+    return f"pool{index}"
+
+
+def score_layer(stage: int) -> str:
+    """Name of the FCN-8s 1x1 convolution that scores the classes after pooling ``stage`` (at 1/2**stage size)."""
+    return f"score_pool{stage}"
+
+
+def encoder_block(level: int) -> str:
+    """Name of the U-Net or V-Net encoder block at ``level`` (from 0, full resolution)."""
+    return f"down{level}"
+
+
+def decoder_block(level: int) -> str:
+    """Name of the U-Net or V-Net decoder block at ``level`` (from 0, full resolution)."""
+    return f"up{level}"
+
+
 Padding = tuple[tuple[int, int], tuple[int, int]]
 
 
@@ -55,15 +108,15 @@ def padding_for(size: int, multiple: int) -> tuple[int, int]:
 def padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTensor, Padding]:
     """The model input, and that input rescaled to 0..1 and zero-padded to ``multiple``."""
     padding = (padding_for(HEIGHT, multiple), padding_for(WIDTH, multiple))
-    inputs = keras.Input(shape=(HEIGHT, WIDTH, 1), name="image")
+    inputs = keras.Input(shape=(HEIGHT, WIDTH, 1), name=INPUT_LAYER)
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = layers.ZeroPadding2D(padding, name="pad")(x)
+    x = layers.ZeroPadding2D(padding, name=PAD_LAYER)(x)
     return inputs, x, padding
 
 
 def class_probabilities(scores: keras.KerasTensor, padding: Padding) -> keras.KerasTensor:
     """Crop the class scores by exactly the input padding, then softmax in float32."""
-    x = layers.Cropping2D(padding, name="crop")(scores)
+    x = layers.Cropping2D(padding, name=CROP_LAYER)(scores)
     return layers.Activation("softmax", dtype="float32", name="probabilities")(x)
 
 
@@ -83,8 +136,8 @@ def conv_bn(
     """
     conv = layers.Conv2DTranspose if transposed else layers.Conv2D
     x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+    x = layers.BatchNormalization(name=name + BN_SUFFIX)(x)
+    return layers.ReLU(name=name + RELU_SUFFIX)(x) if relu else x
 
 
 def _check_positive(**sizes: int) -> None:
@@ -109,19 +162,19 @@ def build_fcn8s(base_filters: int = 24, name: str = "fcn8s") -> keras.Model:
     pooled = []
     for stage, n_convs in enumerate(FCN_STAGE_CONVS, start=1):
         for conv in range(1, n_convs + 1):
-            x = conv_bn(x, base_filters * 2 ** (stage - 1), 3, name=f"stage{stage}_conv{conv}")
-        x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+            x = conv_bn(x, base_filters * 2 ** (stage - 1), 3, name=conv_layer(fcn_stage(stage), conv))
+        x = layers.MaxPooling2D(2, name=pool_layer(stage))(x)
         pooled.append(x)
     # Class scores: a 1x1 convolution after each of the last three poolings (1/4, 1/8, 1/16 of the size).
     quarter, eighth, sixteenth = (
-        layers.Conv2D(NUM_CLASSES, 1, name=f"score_pool{stage}")(features)
+        layers.Conv2D(NUM_CLASSES, 1, name=score_layer(stage))(features)
         for stage, features in zip((2, 3, 4), pooled[1:])
     )
     # Score fusion: upsample the coarser scores 2x and add the finer ones, twice.
     x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_8th")(sixteenth)
-    x = layers.Add(name="fuse_8th")([x, eighth])
+    x = layers.Add(name=FUSE_8TH_LAYER)([x, eighth])
     x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_4th")(x)
-    x = layers.Add(name="fuse_4th")([x, quarter])
+    x = layers.Add(name=FUSE_4TH_LAYER)([x, quarter])
     # Output: upsample the fused scores 4x to full size, crop the padding, softmax.
     scores = layers.Conv2DTranspose(NUM_CLASSES, 8, strides=4, padding="same", name="upscore_to_full")(x)
     return keras.Model(inputs, class_probabilities(scores, padding), name=name)
@@ -129,8 +182,8 @@ def build_fcn8s(base_filters: int = 24, name: str = "fcn8s") -> keras.Model:
 
 def double_conv(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
     """The U-Net unit: two 3x3 convolutions with batch norm and ReLU."""
-    x = conv_bn(x, filters, 3, name=f"{name}_conv1")
-    return conv_bn(x, filters, 3, name=f"{name}_conv2")
+    x = conv_bn(x, filters, 3, name=conv_layer(name, 1))
+    return conv_bn(x, filters, 3, name=conv_layer(name, 2))
 
 
 def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> keras.Model:
@@ -146,15 +199,15 @@ def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> ke
     # Encoder: a double convolution per level, kept for the skip, then a pooling that halves the resolution.
     skips = []
     for level in range(depth):
-        x = double_conv(x, base_filters * 2**level, name=f"down{level}")
+        x = double_conv(x, base_filters * 2**level, name=encoder_block(level))
         skips.append(x)
-        x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
-    x = double_conv(x, base_filters * 2**depth, name="bottom")
+        x = layers.MaxPooling2D(2, name=pool_layer(level))(x)
+    x = double_conv(x, base_filters * 2**depth, name=BOTTOM_BLOCK)
     # Decoder: upsample 2x, concatenate the encoder's features of the same level (the skip), convolve.
     for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2, name=f"up{level}_upconv")(x)
-        x = layers.Concatenate(name=f"up{level}_concat")([skips[level], x])
-        x = double_conv(x, base_filters * 2**level, name=f"up{level}")
+        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2, name=decoder_block(level) + UPCONV_SUFFIX)(x)
+        x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)([skips[level], x])
+        x = double_conv(x, base_filters * 2**level, name=decoder_block(level))
     # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding, softmax.
     scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
     return keras.Model(inputs, class_probabilities(scores, padding), name=name)
@@ -168,11 +221,11 @@ def residual_block(x: keras.KerasTensor, filters: int, n_convs: int, name: str) 
     """
     shortcut = x
     if x.shape[-1] != filters:
-        shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(x)
+        shortcut = layers.Conv2D(filters, 1, name=name + SHORTCUT_SUFFIX)(x)
     for conv in range(1, n_convs + 1):
-        x = conv_bn(x, filters, 3, name=f"{name}_conv{conv}", relu=conv < n_convs)
-    x = layers.Add(name=f"{name}_add")([x, shortcut])
-    return layers.ReLU(name=f"{name}_relu")(x)
+        x = conv_bn(x, filters, 3, name=conv_layer(name, conv), relu=conv < n_convs)
+    x = layers.Add(name=name + ADD_SUFFIX)([x, shortcut])
+    return layers.ReLU(name=name + RELU_SUFFIX)(x)
 
 
 def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> keras.Model:
@@ -190,15 +243,16 @@ def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> ke
     # Encoder: a residual block per level, kept for the skip, then a strided convolution that halves the resolution.
     skips = []
     for level in range(depth):
-        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"down{level}")
+        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=encoder_block(level))
         skips.append(x)
-        x = conv_bn(x, base_filters * 2 ** (level + 1), 2, strides=2, name=f"down{level}_downconv")
-    x = residual_block(x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name="bottom")
+        x = conv_bn(x, base_filters * 2 ** (level + 1), 2, strides=2, name=encoder_block(level) + DOWNCONV_SUFFIX)
+    x = residual_block(x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name=BOTTOM_BLOCK)
     # Decoder: upsample 2x, concatenate the encoder's features of the same level (the skip), a residual block.
     for level in reversed(range(depth)):
-        x = conv_bn(x, base_filters * 2**level, 2, strides=2, transposed=True, name=f"up{level}_upconv")
-        x = layers.Concatenate(name=f"up{level}_concat")([skips[level], x])
-        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=f"up{level}")
+        x = conv_bn(x, base_filters * 2**level, 2, strides=2, transposed=True,
+                    name=decoder_block(level) + UPCONV_SUFFIX)
+        x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)([skips[level], x])
+        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=decoder_block(level))
     # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding, softmax.
     scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
     return keras.Model(inputs, class_probabilities(scores, padding), name=name)

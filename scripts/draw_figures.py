@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from helpers import data, plotting
+from helpers import data, diagrams, plotting
 from helpers.config import REPO_ROOT, display_path
 from helpers.models import MODEL_BUILDERS
 
@@ -28,7 +28,7 @@ def main() -> None:
     train = data.load_m2nist().train
     index = data.example_index(train)
     figures = {"segmentation_example.png": plotting.show_segmentation(train.images[index], train.masks[index])}
-    figures |= {f"{name}_architecture.png": plotting.architecture_diagram(name) for name in MODEL_BUILDERS}
+    figures |= {f"{name}_architecture.png": diagrams.architecture_diagram(name) for name in MODEL_BUILDERS}
     for file_name, fig in figures.items():
         fig.savefig(IMAGES / file_name, dpi=120, bbox_inches="tight")
         plt.close(fig)

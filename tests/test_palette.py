@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 
-from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, plotting
+from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, palette
 
 SHARMA_2005_PAIRS = np.array([
     [50.0000, 2.6772, -79.7751, 50.0000, 0.0000, -82.7485, 2.0425],
@@ -63,67 +63,67 @@ MIN_DIGIT_LIGHTNESS = 37.84
 
 def test_ciede2000_matches_all_34_pairs_of_sharma_2005_to_4_decimals():
     first, second, expected = SHARMA_2005_PAIRS[:, :3], SHARMA_2005_PAIRS[:, 3:6], SHARMA_2005_PAIRS[:, 6]
-    np.testing.assert_allclose(plotting.ciede2000(first, second), expected, rtol=0, atol=5e-5)
-    np.testing.assert_allclose(plotting.ciede2000(second, first), expected, rtol=0, atol=5e-5)
+    np.testing.assert_allclose(palette.ciede2000(first, second), expected, rtol=0, atol=5e-5)
+    np.testing.assert_allclose(palette.ciede2000(second, first), expected, rtol=0, atol=5e-5)
 
 
 def test_srgb_to_lab_gives_the_d65_values_of_white_black_and_red():
-    lab = plotting.srgb_to_lab([[1, 1, 1], [0, 0, 0], [1, 0, 0]])
+    lab = palette.srgb_to_lab([[1, 1, 1], [0, 0, 0], [1, 0, 0]])
     np.testing.assert_allclose(lab, [[100, 0, 0], [0, 0, 0], [53.2408, 80.0925, 67.2032]], atol=1e-3)
 
 
-@pytest.mark.parametrize("vision", plotting.VISIONS)
+@pytest.mark.parametrize("vision", palette.VISIONS)
 def test_greys_look_the_same_with_every_vision(vision):
     greys = np.linspace(0, 1, 5)[:, None].repeat(3, axis=1)
-    np.testing.assert_allclose(plotting.simulate_vision(greys, vision), greys, atol=1e-5)
+    np.testing.assert_allclose(palette.simulate_vision(greys, vision), greys, atol=1e-5)
 
 
 def test_dichromats_confuse_red_with_green_or_blue_with_yellow():
     red, green, blue, yellow = [1, 0, 0], [0, 0.6, 0], [0, 0, 1], [1, 1, 0]
-    normal = plotting.ciede2000(*plotting.srgb_to_lab([red, green]))
+    normal = palette.ciede2000(*palette.srgb_to_lab([red, green]))
     for vision in ("protanopia", "deuteranopia"):
-        assert plotting.ciede2000(*plotting.srgb_to_lab(plotting.simulate_vision([red, green], vision))) < normal / 3
-    tritan = plotting.srgb_to_lab(plotting.simulate_vision([blue, yellow], "tritanopia"))
-    assert plotting.ciede2000(*tritan) < plotting.ciede2000(*plotting.srgb_to_lab([blue, yellow])) / 2
+        assert palette.ciede2000(*palette.srgb_to_lab(palette.simulate_vision([red, green], vision))) < normal / 3
+    tritan = palette.srgb_to_lab(palette.simulate_vision([blue, yellow], "tritanopia"))
+    assert palette.ciede2000(*tritan) < palette.ciede2000(*palette.srgb_to_lab([blue, yellow])) / 2
 
 
 def test_simulate_vision_rejects_an_unknown_vision():
     with pytest.raises(ValueError, match="'achromatopsia'"):
-        plotting.simulate_vision([0.5, 0.5, 0.5], "achromatopsia")
+        palette.simulate_vision([0.5, 0.5, 0.5], "achromatopsia")
 
 
 def test_palette_min_distance_returns_the_closest_pair_and_its_distance():
-    palette = ["#000000", "#FF0000", "#FFFFFF", "#EE0000"]
-    distance, pair = plotting.palette_min_distance(palette)
+    colours = ["#000000", "#FF0000", "#FFFFFF", "#EE0000"]
+    distance, pair = palette.palette_min_distance(colours)
     assert pair == (1, 3)
-    assert distance == pytest.approx(plotting.ciede2000(*plotting.srgb_to_lab([[1, 0, 0], [0xEE / 255, 0, 0]])))
+    assert distance == pytest.approx(palette.ciede2000(*palette.srgb_to_lab([[1, 0, 0], [0xEE / 255, 0, 0]])))
 
 
-@pytest.mark.parametrize("vision", plotting.VISIONS)
+@pytest.mark.parametrize("vision", palette.VISIONS)
 def test_every_pair_of_class_colours_stays_apart(vision):
-    distance, (first, second) = plotting.palette_min_distance(plotting.PALETTE, vision)
+    distance, (first, second) = palette.palette_min_distance(palette.PALETTE, vision)
     assert distance >= MIN_CIEDE2000_FLOOR[vision], f"{CLASS_NAMES[first]} / {CLASS_NAMES[second]}: {distance:.2f}"
 
 
-@pytest.mark.parametrize("vision", plotting.VISIONS)
+@pytest.mark.parametrize("vision", palette.VISIONS)
 def test_no_digit_colour_is_dark_against_the_background(vision):
-    lightness = plotting.srgb_to_lab(plotting.simulate_vision(plotting.PALETTE, vision))[:, 0]
+    lightness = palette.srgb_to_lab(palette.simulate_vision(palette.PALETTE, vision))[:, 0]
     assert lightness[BACKGROUND] < 10
     assert np.delete(lightness, BACKGROUND).min() >= MIN_DIGIT_LIGHTNESS
 
 
 def test_the_old_palette_fails_the_checks_at_its_known_flaws():
-    assert plotting.palette_min_distance(OLD_PALETTE, "normal")[1] == (2, 8)
-    assert plotting.palette_min_distance(OLD_PALETTE, "protanopia")[1] == (2, 9)
-    for vision in plotting.VISIONS:
-        assert plotting.palette_min_distance(OLD_PALETTE, vision)[0] < MIN_CIEDE2000_FLOOR[vision]
-    assert plotting.srgb_to_lab(to_rgb(OLD_PALETTE[9]))[0] < MIN_DIGIT_LIGHTNESS
+    assert palette.palette_min_distance(OLD_PALETTE, "normal")[1] == (2, 8)
+    assert palette.palette_min_distance(OLD_PALETTE, "protanopia")[1] == (2, 9)
+    for vision in palette.VISIONS:
+        assert palette.palette_min_distance(OLD_PALETTE, vision)[0] < MIN_CIEDE2000_FLOOR[vision]
+    assert palette.srgb_to_lab(to_rgb(OLD_PALETTE[9]))[0] < MIN_DIGIT_LIGHTNESS
 
 
 def test_palette_swatches_show_each_vision_with_its_closest_pair():
-    fig = plotting.palette_swatches()
+    fig = palette.palette_swatches()
     titles = [ax.get_title() for ax in fig.axes]
-    assert [title.split(":")[0] for title in titles] == list(plotting.VISIONS)
+    assert [title.split(":")[0] for title in titles] == list(palette.VISIONS)
     assert all("closest pair" in title for title in titles)
     assert [label.get_text() for label in fig.axes[0].get_xticklabels()] == CLASS_NAMES
     assert len(fig.axes[0].images[0].get_array()[0]) == NUM_CLASSES

@@ -1,4 +1,4 @@
-"""Specification of helpers.plotting: one palette, and figures with the expected panels."""
+"""Specification of helpers.plotting: figures with the expected panels, in the class palette of helpers.palette."""
 
 import matplotlib
 
@@ -10,8 +10,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, NUM_CLASSES, WIDTH
-from helpers import plotting
+from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, NUM_CLASSES, WIDTH, palette, plotting
 
 
 @pytest.fixture(autouse=True)
@@ -31,38 +30,38 @@ def make_samples(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_palette_has_eleven_distinct_rgb_colours():
-    assert len(plotting.PALETTE) == NUM_CLASSES
-    assert len({to_hex(colour) for colour in plotting.PALETTE}) == NUM_CLASSES
-    assert all(len(colour) == 3 and all(0 <= value <= 1 for value in colour) for colour in plotting.PALETTE)
+    assert len(palette.PALETTE) == NUM_CLASSES
+    assert len({to_hex(colour) for colour in palette.PALETTE}) == NUM_CLASSES
+    assert all(len(colour) == 3 and all(0 <= value <= 1 for value in colour) for colour in palette.PALETTE)
 
 
 def test_background_is_the_darkest_colour():
-    brightness = [sum(colour) for colour in plotting.PALETTE]
+    brightness = [sum(colour) for colour in palette.PALETTE]
     assert int(np.argmin(brightness)) == BACKGROUND
 
 
 def test_colorize_maps_class_k_to_palette_entry_k():
     mask = np.arange(NUM_CLASSES, dtype=np.uint8).reshape(1, NUM_CLASSES)
-    rgb = plotting.colorize(mask)
+    rgb = palette.colorize(mask)
     assert rgb.shape == (1, NUM_CLASSES, 3)
-    np.testing.assert_allclose(rgb[0], plotting.PALETTE)
+    np.testing.assert_allclose(rgb[0], palette.PALETTE)
 
 
 def test_colorize_rejects_labels_outside_the_classes():
     with pytest.raises(ValueError, match="0..11"):
-        plotting.colorize(np.array([[0, NUM_CLASSES]]))
+        palette.colorize(np.array([[0, NUM_CLASSES]]))
 
 
 def test_class_cmap_maps_class_k_to_palette_entry_k():
-    cmap = plotting.class_cmap()
+    cmap = palette.class_cmap()
     assert cmap.N == NUM_CLASSES
-    np.testing.assert_allclose(cmap(np.arange(NUM_CLASSES))[:, :3], plotting.PALETTE)
+    np.testing.assert_allclose(cmap(np.arange(NUM_CLASSES))[:, :3], palette.PALETTE)
 
 
 def test_legend_handles_name_every_class_in_its_colour():
-    handles = plotting.legend_handles()
+    handles = palette.legend_handles()
     assert [handle.get_label() for handle in handles] == CLASS_NAMES
-    np.testing.assert_allclose([handle.get_facecolor()[:3] for handle in handles], plotting.PALETTE)
+    np.testing.assert_allclose([handle.get_facecolor()[:3] for handle in handles], palette.PALETTE)
 
 
 def test_show_segmentation_has_image_and_mask_panels():
@@ -216,7 +215,8 @@ def make_history(epochs: int, offset: float = 0.0) -> dict[str, list[float]]:
     """A Keras-like history whose losses fall and accuracies rise over ``epochs`` epochs."""
     falling = [1.0 / (epoch + 1) + offset for epoch in range(epochs)]
     return {"loss": falling, "val_loss": [value + 0.1 for value in falling],
-            "accuracy": [0.9 - value / 10 for value in falling], "val_accuracy": [0.85 - value / 10 for value in falling]}
+            "accuracy": [0.9 - value / 10 for value in falling],
+            "val_accuracy": [0.85 - value / 10 for value in falling]}
 
 
 def test_learning_curves_show_loss_and_accuracy_panels():
@@ -228,7 +228,8 @@ def test_learning_curves_show_loss_and_accuracy_panels():
 def test_learning_curves_draw_a_training_and_a_validation_curve_per_run():
     fig = plotting.learning_curves({"A": make_history(5), "B": make_history(3, offset=0.2)})
     for ax in fig.axes:
-        assert [line.get_label() for line in ax.get_lines()] == ["A training", "A validation", "B training", "B validation"]
+        labels = [line.get_label() for line in ax.get_lines()]
+        assert labels == ["A training", "A validation", "B training", "B validation"]
 
 
 def test_learning_curves_count_epochs_from_one():
@@ -255,41 +256,8 @@ def test_learning_curves_name_the_run_and_the_missing_key():
         plotting.learning_curves({"unet": history})
 
 
-def diagram_texts(fig: Figure) -> str:
-    """All text drawn in a figure's axes, one string per line."""
-    return "\n".join(text.get_text() for ax in fig.axes for text in ax.texts)
-
-
 def legend_labels(fig: Figure) -> list[str]:
     return [text.get_text() for legend in fig.legends for text in legend.get_texts()]
-
-
-@pytest.mark.parametrize(
-    ("model_name", "connection"),
-    [("fcn8s", "score fusion"), ("unet", "skip connection"), ("vnet", "residual shortcut")],
-)
-def test_architecture_diagram_draws_the_model_and_its_characteristic_connection(model_name, connection):
-    fig = plotting.architecture_diagram(model_name)
-    assert isinstance(fig, Figure)
-    assert fig.axes[0].get_title().startswith(f"{model_name}:")
-    assert any(label.startswith(connection) for label in legend_labels(fig))
-
-
-def test_architecture_diagram_reads_sizes_from_the_built_model():
-    texts = diagram_texts(plotting.architecture_diagram("unet", base_filters=8))
-    assert "bottom: 2× conv 3×3\n4×6×128" in texts
-    assert "image 64×84×1\npad 6 + 6 columns\n→ 64×96×1" in texts
-    assert "→ 64×84×11" in texts
-
-
-def test_architecture_diagram_marks_projection_shortcuts_only_where_channels_change():
-    texts = [text.get_text() for text in plotting.architecture_diagram("vnet", depth=2).axes[0].texts]
-    assert texts.count("1×1") == 3  # level 0 (1 -> base channels) and both decoder blocks (after concatenation)
-
-
-def test_architecture_diagram_rejects_an_unknown_model():
-    with pytest.raises(ValueError, match="unknown model 'segnet'"):
-        plotting.architecture_diagram("segnet")
 
 
 def test_compare_predictions_has_a_row_per_image_and_a_column_per_model():

@@ -1,0 +1,101 @@
+"""Specification of helpers.diagrams: block diagrams read from the built models, by the layer names models.py fixes."""
+
+import json
+import zipfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
+
+from helpers import diagrams, models
+from helpers.config import COMMITTED_ARTIFACTS
+
+MODEL_NAMES = sorted(models.MODEL_BUILDERS)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def diagram_texts(fig: Figure) -> str:
+    """All text drawn in a figure's axes, one string per line."""
+    return "\n".join(text.get_text() for ax in fig.axes for text in ax.texts)
+
+
+def legend_labels(fig: Figure) -> list[str]:
+    return [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+
+
+@pytest.mark.parametrize(
+    ("model_name", "connection"),
+    [("fcn8s", "score fusion"), ("unet", "skip connection"), ("vnet", "residual shortcut")],
+)
+def test_architecture_diagram_draws_the_model_and_its_characteristic_connection(model_name, connection):
+    fig = diagrams.architecture_diagram(model_name)
+    assert isinstance(fig, Figure)
+    assert fig.axes[0].get_title().startswith(f"{model_name}:")
+    assert any(label.startswith(connection) for label in legend_labels(fig))
+
+
+def test_architecture_diagram_reads_sizes_from_the_built_model():
+    texts = diagram_texts(diagrams.architecture_diagram("unet", base_filters=8))
+    assert "bottom: 2× conv 3×3\n4×6×128" in texts
+    assert "image 64×84×1\npad 6 + 6 columns\n→ 64×96×1" in texts
+    assert "→ 64×84×11" in texts
+
+
+def test_architecture_diagram_marks_projection_shortcuts_only_where_channels_change():
+    texts = [text.get_text() for text in diagrams.architecture_diagram("vnet", depth=2).axes[0].texts]
+    assert texts.count("1×1") == 3  # level 0 (1 -> base channels) and both decoder blocks (after concatenation)
+
+
+def test_architecture_diagram_rejects_an_unknown_model():
+    with pytest.raises(ValueError, match="unknown model 'segnet'"):
+        diagrams.architecture_diagram("segnet")
+
+
+# The layer-name contract between models.py, the diagrams and the saved models
+
+
+@pytest.mark.parametrize(("model_name", "model_kwargs"), [("fcn8s", {}), ("unet", {"depth": 6}), ("vnet", {})])
+def test_diagram_shows_the_padding_and_crop_of_the_layers_so_named(model_name, model_kwargs):
+    model = models.build_model(model_name, **model_kwargs)
+    (_, _), (pad_left, pad_right) = model.get_layer(models.PAD_LAYER).padding
+    (_, _), (crop_left, crop_right) = model.get_layer(models.CROP_LAYER).cropping
+    texts = diagram_texts(diagrams.architecture_diagram(model_name, **model_kwargs))
+    assert f"pad {pad_left} + {pad_right} columns" in texts
+    assert f"crop {crop_left} + {crop_right} columns" in texts
+
+
+def test_fcn8s_diagram_counts_the_stages_and_reads_the_fused_scores():
+    texts = diagram_texts(diagrams.architecture_diagram("fcn8s"))
+    for stage, n_convs in enumerate(models.FCN_STAGE_CONVS, start=1):
+        assert f"stage {stage}: {n_convs}× conv 3×3" in texts
+    assert "+ scores at 1/8\n→ 8×12×11" in texts and "+ scores at 1/4\n→ 16×24×11" in texts
+
+
+@pytest.mark.parametrize(("model_name", "downsampling"), [("unet", "max pool 2×2"), ("vnet", "conv 2×2, stride 2")])
+def test_encoder_decoder_diagram_finds_every_level_and_how_it_downsamples(model_name, downsampling):
+    texts = [text.get_text() for text in diagrams.architecture_diagram(model_name, depth=3).axes[0].texts]
+    assert sum(text.startswith("level ") for text in texts) == 3
+    assert sum(text.startswith("up-conv 2×2, concatenate") for text in texts) == 3
+    assert texts.count(downsampling) == 3
+
+
+@pytest.mark.parametrize("model_name", MODEL_NAMES)
+def test_builders_name_layers_as_in_the_committed_models(model_name):
+    """Renaming a layer in models.py would break the diagrams of, and name lookups in, the trained models."""
+    saved = COMMITTED_ARTIFACTS / model_name / "model.keras"
+    if not saved.exists():
+        pytest.skip(f"no committed {saved.name} for {model_name}")
+    config = json.loads((COMMITTED_ARTIFACTS / model_name / "config.json").read_text())
+    with zipfile.ZipFile(saved) as archive:
+        saved_names = [layer["name"] for layer in json.loads(archive.read("config.json"))["config"]["layers"]]
+    model = models.build_model(config["model"], **config["model_kwargs"])
+    assert [layer.name for layer in model.layers] == saved_names
