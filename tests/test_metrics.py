@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, NUM_CLASSES
-from helpers import metrics
+from helpers import BACKGROUND, NUM_CLASSES, metrics
 
 
 def random_masks(seed: int, shape: tuple[int, ...] = (6, 16, 20)) -> tuple[np.ndarray, np.ndarray]:
@@ -14,18 +13,6 @@ def random_masks(seed: int, shape: tuple[int, ...] = (6, 16, 20)) -> tuple[np.nd
     noise = rng.integers(0, NUM_CLASSES, size=shape, dtype=np.uint8)
     y_pred = np.where(rng.random(shape) < 0.5, y_true, noise)
     return y_true, y_pred
-
-
-def brute_force_scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[list[float], list[float]]:
-    """IoU and Dice of each class straight from the pixel sets."""
-    ious, dices = [], []
-    for c in range(NUM_CLASSES):
-        in_true, in_pred = y_true == c, y_pred == c
-        intersection = np.logical_and(in_true, in_pred).sum()
-        union = np.logical_or(in_true, in_pred).sum()
-        ious.append(intersection / union)
-        dices.append(2 * intersection / (in_true.sum() + in_pred.sum()))
-    return ious, dices
 
 
 def test_confusion_matrix_counts_true_classes_in_rows_and_predictions_in_columns():
@@ -41,21 +28,34 @@ def test_confusion_matrix_total_is_the_number_of_pixels():
     assert metrics.confusion_matrix(y_true, y_pred).sum() == y_true.size
 
 
-def test_iou_and_dice_match_a_brute_force_computation():
-    y_true, y_pred = random_masks(1)
-    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
-    expected_iou, expected_dice = brute_force_scores(y_true, y_pred)
-    np.testing.assert_allclose(scores["iou"], expected_iou)
-    np.testing.assert_allclose(scores["dice"], expected_dice)
-    assert scores["pixel_accuracy"] == pytest.approx((y_true == y_pred).mean())
+def hand_checked_example() -> dict:
+    """Scores of 8 pixels and 3 classes (2 = background), worked out by hand.
+
+    truth 0 0 0 1 1 2 2 2, prediction 0 0 1 1 2 2 2 0: every class has 1 false positive and 1 false
+    negative; true positives 2, 1, 2.
+    """
+    y_true = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    y_pred = np.array([0, 0, 1, 1, 2, 2, 2, 0])
+    return metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred, num_classes=3), background=2)
 
 
-def test_means_average_digits_and_all_classes():
-    y_true, y_pred = random_masks(2)
-    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
-    assert scores["mean_iou_digits"] == pytest.approx(np.mean(scores["iou"][:BACKGROUND]))
-    assert scores["mean_iou_all"] == pytest.approx(np.mean(scores["iou"]))
-    assert scores["mean_dice_digits"] == pytest.approx(np.mean(scores["dice"][:BACKGROUND]))
+def test_iou_of_each_class_is_tp_over_tp_fp_fn():
+    np.testing.assert_allclose(hand_checked_example()["iou"], [2 / 4, 1 / 3, 2 / 4])
+
+
+def test_dice_of_each_class_is_two_tp_over_two_tp_fp_fn():
+    np.testing.assert_allclose(hand_checked_example()["dice"], [4 / 6, 2 / 4, 4 / 6])
+
+
+def test_pixel_accuracy_is_the_share_of_pixels_right():
+    assert hand_checked_example()["pixel_accuracy"] == pytest.approx(5 / 8)
+
+
+def test_digit_means_leave_out_the_background_and_the_all_class_mean_does_not():
+    scores = hand_checked_example()
+    assert scores["mean_iou_digits"] == pytest.approx((1 / 2 + 1 / 3) / 2)
+    assert scores["mean_dice_digits"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert scores["mean_iou_all"] == pytest.approx((1 / 2 + 1 / 3 + 1 / 2) / 3)
 
 
 def test_dice_is_two_iou_over_one_plus_iou():
@@ -188,22 +188,25 @@ def test_per_image_scores_need_a_batch_of_maps():
 
 
 def test_scores_table_has_one_row_per_class_with_its_name():
-    y_true, y_pred = random_masks(6)
-    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
+    scores = {"iou": np.arange(NUM_CLASSES) / 10, "dice": np.arange(NUM_CLASSES) / 20}
     rows = metrics.scores_table(scores)
-    assert [row["class"] for row in rows][-1] == "background"
     assert len(rows) == NUM_CLASSES
-    assert rows[3]["IoU"] == pytest.approx(scores["iou"][3])
+    assert rows[3] == {"class": "3", "IoU": pytest.approx(0.3), "Dice": pytest.approx(0.15)}
+    assert rows[BACKGROUND]["class"] == "background"
 
 
 def test_scores_table_puts_per_image_averages_beside_dataset_level_scores():
-    y_true, y_pred = random_masks(7)
-    scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
-    scores["per_image"] = metrics.per_image_scores(y_true, y_pred)
+    scores = {"iou": np.full(NUM_CLASSES, 0.5), "dice": np.full(NUM_CLASSES, 0.6),
+              "per_image": {"iou": np.arange(NUM_CLASSES) / 10, "dice": np.arange(NUM_CLASSES) / 20}}
     row = metrics.scores_table(scores)[4]
+    assert row == {"class": "4", "IoU": 0.5, "Dice": 0.6, "per-image IoU": pytest.approx(0.4),
+                   "per-image Dice": pytest.approx(0.2)}
     assert list(row) == ["class", "IoU", "Dice", "per-image IoU", "per-image Dice"]
-    assert row["per-image IoU"] == pytest.approx(scores["per_image"]["iou"][4])
-    assert row["per-image Dice"] == pytest.approx(scores["per_image"]["dice"][4])
+
+
+def test_scores_table_rejects_scores_of_another_number_of_classes():
+    with pytest.raises(ValueError, match=r"expected 11 classes, got 10 IoU, 10 Dice values"):
+        metrics.scores_table({"iou": np.zeros(10), "dice": np.zeros(10)})
 
 
 def test_per_image_mean_iou_is_one_for_a_perfect_prediction():
