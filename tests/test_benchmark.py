@@ -1,178 +1,151 @@
-"""Specification of benchmarks/speed.py, from one run of its quick mode."""
+"""Specification of benchmarks/speed.py: one run of its quick mode under the current backend, and its rules."""
+
+from __future__ import annotations
 
 import json
 import runpy
+import statistics
 import subprocess
 import sys
+from typing import Any
 
 import keras
 import pytest
 
 from helpers.config import REPO_ROOT
-from helpers.models import build_model, count_flops
+from helpers.models import MODEL_BUILDERS, build_model, count_flops
 
 SCRIPT = REPO_ROOT / "benchmarks" / "speed.py"
-MODELS = ["fcn8s", "unet", "vnet"]
-REPORT_FIELDS = {"mode", "command", "date", "machine", "conventions", "sizes", "matmul", "skipped", "results",
-                 "targets", "batch_scaling", "variant_verdicts", "profile", "notes", "wall_seconds"}
-MACHINE_FIELDS = {"cpu_model", "cpu_cores", "usable_cores", "memory_bytes", "gpu", "device", "backend", "versions",
-                  "platform", "load_average_start", "load_average_end"}
-CONVENTION_FIELDS = {"flops", "training_flops_per_image", "matmul_reference", "fraction_of_matmul", "rates",
-                     "training", "inference", "latency", "peak_memory", "peak_memory_scope",
-                     "train_speedup_over_book", "variant_verdicts"}
-ROW_FIELDS = {"model", "setting", "label", "parameters", "forward_flops_per_image", "training_flops_per_image",
-              "train_images", "inference_images", "first_epoch_seconds", "epoch_start_seconds", "train_images_per_second",
-              "train_speedup_over_book", "train_fraction_of_matmul", "inference_images_per_second", "inference_fraction_of_matmul",
-              "latency_seconds", "peak_memory_bytes"}
-SETTING_FIELDS = {"batch_size", "jit_compile", "pipeline", "precision", "keras_default"}
-SPREADS = ["train_images_per_second", "train_fraction_of_matmul", "inference_images_per_second",
-           "inference_fraction_of_matmul", "latency_seconds"]
-PROFILE_FIELDS = {"model", "label", "method", "matmul_flops_per_second", "measured_train_step_seconds",
-                  "sum_of_layers_seconds", "outside_layers_share", "convolution_share",
-                  "convolutions_only_fraction_of_matmul", "by_type", "layers"}
-TARGET_FIELDS = {"name", "device", "model", "metric", "threshold", "text", "applies", "value", "label", "met"}
+TRAINING_CHANGES = {"batch_size", "precision"}  # a variant that changes these trains another model, not faster
 
 
 @pytest.fixture(scope="module")
-def speed() -> dict:
-    """The script's functions (it is a script, not a module)."""
-    return runpy.run_path(str(SCRIPT), run_name="speed")
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory) -> dict:
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The report of ``speed.py --quick``, read from the file that ``--out`` named."""
     out = tmp_path_factory.mktemp("benchmark") / "quick.json"
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)], capture_output=True, text=True,
-                          cwd=REPO_ROOT, timeout=600)
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)], capture_output=True,
+                          text=True, cwd=REPO_ROOT, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert str(out) in done.stdout
     return json.loads(out.read_text())
 
 
-def test_the_report_has_every_field(report):
-    assert set(report) == REPORT_FIELDS
-    assert set(report["machine"]) == MACHINE_FIELDS
-    assert set(report["conventions"]) == CONVENTION_FIELDS
-    assert report["mode"] == "quick" and report["notes"] and all(isinstance(note, str) for note in report["notes"])
-    assert set(report["profile"]) == PROFILE_FIELDS
-    assert [set(target) for target in report["targets"]] == [TARGET_FIELDS] * 2
+@pytest.fixture(scope="module")
+def speed() -> dict[str, Any]:
+    """The script's functions (it is a script, not a module of a package)."""
+    return runpy.run_path(str(SCRIPT), run_name="speed")
 
 
-def test_every_model_has_a_row_in_the_books_setting_with_every_field(report):
-    rows = report["results"]
-    assert [row["model"] for row in rows if row["setting"]["keras_default"]] == MODELS
-    for row in rows:
-        assert set(row) == ROW_FIELDS and set(row["setting"]) == SETTING_FIELDS
-        assert row["setting"]["batch_size"] == report["sizes"]["batch_sizes"][0]
+def books(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each model's row in the book's setting."""
+    return {row["model"]: row for row in report["results"] if row["setting"]["keras_default"]}
 
 
-def test_rates_are_positive_with_a_spread_around_the_median(report):
+def variants(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of every other setting."""
+    return [row for row in report["results"] if not row["setting"]["keras_default"]]
+
+
+def test_every_model_is_measured_once_in_the_books_setting_and_in_variants(report):
+    assert report["machine"]["backend"] == keras.backend.backend()
+    assert sorted(row["model"] for row in books(report).values()) == sorted(MODEL_BUILDERS)
+    assert sum(row["setting"]["keras_default"] for row in report["results"]) == len(MODEL_BUILDERS)
+    assert {row["model"] for row in variants(report)} == set(MODEL_BUILDERS)
+
+
+def test_every_measurement_is_positive_with_its_median_between_min_and_max(report):
+    summaries = [value for row in report["results"] for value in row.values()
+                 if isinstance(value, dict) and "values" in value]
+    assert len(summaries) >= 5 * len(report["results"])  # rates, speed-up, fraction of matmul, latency
+    for summary in summaries:
+        assert 0 < summary["min"] <= summary["median"] <= summary["max"]
+        assert (summary["min"], summary["max"]) == (min(summary["values"]), max(summary["values"]))
+        assert summary["median"] == pytest.approx(statistics.median(summary["values"]))
+
+
+def test_the_settings_of_a_model_are_timed_in_the_same_rounds(report):
     for row in report["results"]:
-        for name in SPREADS:
-            summary = row[name]
-            assert 0 < summary["min"] <= summary["median"] <= summary["max"], (row["label"], name)
-            assert summary["repeats"] >= 1
-        assert 0 < row["train_fraction_of_matmul"]["median"] < 2
-        assert 0 < row["inference_fraction_of_matmul"]["median"] < 2
-        assert row["peak_memory_bytes"] > 10 * 2**20  # a process holding Keras takes more than 10 MiB
+        for name in ("train_images_per_second", "train_speedup_over_book", "inference_images_per_second"):
+            assert len(row[name]["values"]) == report["rounds"] > 1
 
 
-def test_training_flops_are_three_forward_passes_of_the_measured_model(report):
+def test_the_books_setting_has_a_speedup_of_exactly_one_in_every_round(report):
+    for row in books(report).values():
+        assert row["train_speedup_over_book"]["values"] == [1.0] * report["rounds"]
+
+
+def test_a_variants_speedup_is_its_rate_over_the_books_in_the_same_round(report):
+    for row in variants(report):
+        book = books(report)[row["model"]]["train_images_per_second"]["values"]
+        paired = [rate / book_rate for rate, book_rate in zip(row["train_images_per_second"]["values"], book)]
+        assert row["train_speedup_over_book"]["values"] == pytest.approx(paired)
+
+
+def test_each_variant_changes_one_thing_and_says_whether_that_changes_the_training(report):
+    for row in variants(report):
+        book = books(report)[row["model"]]["setting"]
+        changed = {key for key, value in row["setting"].items() if key != "keras_default" and value != book[key]}
+        assert len(changed) == 1, row["label"]
+        assert row["changes_training"] == bool(changed & TRAINING_CHANGES), row["label"]
+
+
+def test_the_tf_data_pipeline_is_measured_only_under_tensorflow(report):
+    pipelines = {row["setting"]["pipeline"] for row in report["results"]}
+    assert ("tf.data" in pipelines) == (keras.backend.backend() == "tensorflow")
+
+
+def test_the_fraction_of_matmul_is_the_training_flop_rate_over_the_matmul_reference(report):
+    reference = report["matmul"]["flops_per_second"]
+    assert reference == max(report["matmul"]["measured_flops_per_second"]) > 0  # a slow moment never flatters
     for row in report["results"]:
-        model = build_model(row["model"], **report["sizes"]["model_kwargs"][row["model"]])
-        assert row["forward_flops_per_image"] == count_flops(model)
+        achieved = [rate * row["training_flops_per_image"] for rate in row["train_images_per_second"]["values"]]
+        assert row["train_fraction_of_matmul"]["values"] == pytest.approx([flops / reference for flops in achieved])
+
+
+def test_flops_and_parameters_are_those_of_the_measured_model(report):
+    for name, row in books(report).items():
+        model = build_model(name, **row["model_kwargs"])
+        assert row["forward_flops_per_image"] == count_flops(model) > 0
         assert row["parameters"] == model.count_params()
-        assert row["training_flops_per_image"] == 3 * row["forward_flops_per_image"]
-    assert "3 x forward" in report["conventions"]["training_flops_per_image"]
+        assert row["training_flops_per_image"] == 3 * row["forward_flops_per_image"]  # forward and two gradients
 
 
-def test_the_fraction_relates_the_training_rate_to_the_matmul_rate_of_the_run(report):
-    matmul = report["matmul"]
-    assert [session["when"] for session in matmul["sessions"]][:4] == ["start"] + [f"after {model}" for model in MODELS]
-    medians = [size["median"] for session in matmul["sessions"] for size in session["by_size"].values()]
-    assert matmul["reference_flops_per_second"] == max(medians)  # the fastest moment: slow ones never flatter
-    for row in report["results"]:
-        achieved = row["train_images_per_second"]["median"] * row["training_flops_per_image"]
-        assert row["train_fraction_of_matmul"]["median"] == pytest.approx(achieved / matmul["reference_flops_per_second"])
+def test_the_peak_memory_of_the_books_setting_holds_at_least_the_weights(report):
+    for row in books(report).values():
+        assert row["peak_memory_bytes"] >= 4 * row["parameters"]
 
 
-def test_the_machine_is_described(report):
-    machine = report["machine"]
-    assert machine["cpu_model"] and machine["cpu_cores"] >= 1 and machine["memory_bytes"] > 0
-    assert machine["backend"] == keras.backend.backend() == machine["versions"]["backend"]
-    assert len(machine["load_average_start"]) == len(machine["load_average_end"]) == 3
-    assert report["date"][:2] == "20"
+def test_the_reported_verdicts_follow_from_the_reported_rounds(report, speed):
+    assert report["variants"] == speed["verdicts"](report["results"])
+    assert {verdict["variant"] for verdict in report["variants"]} == {row["variant"] for row in variants(report)}
 
 
-def test_targets_are_judged_from_the_best_row_of_their_model(report):
-    on_gpu = report["machine"]["gpu"] is not None
-    for target in report["targets"]:
-        assert target["applies"] == ((target["device"] == "gpu") == on_gpu)
-        if target["applies"]:
-            best = max(row[target["metric"]]["median"] for row in report["results"] if row["model"] == target["model"])
-            assert target["value"] == best and target["met"] == (best >= target["threshold"])
-
-
-def test_settings_left_out_are_named_with_a_reason(report):
-    skipped = {entry["setting"]: entry["reason"] for entry in report["skipped"]}
-    assert all(skipped.values()) and all(entry["models"] for entry in report["skipped"])
-    if report["machine"]["gpu"] is None:
-        assert "GPU only" in skipped["mixed_float16"] and "GPU only" in skipped["mixed_bfloat16"]
-
-
-def test_a_run_without_variants_judges_none(report):
-    assert report["variant_verdicts"] == []
-    assert not any("variant" in note or "book's setting" in note for note in report["notes"])
-
-
-def test_the_profile_sums_its_layers(report):
-    profile = report["profile"]
-    assert profile["model"] == "unet" and profile["layers"]
-    assert profile["sum_of_layers_seconds"] == pytest.approx(sum(row["seconds_per_step"] for row in profile["layers"]))
-    assert sum(entry["share_of_layer_time"] for entry in profile["by_type"].values()) == pytest.approx(1)
-    assert sum(entry["layers"] for entry in profile["by_type"].values()) == len(profile["layers"])
-
-
-def test_batch_scaling_splits_the_step_into_a_fixed_and_a_per_image_part(speed):
-    batch_scaling = speed["batch_scaling"]
-    book = {"model": "unet", "setting": {"batch_size": 32, "jit_compile": True, "pipeline": "numpy",
-                                         "precision": "float32", "keras_default": True}}
-    fixed, per_image = 0.004, 0.0001  # seconds per step, seconds per image
-    rows = [{**book, "train_images_per_second": {"median": batch / (fixed + batch * per_image)},
-             "setting": {**book["setting"], "batch_size": batch, "keras_default": batch == 32}} for batch in (32, 128)]
-    fit = batch_scaling(rows, (32, 128))["unet"]
-    assert fit["fixed_seconds_per_step"] == pytest.approx(fixed)
-    assert fit["seconds_per_image"] == pytest.approx(per_image)
-    assert fit["images_per_second_limit"] == pytest.approx(1 / per_image)
-    assert fit["fixed_share_at_book_batch"] == pytest.approx(fixed / (fixed + 32 * per_image))
-
-
-def test_settings_of_a_model_are_timed_in_rounds_against_the_books_setting(speed):
-    Setting, sizes = speed["Setting"], speed["SIZES"]["quick"]
-    book, larger = Setting(4, False, keras_default=True), Setting(8, False)
-    rows = speed["measure_model"]("fcn8s", [book, larger], sizes, speed["PeakMemory"](None))
-    assert [row["label"] for row in rows] == [book.label, larger.label]
-    for row in rows:
-        assert row["train_images_per_second"]["repeats"] == row["train_speedup_over_book"]["repeats"] == sizes.repeats
-        assert row["inference_images_per_second"]["repeats"] == sizes.repeats
-    assert rows[0]["train_speedup_over_book"] == {"median": 1.0, "min": 1.0, "max": 1.0, "repeats": sizes.repeats}
-    assert rows[1]["train_images"] == 8 and rows[1]["train_speedup_over_book"]["median"] == pytest.approx(
-        rows[1]["train_images_per_second"]["median"] / rows[0]["train_images_per_second"]["median"])
-
-
-def _row(model: str, batch_size: int, speedups: list[float], keras_default: bool = False) -> dict:
-    setting = {"batch_size": batch_size, "jit_compile": False, "pipeline": "numpy", "precision": "float32",
-               "keras_default": keras_default}
-    return {"model": model, "setting": setting, "label": f"batch {batch_size}",
-            "train_speedup_over_book": {"median": sorted(speedups)[len(speedups) // 2], "min": min(speedups),
-                                        "max": max(speedups), "repeats": len(speedups)}}
+def rows_with(speed: dict[str, Any], speedups: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """The book's rows and a variant's, per model, with the variant's speed-up in each round."""
+    rows = []
+    for model, rounds in speedups.items():
+        for is_book, values in ((True, [1.0] * len(rounds)), (False, rounds)):
+            rows.append({"model": model, "variant": "book" if is_book else "batch 128", "changes_training": not is_book,
+                         "setting": {"keras_default": is_book}, "train_speedup_over_book": speed["spread"](values)})
+    return rows
 
 
 def test_a_variant_beats_the_book_only_if_faster_in_every_round_for_every_model(speed):
-    verdict, = speed["variant_verdicts"]([_row("unet", 32, [1, 1, 1], keras_default=True),
-                                          _row("unet", 128, [1.2, 1.1, 1.3]), _row("vnet", 128, [1.2, 1.1, 1.3])])
-    assert verdict["beats_book"] and verdict["changed"] == ["batch_size"] and verdict["changes_training"]
-    assert verdict["median_speedups"] == {"unet": 1.2, "vnet": 1.2}
-    one_slow_round, = speed["variant_verdicts"]([_row("unet", 32, [1, 1, 1], keras_default=True),
-                                                 _row("unet", 128, [1.5, 0.98, 1.5])])
-    assert not one_slow_round["beats_book"]
+    def verdict(speedups: dict[str, list[float]]) -> dict[str, Any]:
+        found, = speed["verdicts"](rows_with(speed, speedups))
+        return found
+
+    faster = verdict({"unet": [1.2, 1.1, 1.3], "vnet": [1.05, 1.4, 1.2]})
+    assert faster["faster_in_every_round"] and faster["changes_training"]
+    assert faster["median_speedup"] == {"unet": 1.2, "vnet": 1.2}
+    assert faster["slower_in_every_round_for"] == []
+    one_slow_round = verdict({"unet": [1.5, 0.98, 1.5], "vnet": [0.9, 0.8, 0.99]})
+    assert not one_slow_round["faster_in_every_round"]
+    assert one_slow_round["slower_in_every_round_for"] == ["vnet"]
+    a_tie = verdict({"unet": [1.2, 1.1, 1.3], "vnet": [1.0, 1.1, 1.1]})
+    assert not a_tie["faster_in_every_round"] and a_tie["slower_in_every_round_for"] == []
+
+
+def test_the_default_file_is_named_after_the_device_and_the_backend(speed):
+    assert speed["default_path"]([], "tensorflow").name == "cpu-tensorflow.json"
+    assert speed["default_path"](["NVIDIA H100 80GB HBM3"], "jax").name == "h100-jax.json"
+    assert speed["default_path"](["NVIDIA H200"], "tensorflow").name == "h200-tensorflow.json"

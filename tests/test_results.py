@@ -134,7 +134,8 @@ def benchmark_with(unet_rate: float, vnet_rate: float, unet_memory: int, vnet_me
 def test_the_claims_table_names_the_model_our_measurements_favour(runs):
     claims = results.claims_table(runs, benchmark_with(10.0, 20.0, 2 * 2**20, 1 * 2**20))["better here"]
     assert claims[original_project.CLAIMS["memory"]] == "V-Net"
-    assert claims[original_project.CLAIMS["faster"]].endswith("V-Net on the CPU")
+    faster = "U-Net" if runs["unet"].facts["seconds_per_epoch"] < runs["vnet"].facts["seconds_per_epoch"] else "V-Net"
+    assert claims[original_project.CLAIMS["faster"]] == faster
     better = "U-Net" if runs["unet"].metrics["mean_iou_digits"] > runs["vnet"].metrics["mean_iou_digits"] else "V-Net"
     assert claims[original_project.CLAIMS["better"]] == better
 
