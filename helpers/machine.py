@@ -19,8 +19,10 @@ def accelerators() -> list[str]:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
-                for gpu in tf.config.list_physical_devices("GPU")]
+        return [
+            tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+            for gpu in tf.config.list_physical_devices("GPU")
+        ]
     return []
 
 
@@ -33,7 +35,12 @@ def describe_device() -> str:
 
 def versions() -> dict[str, str]:
     """Versions that decide whether a run repeats."""
-    found = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(), "numpy": np.__version__}
+    found = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": np.__version__,
+    }
     if keras.backend.backend() == "jax":
         import jax
 

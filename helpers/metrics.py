@@ -31,7 +31,9 @@ def _class_map(values: ArrayLike, name: str, num_classes: int) -> np.ndarray:
     """``values`` as an integer numpy array, checked to hold classes 0..num_classes-1."""
     array = np.asarray(values)
     if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
-        raise ValueError(f"{name}: expected integer class labels, got dtype {array.dtype} (take argmax over the class axis first)")
+        raise ValueError(
+            f"{name}: expected integer class labels, got dtype {array.dtype} (take argmax over the class axis first)"
+        )
     if array.size:
         low, high = array.min(), array.max()
         if low < 0 or high >= num_classes:
@@ -133,7 +135,9 @@ def _per_image_confusion(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int,
     return np.bincount(flat, minlength=n_images * num_classes * num_classes).reshape(n_images, num_classes, num_classes)
 
 
-def per_image_scores(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND) -> dict:
+def per_image_scores(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND
+) -> dict:
     """Per-image IoU and Dice of each class, averaged over the images whose truth holds it.
 
     ``y_true`` and ``y_pred`` are batches of class maps ``(N, H, W)``. For class
@@ -164,7 +168,9 @@ def per_image_scores(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NU
     }
 
 
-def per_image_mean_iou(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND) -> np.ndarray:
+def per_image_mean_iou(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND
+) -> np.ndarray:
     """Mean IoU of each image over the digits in its truth or its prediction, ``float (N,)``.
 
     Made to rank images, e.g. to find a model's worst predictions: a digit
@@ -194,7 +200,10 @@ def scores_table(scores: dict, class_names: list[str] = CLASS_NAMES) -> list[dic
     if any(len(values) != len(class_names) for values in columns.values()):
         counts = ", ".join(f"{len(values)} {title}" for title, values in columns.items())
         raise ValueError(f"expected {len(class_names)} classes, got {counts} values")
-    return [{"class": name, **{title: float(values[row]) for title, values in columns.items()}} for row, name in enumerate(class_names)]
+    return [
+        {"class": name, **{title: float(values[row]) for title, values in columns.items()}}
+        for row, name in enumerate(class_names)
+    ]
 
 
 def error_kinds(cm: np.ndarray, background: int = BACKGROUND) -> dict[str, float]:

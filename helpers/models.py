@@ -249,8 +249,9 @@ def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> ke
     x = residual_block(x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name=BOTTOM_BLOCK)
     # Decoder: upsample 2x, concatenate the encoder's features of the same level (the skip), a residual block.
     for level in reversed(range(depth)):
-        x = conv_bn(x, base_filters * 2**level, 2, strides=2, transposed=True,
-                    name=decoder_block(level) + UPCONV_SUFFIX)
+        x = conv_bn(
+            x, base_filters * 2**level, 2, strides=2, transposed=True, name=decoder_block(level) + UPCONV_SUFFIX
+        )
         x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)([skips[level], x])
         x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=decoder_block(level))
     # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding, softmax.

@@ -47,19 +47,21 @@ SETUP = {
     "loss": ("categorical cross-entropy",) * 2,
     "weights scored": ("those of the last epoch",) * 2,
     "seconds per epoch after the first (Kaggle T4 GPU)": (11, 13),
-    "output crop": ("no padding: the decoder pads 16 x 20 to 16 x 21 on the right",
-                    "input padded 6 columns each side, all 12 cropped from the right (cell 51)"),
+    "output crop": (
+        "no padding: the decoder pads 16 x 20 to 16 x 21 on the right",
+        "input padded 6 columns each side, all 12 cropped from the right (cell 51)",
+    ),
 }
 """The original set-up, (U-Net, V-Net), as its notebook's code and outputs state it (cells 4, 25-57)."""
 
 CLAIMS = {
     "better": "The results indicate that V-Net better captures the spatial relationships and boundaries within "
-              "these classes.",
+    "these classes.",
     "digit 1": "The V-Net demonstrated superior accuracy in capturing spatial patterns. For example, in a test image, "
-               "the V-Net excelled in outlining the boundaries of a digit 1.",
+    "the V-Net excelled in outlining the boundaries of a digit 1.",
     "faster": "pooling operations can be replaced efficiently with convolutions of larger strides, resulting in "
-              "networks that are quicker to train.",
+    "networks that are quicker to train.",
     "memory": "The elimination of pooling layers in V-Net reduces memory overhead and helps maintain spatial "
-              "information throughout the network.",
+    "information throughout the network.",
 }
 """The README's claims about V-Net against U-Net, quoted."""

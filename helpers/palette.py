@@ -46,24 +46,24 @@ PALETTE: list[tuple[float, float, float]] = [to_rgb(colour) for colour in _PALET
 VISIONS = ("normal", "protanopia", "deuteranopia", "tritanopia")
 """The ways of seeing colour the palette is checked for: normal vision and the three dichromacies."""
 
-_SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                         [0.2126729, 0.7151522, 0.0721750],
-                         [0.0193339, 0.1191920, 0.9503041]])
+_SRGB_TO_XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+)
 """Linear sRGB -> CIE XYZ (IEC 61966-2-1); its row sums are the D65 white, so white maps to L* 100, a* = b* = 0."""
 
 # Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color vision
 # deficiency", IEEE TVCG 15(6), 1291-1298, doi:10.1109/TVCG.2009.113: their matrices for severity 1.0
 # (dichromacy), applied here to linear RGB.
 _MACHADO_2009 = {
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
-                            [0.114503, 0.786281, 0.099216],
-                            [-0.003882, -0.048116, 1.051998]]),
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
-                              [0.280085, 0.672501, 0.047413],
-                              [-0.011820, 0.042940, 0.968881]]),
-    "tritanopia": np.array([[1.255528, -0.076749, -0.178779],
-                            [-0.078411, 0.930809, 0.147602],
-                            [0.004733, 0.691367, 0.303900]]),
+    "protanopia": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+    "deuteranopia": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+    ),
+    "tritanopia": np.array(
+        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]
+    ),
 }
 
 
@@ -118,14 +118,22 @@ def ciede2000(lab1: ArrayLike, lab2: ArrayLike) -> np.ndarray:
     mean_hue = np.where(np.abs(hue1 - hue2) > 180, (hue1 + hue2 + 360) / 2 % 360, (hue1 + hue2) / 2)
     mean_hue = np.where(chromatic, mean_hue, hue1 + hue2)
     mean_lightness, mean_chroma = (lightness1 + lightness2) / 2, (chroma1 + chroma2) / 2
-    t = (1 - 0.17 * np.cos(np.radians(mean_hue - 30)) + 0.24 * np.cos(np.radians(2 * mean_hue))
-         + 0.32 * np.cos(np.radians(3 * mean_hue + 6)) - 0.20 * np.cos(np.radians(4 * mean_hue - 63)))
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(mean_hue - 30))
+        + 0.24 * np.cos(np.radians(2 * mean_hue))
+        + 0.32 * np.cos(np.radians(3 * mean_hue + 6))
+        - 0.20 * np.cos(np.radians(4 * mean_hue - 63))
+    )
     lightness_offset2 = (mean_lightness - 50) ** 2
     lightness_term = (lightness2 - lightness1) / (1 + 0.015 * lightness_offset2 / np.sqrt(20 + lightness_offset2))
     chroma_term = (chroma2 - chroma1) / (1 + 0.045 * mean_chroma)
     hue_term = hue_difference / (1 + 0.015 * mean_chroma * t)
-    rotation = (-2 * np.sqrt(mean_chroma**7 / (mean_chroma**7 + 25.0**7))
-                * np.sin(np.radians(60 * np.exp(-(((mean_hue - 275) / 25) ** 2)))))
+    rotation = (
+        -2
+        * np.sqrt(mean_chroma**7 / (mean_chroma**7 + 25.0**7))
+        * np.sin(np.radians(60 * np.exp(-(((mean_hue - 275) / 25) ** 2))))
+    )
     return np.sqrt(lightness_term**2 + chroma_term**2 + hue_term**2 + rotation * chroma_term * hue_term)
 
 
@@ -145,13 +153,16 @@ def palette_min_distance(palette: Sequence[Any], vision: str = "normal") -> tupl
 def palette_swatches(palette: Sequence[Any] = PALETTE) -> Figure:
     """The 11 class colours as seen with each of :data:`VISIONS`, one row each, titled with the closest pair."""
     rgb = to_rgba_array(palette)[:, :3]
-    fig, axes = plt.subplots(len(VISIONS), 1, figsize=(0.75 * len(rgb) + 1.2, 1.15 * len(VISIONS)),
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        len(VISIONS), 1, figsize=(0.75 * len(rgb) + 1.2, 1.15 * len(VISIONS)), layout="constrained"
+    )
     for ax, vision in zip(axes, VISIONS):
         distance, (first, second) = palette_min_distance(rgb, vision)
         ax.imshow(simulate_vision(rgb, vision)[None], aspect="auto")
-        ax.set_title(f"{vision}: closest pair {CLASS_NAMES[first]} / {CLASS_NAMES[second]}, CIEDE2000 {distance:.1f}",
-                     fontsize="small")
+        ax.set_title(
+            f"{vision}: closest pair {CLASS_NAMES[first]} / {CLASS_NAMES[second]}, CIEDE2000 {distance:.1f}",
+            fontsize="small",
+        )
         ax.set_xticks(range(NUM_CLASSES), CLASS_NAMES, fontsize="small")
         ax.set_yticks([])
     return fig

@@ -25,8 +25,15 @@ from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, palette
 
 def _add_class_legend(fig: Figure) -> None:
     """The class legend in one row below the panels (the constrained layout makes room for it)."""
-    fig.legend(handles=palette.legend_handles(), loc="outside lower center", ncol=NUM_CLASSES, frameon=False,
-               fontsize="small", handlelength=1.2, columnspacing=0.8)
+    fig.legend(
+        handles=palette.legend_handles(),
+        loc="outside lower center",
+        ncol=NUM_CLASSES,
+        frameon=False,
+        fontsize="small",
+        handlelength=1.2,
+        columnspacing=0.8,
+    )
 
 
 def _bare(ax: Axes, title: str | None, ylabel: str | None) -> None:
@@ -53,8 +60,13 @@ def _digits_in(mask: np.ndarray) -> str:
     return "digits " + ", ".join(digits) if digits else "no digits"
 
 
-def show_segmentation(image: np.ndarray, true_mask: np.ndarray, pred_mask: np.ndarray | None = None,
-                      title: str | None = None, ax_row: Sequence[Axes] | None = None) -> Figure:
+def show_segmentation(
+    image: np.ndarray,
+    true_mask: np.ndarray,
+    pred_mask: np.ndarray | None = None,
+    title: str | None = None,
+    ax_row: Sequence[Axes] | None = None,
+) -> Figure:
     """Image, true mask and (if given) predicted mask side by side.
 
     Draws into ``ax_row`` (2 or 3 axes) when given, leaving the legend to the
@@ -76,8 +88,15 @@ def show_segmentation(image: np.ndarray, true_mask: np.ndarray, pred_mask: np.nd
     return fig
 
 
-def sample_grid(images: np.ndarray, masks: np.ndarray, n: int = 8, columns: int = 4, preds: np.ndarray | None = None,
-                titles: Sequence[str] | None = None, pred_label: str = "predicted mask") -> Figure:
+def sample_grid(
+    images: np.ndarray,
+    masks: np.ndarray,
+    n: int = 8,
+    columns: int = 4,
+    preds: np.ndarray | None = None,
+    titles: Sequence[str] | None = None,
+    pred_label: str = "predicted mask",
+) -> Figure:
     """The first ``n`` samples in a grid: each image above its true mask (and predicted mask).
 
     Each sample's column is titled ``#index: digits ...`` unless ``titles`` (one
@@ -96,8 +115,9 @@ def sample_grid(images: np.ndarray, masks: np.ndarray, n: int = 8, columns: int 
     panels = 2 if preds is None else 3
     columns = min(columns, n)
     rows = math.ceil(n / columns)
-    fig, axes = plt.subplots(rows * panels, columns, figsize=(2.4 * columns, 1.9 * rows * panels),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        rows * panels, columns, figsize=(2.4 * columns, 1.9 * rows * panels), layout="constrained", squeeze=False
+    )
     for index in range(rows * columns):
         row, column = divmod(index, columns)
         cell = axes[row * panels : (row + 1) * panels, column]
@@ -115,8 +135,9 @@ def sample_grid(images: np.ndarray, masks: np.ndarray, n: int = 8, columns: int 
     return fig
 
 
-def compare_predictions(images: np.ndarray, masks: np.ndarray, predictions: dict[str, np.ndarray],
-                        titles: Sequence[str] | None = None) -> Figure:
+def compare_predictions(
+    images: np.ndarray, masks: np.ndarray, predictions: dict[str, np.ndarray], titles: Sequence[str] | None = None
+) -> Figure:
     """One row per image: the image, its true mask, then each model's prediction.
 
     Columns are titled "image", "true mask" and the models' labels; each row is
@@ -124,13 +145,15 @@ def compare_predictions(images: np.ndarray, masks: np.ndarray, predictions: dict
     """
     lengths = {label: len(maps) for label, maps in predictions.items()}
     if not predictions or set(lengths.values()) != {len(images)} or len(masks) != len(images):
-        raise ValueError(f"need predictions for each of the {len(images)} images and masks, "
-                         f"got {len(masks)} masks and {lengths}")
+        raise ValueError(
+            f"need predictions for each of the {len(images)} images and masks, got {len(masks)} masks and {lengths}"
+        )
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles must hold one title per image, got {len(titles)} for {len(images)} images")
     columns = 2 + len(predictions)
-    fig, axes = plt.subplots(len(images), columns, figsize=(2.4 * columns, 2.0 * len(images) + 0.6),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(images), columns, figsize=(2.4 * columns, 2.0 * len(images) + 0.6), layout="constrained", squeeze=False
+    )
     for row, (image, mask) in enumerate(zip(images, masks)):
         name = f"#{row}\n{_digits_in(mask)}" if titles is None else titles[row]
         _show_image(axes[row, 0], image, "image" if row == 0 else None, name)
@@ -153,13 +176,28 @@ def class_share_chart(masks: np.ndarray) -> Figure:
     """Bar chart of each class's share of the pixels, on a log scale and annotated in percent."""
     shares = class_pixel_shares(masks)
     fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
-    sns.barplot(x=CLASS_NAMES, y=shares * 100, hue=CLASS_NAMES, palette=palette.PALETTE, saturation=1,
-                edgecolor="grey", legend=False, ax=ax)
+    sns.barplot(
+        x=CLASS_NAMES,
+        y=shares * 100,
+        hue=CLASS_NAMES,
+        palette=palette.PALETTE,
+        saturation=1,
+        edgecolor="grey",
+        legend=False,
+        ax=ax,
+    )
     ax.set_yscale("log")
     ax.set_ylim(top=300)
     for position, share in enumerate(shares):
-        ax.annotate(f"{100 * share:.1f}%", (position, 100 * share), ha="center", va="bottom", fontsize="small",
-                    xytext=(0, 2), textcoords="offset points")
+        ax.annotate(
+            f"{100 * share:.1f}%",
+            (position, 100 * share),
+            ha="center",
+            va="bottom",
+            fontsize="small",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     ax.set_xlabel("class")
     ax.set_ylabel("share of pixels (%, log scale)")
     return fig
@@ -187,13 +225,27 @@ def confusion_heatmap(cm: np.ndarray, normalize: bool = True) -> Figure:
         values, unit, smallest, number = cm.astype(float), "pixels", 0, "{:,.0f}"
     diagonal = np.eye(NUM_CLASSES, dtype=bool)
     largest_error = np.nanmax(np.where(diagonal, np.nan, values), initial=0)
-    labels = [["" if not value > 0 else number.format(value) if value >= smallest else "<0.001" for value in row]
-              for row in values]
+    labels = [
+        ["" if not value > 0 else number.format(value) if value >= smallest else "<0.001" for value in row]
+        for row in values
+    ]
     fig, ax = plt.subplots(figsize=(8.5, 7), layout="constrained")
     ax.set_facecolor("#D0D0D0")
-    sns.heatmap(values, mask=diagonal, annot=np.array(labels), fmt="", annot_kws={"fontsize": 7}, cmap="rocket_r",
-                vmin=0, vmax=largest_error or 1, square=True, xticklabels=CLASS_NAMES, yticklabels=CLASS_NAMES, ax=ax,
-                cbar_kws={"label": f"{unit} (errors only; diagonal in grey)"})
+    sns.heatmap(
+        values,
+        mask=diagonal,
+        annot=np.array(labels),
+        fmt="",
+        annot_kws={"fontsize": 7},
+        cmap="rocket_r",
+        vmin=0,
+        vmax=largest_error or 1,
+        square=True,
+        xticklabels=CLASS_NAMES,
+        yticklabels=CLASS_NAMES,
+        ax=ax,
+        cbar_kws={"label": f"{unit} (errors only; diagonal in grey)"},
+    )
     for index in range(NUM_CLASSES):
         ax.text(index + 0.5, index + 0.5, labels[index][index], ha="center", va="center", fontsize=7, color="#333333")
     ax.tick_params(axis="y", labelrotation=0)
@@ -225,8 +277,9 @@ def learning_curves(histories: dict[str, dict[str, Sequence[float]]]) -> Figure:
         epochs = np.arange(1, len(history["loss"]) + 1)
         for ax, metric in ((loss_ax, "loss"), (accuracy_ax, "accuracy")):
             ax.plot(epochs, history[metric], color=colour, marker=".", label=f"{label} training")
-            ax.plot(epochs, history[f"val_{metric}"], color=colour, marker=".", linestyle="--",
-                    label=f"{label} validation")
+            ax.plot(
+                epochs, history[f"val_{metric}"], color=colour, marker=".", linestyle="--", label=f"{label} validation"
+            )
         best = int(np.nanargmin(history["val_loss"]))
         loss_ax.scatter(epochs[best], history["val_loss"][best], s=60, color=colour, edgecolor="black", zorder=3)
     loss_ax.set_yscale("log")

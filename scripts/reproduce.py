@@ -24,8 +24,9 @@ from helpers.config import PROFILE_ENV, REPO_ROOT
 def execute_in_place(notebook: Path) -> None:
     """Run a notebook on a fresh kernel from its own folder and save it with its outputs."""
     document = nbformat.read(notebook, as_version=4)
-    client = nbclient.NotebookClient(document, timeout=None, kernel_name="python3",
-                                     resources={"metadata": {"path": str(notebook.parent)}})
+    client = nbclient.NotebookClient(
+        document, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+    )
     client.execute()
     nbformat.write(document, notebook)
 

@@ -31,9 +31,12 @@ def main() -> None:
         start = time.perf_counter()
         result = training.train(name, dataset, seed=args.seed, dice_weight=args.dice_weight, retrain=args.retrain)
         scores = artifacts.read_json(result.run_dir / artifacts.METRICS_FILE)
-        print(f"{name}: test mean IoU (digits) {scores['mean_iou_digits']:.4f}, background IoU "
-              f"{scores['iou'][10]:.4f}, {result.facts['epochs_run']} epochs, "
-              f"{time.perf_counter() - start:.0f} s wall", flush=True)
+        print(
+            f"{name}: test mean IoU (digits) {scores['mean_iou_digits']:.4f}, background IoU "
+            f"{scores['iou'][10]:.4f}, {result.facts['epochs_run']} epochs, "
+            f"{time.perf_counter() - start:.0f} s wall",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,13 @@ TRAINING_CHANGES = {"batch_size", "precision"}  # a variant that changes these t
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The report of ``speed.py --quick``, read from the file that ``--out`` named."""
     out = tmp_path_factory.mktemp("benchmark") / "quick.json"
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)], capture_output=True,
-                          text=True, cwd=REPO_ROOT, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text())
 
@@ -53,8 +58,9 @@ def test_every_model_is_measured_once_in_the_books_setting_and_in_variants(repor
 
 
 def test_every_measurement_is_positive_with_its_median_between_min_and_max(report):
-    summaries = [value for row in report["results"] for value in row.values()
-                 if isinstance(value, dict) and "values" in value]
+    summaries = [
+        value for row in report["results"] for value in row.values() if isinstance(value, dict) and "values" in value
+    ]
     assert len(summaries) >= 5 * len(report["results"])  # rates, speed-up, fraction of matmul, latency
     for summary in summaries:
         assert 0 < summary["min"] <= summary["median"] <= summary["max"]
@@ -124,14 +130,21 @@ def rows_with(speed: dict[str, Any], speedups: dict[str, list[float]]) -> list[d
     rows = []
     for model, rounds in speedups.items():
         for is_book, values in ((True, [1.0] * len(rounds)), (False, rounds)):
-            rows.append({"model": model, "variant": "book" if is_book else "batch 128", "changes_training": not is_book,
-                         "setting": {"keras_default": is_book}, "train_speedup_over_book": speed["spread"](values)})
+            rows.append(
+                {
+                    "model": model,
+                    "variant": "book" if is_book else "batch 128",
+                    "changes_training": not is_book,
+                    "setting": {"keras_default": is_book},
+                    "train_speedup_over_book": speed["spread"](values),
+                }
+            )
     return rows
 
 
 def test_a_variant_beats_the_book_only_if_faster_in_every_round_for_every_model(speed):
     def verdict(speedups: dict[str, list[float]]) -> dict[str, Any]:
-        found, = speed["verdicts"](rows_with(speed, speedups))
+        (found,) = speed["verdicts"](rows_with(speed, speedups))
         return found
 
     faster = verdict({"unet": [1.2, 1.1, 1.3], "vnet": [1.05, 1.4, 1.2]})

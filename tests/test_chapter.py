@@ -23,8 +23,13 @@ def dataset(tmp_path_factory) -> data.Dataset:
 
 @pytest.fixture(scope="module")
 def finished(dataset, tmp_path_factory) -> training.TrainResult:
-    return training.train("unet", dataset, profile=TINY, model_kwargs={"base_filters": 4, "depth": 2},
-                          run_dir=tmp_path_factory.mktemp("run"))
+    return training.train(
+        "unet",
+        dataset,
+        profile=TINY,
+        model_kwargs={"base_filters": 4, "depth": 2},
+        run_dir=tmp_path_factory.mktemp("run"),
+    )
 
 
 def test_the_scores_shown_are_those_the_run_saved(finished, capsys):

@@ -7,7 +7,6 @@ a snapshot of this working tree, so that no network is needed.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -40,8 +39,13 @@ def setup_cell(notebook: Path) -> str:
 
 def snapshot_repository(destination: Path) -> Path:
     """A git repository holding this working tree's files as they are now (committed or not)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO_ROOT,
-                            check=True, capture_output=True, text=True).stdout.split("\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
     for name in filter(None, listed):
         if (REPO_ROOT / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +63,7 @@ def test_the_setup_cell_clones_the_repository_of_the_launch_buttons(chapter: Pat
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
 def test_the_setup_cell_comes_first(chapter: Path) -> None:
-    assert "git" in setup_cell(chapter) and "find_spec(\"helpers\")" in setup_cell(chapter)
+    assert "git" in setup_cell(chapter) and 'find_spec("helpers")' in setup_cell(chapter)
 
 
 @pytest.mark.parametrize("name", ["01_semantic_segmentation", "03_unet"])
@@ -74,17 +78,24 @@ def test_a_chapter_runs_top_to_bottom_on_a_fresh_runtime(name: str, tmp_path: Pa
     snapshot = snapshot_repository(tmp_path / "snapshot")
     monkeypatch.setenv("PYTHONPATH", str(startup))
     monkeypatch.setenv("SEGBOOK_REPOSITORY", snapshot.as_uri())
-    hidden = subprocess.run([sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('helpers'))"],
-                            cwd=runtime, capture_output=True, text=True, check=True).stdout.strip()
+    hidden = subprocess.run(
+        [sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('helpers'))"],
+        cwd=runtime,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert hidden == "None", "the simulated runtime must not see the installed book"
 
     document = nbformat.read(notebook, as_version=4)
-    nbclient.NotebookClient(document, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(runtime)}}).execute()
+    nbclient.NotebookClient(
+        document, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(runtime)}}
+    ).execute()
 
     assert (runtime / "segmentation-book" / "helpers" / "__init__.py").is_file()
     first_output = "".join(output.get("text", "") for output in document.cells[1].outputs)
     assert f"Cloning {snapshot.as_uri()}" in first_output
     assert sorted(path.name for path in runtime.iterdir()) == sorted([notebook.name, "segmentation-book"])
-    assert not subprocess.run(["git", "status", "--porcelain"], cwd=runtime / "segmentation-book",
-                              capture_output=True, text=True, check=True).stdout, "a cell wrote into the clone"
+    assert not subprocess.run(
+        ["git", "status", "--porcelain"], cwd=runtime / "segmentation-book", capture_output=True, text=True, check=True
+    ).stdout, "a cell wrote into the clone"

@@ -168,8 +168,10 @@ def test_a_truncated_cache_file_is_regenerated(tmp_path):
 # --------------------------------------------------------------------------- Kaggle files
 
 
-@pytest.mark.parametrize("image_dtype, mask_dtype",
-                         [(np.int64, np.int64), (np.float32, np.int32), (np.uint8, np.uint8), (np.float64, np.float32)])
+@pytest.mark.parametrize(
+    "image_dtype, mask_dtype",
+    [(np.int64, np.int64), (np.float32, np.int32), (np.uint8, np.uint8), (np.float64, np.float32)],
+)
 def test_kaggle_files_in_any_dtype_load_as_compact_arrays(tmp_path, dataset, image_dtype, mask_dtype):
     split = dataset.val
     folder = write_kaggle(tmp_path, split.images.astype(image_dtype), data.one_hot(split.masks, dtype=mask_dtype))

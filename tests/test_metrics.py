@@ -196,11 +196,19 @@ def test_scores_table_has_one_row_per_class_with_its_name():
 
 
 def test_scores_table_puts_per_image_averages_beside_dataset_level_scores():
-    scores = {"iou": np.full(NUM_CLASSES, 0.5), "dice": np.full(NUM_CLASSES, 0.6),
-              "per_image": {"iou": np.arange(NUM_CLASSES) / 10, "dice": np.arange(NUM_CLASSES) / 20}}
+    scores = {
+        "iou": np.full(NUM_CLASSES, 0.5),
+        "dice": np.full(NUM_CLASSES, 0.6),
+        "per_image": {"iou": np.arange(NUM_CLASSES) / 10, "dice": np.arange(NUM_CLASSES) / 20},
+    }
     row = metrics.scores_table(scores)[4]
-    assert row == {"class": "4", "IoU": 0.5, "Dice": 0.6, "per-image IoU": pytest.approx(0.4),
-                   "per-image Dice": pytest.approx(0.2)}
+    assert row == {
+        "class": "4",
+        "IoU": 0.5,
+        "Dice": 0.6,
+        "per-image IoU": pytest.approx(0.4),
+        "per-image Dice": pytest.approx(0.2),
+    }
     assert list(row) == ["class", "IoU", "Dice", "per-image IoU", "per-image Dice"]
 
 
@@ -249,8 +257,11 @@ def test_error_kinds_split_the_wrong_pixels_by_kind():
     cm[BACKGROUND, 1] = 1  # 1 background pixel inked
     cm[BACKGROUND, BACKGROUND] = 1000
     kinds = metrics.error_kinds(cm)
-    assert kinds == {"digit as another digit": 8 / 12, "digit missed (labelled background)": 3 / 12,
-                     "background labelled as a digit": 1 / 12}
+    assert kinds == {
+        "digit as another digit": 8 / 12,
+        "digit missed (labelled background)": 3 / 12,
+        "background labelled as a digit": 1 / 12,
+    }
 
 
 def test_error_kinds_of_a_perfect_prediction_are_undefined():

@@ -184,9 +184,7 @@ def test_alignment_check_detects_a_crop_one_column_off_the_padding(monkeypatch: 
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_models_map_grey_images_to_per_pixel_probabilities(
-    default_models: dict[str, keras.Model], name: str
-) -> None:
+def test_models_map_grey_images_to_per_pixel_probabilities(default_models: dict[str, keras.Model], name: str) -> None:
     probabilities = keras.ops.convert_to_numpy(default_models[name](grey_images(2), training=False))
 
     assert probabilities.shape == (2, HEIGHT, WIDTH, NUM_CLASSES)
@@ -251,8 +249,14 @@ def fit_one_batch(model: keras.Model, batch: data.Split, steps: int) -> tuple[fl
     compile_for_training(model, decay_steps=steps, learning_rate=OVERFIT_LEARNING_RATE)
     images, masks = as_model_input(batch.images), batch.masks.astype("int32")
     loss_before = float(model.loss(masks, model.predict(images, verbose=0)))
-    model.fit(np.tile(images, (steps, 1, 1, 1)), np.tile(masks, (steps, 1, 1)), batch_size=len(batch), epochs=1,
-              shuffle=False, verbose=0)
+    model.fit(
+        np.tile(images, (steps, 1, 1, 1)),
+        np.tile(masks, (steps, 1, 1)),
+        batch_size=len(batch),
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+    )
     loss_after = float(model.loss(masks, model.predict(images, verbose=0)))
     confusion = metrics.confusion_matrix(batch.masks, predict(model, batch.images))
     return loss_before, loss_after, metrics.scores_from_confusion(confusion)["mean_iou_digits"]

@@ -43,5 +43,7 @@ def test_the_word_check_finds_self_grading() -> None:
 def test_a_chapter_shows_the_score_its_run_saved(chapter: str, run: str) -> None:
     """Chapters 2-4 and chapter 5 read one metrics file, so they show the same numbers."""
     saved = json.loads((COMMITTED_ARTIFACTS / run / "metrics.json").read_text())
-    shown = re.search(r"mean IoU over the digits: (\d\.\d{4})", reader_text(REPO_ROOT / "notebooks" / f"{chapter}.ipynb"))
+    shown = re.search(
+        r"mean IoU over the digits: (\d\.\d{4})", reader_text(REPO_ROOT / "notebooks" / f"{chapter}.ipynb")
+    )
     assert shown and shown.group(1) == f"{saved['mean_iou_digits']:.4f}"

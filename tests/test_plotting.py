@@ -214,9 +214,12 @@ def test_sample_grid_rejects_titles_for_other_samples():
 def make_history(epochs: int, offset: float = 0.0) -> dict[str, list[float]]:
     """A Keras-like history whose losses fall and accuracies rise over ``epochs`` epochs."""
     falling = [1.0 / (epoch + 1) + offset for epoch in range(epochs)]
-    return {"loss": falling, "val_loss": [value + 0.1 for value in falling],
-            "accuracy": [0.9 - value / 10 for value in falling],
-            "val_accuracy": [0.85 - value / 10 for value in falling]}
+    return {
+        "loss": falling,
+        "val_loss": [value + 0.1 for value in falling],
+        "accuracy": [0.9 - value / 10 for value in falling],
+        "val_accuracy": [0.85 - value / 10 for value in falling],
+    }
 
 
 def test_learning_curves_show_loss_and_accuracy_panels():

@@ -54,7 +54,9 @@ def test_the_comparison_table_sets_the_printed_scores_beside_ours(runs):
     assert table.loc["9", ("original project", "test IoU")] == 0.8846
     assert table.loc["9", ("original project", "validation Dice")] == 0.9390
     assert table.loc["9", ("this book, per-image", "test IoU")] == saved_metrics("unet")["per_image"]["iou"][9]
-    assert table.loc["background", ("this book, dataset-level", "test Dice")] == saved_metrics("unet")["dice"][BACKGROUND]
+    assert (
+        table.loc["background", ("this book, dataset-level", "test Dice")] == saved_metrics("unet")["dice"][BACKGROUND]
+    )
 
 
 def test_a_dice_above_the_bound_of_its_iou_is_flagged():
@@ -125,9 +127,15 @@ def test_the_setup_table_sets_the_original_epochs_beside_ours(runs):
 
 
 def benchmark_with(unet_rate: float, vnet_rate: float, unet_memory: int, vnet_memory: int) -> dict:
-    rows = [{"model": name, "setting": {"keras_default": True}, "train_images_per_second": {"median": rate},
-             "peak_memory_bytes": memory}
-            for name, rate, memory in (("unet", unet_rate, unet_memory), ("vnet", vnet_rate, vnet_memory))]
+    rows = [
+        {
+            "model": name,
+            "setting": {"keras_default": True},
+            "train_images_per_second": {"median": rate},
+            "peak_memory_bytes": memory,
+        }
+        for name, rate, memory in (("unet", unet_rate, unet_memory), ("vnet", vnet_rate, vnet_memory))
+    ]
     return {"machine": {"device": "CPU: test"}, "results": rows}
 
 

@@ -25,7 +25,9 @@ def dataset(tmp_path_factory) -> data.Dataset:
 
 @pytest.fixture(scope="module")
 def finished(dataset, tmp_path_factory) -> training.TrainResult:
-    return training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path_factory.mktemp("run"))
+    return training.train(
+        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path_factory.mktemp("run")
+    )
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -70,8 +72,9 @@ def test_saved_metrics_equal_a_fresh_evaluation(finished, dataset):
 
 def test_a_reloaded_model_predicts_identically(finished, dataset):
     reloaded = inference.load_model(finished.run_dir / "model.keras")
-    np.testing.assert_array_equal(inference.predict(reloaded, dataset.test.images),
-                                  inference.predict(finished.model, dataset.test.images))
+    np.testing.assert_array_equal(
+        inference.predict(reloaded, dataset.test.images), inference.predict(finished.model, dataset.test.images)
+    )
 
 
 def test_predictions_are_class_maps(finished, dataset):
@@ -81,30 +84,44 @@ def test_predictions_are_class_maps(finished, dataset):
 
 def test_a_last_partial_batch_predicts_like_a_full_one(finished, dataset):
     images = dataset.test.images[:5]
-    np.testing.assert_array_equal(inference.predict(finished.model, images, batch_size=2),
-                                  inference.predict(finished.model, images, batch_size=5))
+    np.testing.assert_array_equal(
+        inference.predict(finished.model, images, batch_size=2), inference.predict(finished.model, images, batch_size=5)
+    )
 
 
 def test_a_finished_run_is_loaded_not_retrained(finished, dataset):
     recorder = EpochRecorder()
-    again = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=finished.run_dir, callbacks=[recorder])
+    again = training.train(
+        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=finished.run_dir, callbacks=[recorder]
+    )
     assert recorder.epochs == [] and again.facts == finished.facts and again.history == finished.history
 
 
 def test_other_settings_train_anew(finished, dataset, tmp_path):
     run_dir = shutil.copytree(finished.run_dir, tmp_path / "run")
     recorder = EpochRecorder()
-    other = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, seed=1, run_dir=run_dir, callbacks=[recorder])
+    other = training.train(
+        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, seed=1, run_dir=run_dir, callbacks=[recorder]
+    )
     assert recorder.epochs == [0] and other.facts["config"]["seed"] == 1
 
 
 def test_an_interrupted_run_resumes_from_its_last_finished_epoch(dataset, tmp_path):
     three_epochs = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=3, batch_size=8, patience=5)
     with pytest.raises(KeyboardInterrupt):
-        training.train("unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path, callbacks=[Interrupt(after_epoch=1)])
+        training.train(
+            "unet",
+            dataset,
+            profile=three_epochs,
+            model_kwargs=SMALL_UNET,
+            run_dir=tmp_path,
+            callbacks=[Interrupt(after_epoch=1)],
+        )
     assert not (tmp_path / "run.json").exists()
     recorder = EpochRecorder()
-    resumed = training.train("unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path, callbacks=[recorder])
+    resumed = training.train(
+        "unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path, callbacks=[recorder]
+    )
     assert recorder.epochs == [2]
     assert len(resumed.history["loss"]) == 3 and resumed.facts["epochs_run"] == 3
 
@@ -115,25 +132,32 @@ def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
 
 
 def test_xla_compilation_changes_only_the_rounding(finished, dataset, tmp_path):
-    compiled = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path, jit_compile=True)
+    compiled = training.train(
+        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path, jit_compile=True
+    )
     assert compiled.model.jit_compile is True
     assert compiled.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-3)
 
 
 def test_mixed_precision_keeps_the_softmax_in_float32(dataset, tmp_path):
-    result = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, mixed_precision="mixed_bfloat16", run_dir=tmp_path)
+    result = training.train(
+        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, mixed_precision="mixed_bfloat16", run_dir=tmp_path
+    )
     assert result.model.layers[2].compute_dtype == "bfloat16"
     assert result.model.get_layer("probabilities").compute_dtype == "float32"
     assert keras.mixed_precision.dtype_policy().name == "float32"  # the global policy is restored
 
 
-@pytest.mark.parametrize("images, message", [
-    (np.zeros((2, 64, 80)), r"\(2, 64, 80\)"),
-    (np.zeros((64, 84)), "one image"),
-    (np.zeros((2, 64, 84), dtype=bool), "dtype bool"),
-    (np.full((2, 64, 84), 300.0), "0..255"),
-    (np.zeros((0, 64, 84)), "empty"),
-])
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((2, 64, 80)), r"\(2, 64, 80\)"),
+        (np.zeros((64, 84)), "one image"),
+        (np.zeros((2, 64, 84), dtype=bool), "dtype bool"),
+        (np.full((2, 64, 84), 300.0), "0..255"),
+        (np.zeros((0, 64, 84)), "empty"),
+    ],
+)
 def test_bad_images_are_rejected_with_a_clear_message(finished, images, message):
     with pytest.raises(ValueError, match=message):
         inference.predict(finished.model, images)
@@ -164,7 +188,12 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
                                 model_kwargs={SMALL_UNET!r}, strategy=strategy, run_dir={str(tmp_path / "run")!r})
         print("replicas", strategy.num_replicas_in_sync, "loss", result.history["loss"][0])
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     replicas_line = [line for line in done.stdout.splitlines() if line.startswith("replicas")][0]
     assert replicas_line.split()[1] == "2" and np.isfinite(float(replicas_line.split()[3]))
@@ -186,8 +215,14 @@ class ScrambleInLastEpoch(keras.callbacks.Callback):
 
 def test_training_keeps_the_best_validation_weights_not_the_last(dataset, tmp_path):
     three_epochs = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=3, batch_size=8, patience=5)
-    result = training.train("unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path,
-                            callbacks=[ScrambleInLastEpoch(last_epoch=2)])
+    result = training.train(
+        "unet",
+        dataset,
+        profile=three_epochs,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
+        callbacks=[ScrambleInLastEpoch(last_epoch=2)],
+    )
     val_loss = result.history["val_loss"]
     best = int(np.argmin(val_loss))
     assert best < 2 and result.facts["best_epoch"] == best + 1
