@@ -51,3 +51,30 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def scratch_dir() -> Path:
     """The one folder that this test session may write to."""
     return SCRATCH
+
+
+TINY_PROFILE_SIZES = (16, 8, 8)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory):
+    """A small generated M2NIST data set (16 / 8 / 8 images), shared by the tests that train."""
+    from helpers import data
+
+    return data.generate(TINY_PROFILE_SIZES, seed=1, cache=tmp_path_factory.mktemp("cache"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory):
+    """A finished one-epoch run of a small U-Net on :func:`tiny_dataset`, shared by the tests that read a run."""
+    from helpers import training
+    from helpers.config import Profile
+
+    profile = Profile("tiny", *TINY_PROFILE_SIZES, epochs=1, batch_size=8, patience=5)
+    return training.train(
+        "unet",
+        tiny_dataset,
+        profile=profile,
+        model_kwargs={"base_filters": 4, "depth": 2},
+        run_dir=tmp_path_factory.mktemp("run"),
+    )

@@ -10,41 +10,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import chapter, data, models, training
-from helpers.config import Profile
-
-TINY = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=1, batch_size=8, patience=5)
+from helpers import chapter, models
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> data.Dataset:
-    return data.generate((16, 8, 8), seed=2, cache=tmp_path_factory.mktemp("cache"), progress=False)
-
-
-@pytest.fixture(scope="module")
-def finished(dataset, tmp_path_factory) -> training.TrainResult:
-    return training.train(
-        "unet",
-        dataset,
-        profile=TINY,
-        model_kwargs={"base_filters": 4, "depth": 2},
-        run_dir=tmp_path_factory.mktemp("run"),
-    )
-
-
-def test_the_scores_shown_are_those_the_run_saved(finished, capsys):
-    table = chapter.test_scores(finished).data
-    saved = json.loads((finished.run_dir / "metrics.json").read_text())
+def test_the_scores_shown_are_those_the_run_saved(tiny_run, capsys):
+    table = chapter.test_scores(tiny_run).data
+    saved = json.loads((tiny_run.run_dir / "metrics.json").read_text())
     assert f"mean IoU over the digits: {saved['mean_iou_digits']:.4f}" in capsys.readouterr().out
     assert len(table) == 11
     assert table.loc["background", "IoU"] == pytest.approx(saved["iou"][10])
 
 
-def test_predictions_are_scored_per_image_and_drawn_twice(finished, dataset, monkeypatch):
+def test_predictions_are_scored_per_image_and_drawn_twice(tiny_run, tiny_dataset, monkeypatch):
     shown = []
     monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
-    scores = chapter.show_test_predictions(finished, dataset.test, n=2)
-    assert scores.shape == (len(dataset.test),)
+    scores = chapter.show_test_predictions(tiny_run, tiny_dataset.test, n=2)
+    assert scores.shape == (len(tiny_dataset.test),)
     assert len(shown) == 2
     assert np.all((scores[~np.isnan(scores)] >= 0) & (scores[~np.isnan(scores)] <= 1))
 

@@ -18,16 +18,14 @@ TINY = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=1, batch_size=8, pa
 SMALL_UNET = {"base_filters": 4, "depth": 2}
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> data.Dataset:
-    return data.generate((16, 8, 8), seed=1, cache=tmp_path_factory.mktemp("cache"), progress=False)
+@pytest.fixture
+def dataset(tiny_dataset) -> data.Dataset:
+    return tiny_dataset
 
 
-@pytest.fixture(scope="module")
-def finished(dataset, tmp_path_factory) -> training.TrainResult:
-    return training.train(
-        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path_factory.mktemp("run")
-    )
+@pytest.fixture
+def finished(tiny_run) -> training.TrainResult:
+    return tiny_run
 
 
 class EpochRecorder(keras.callbacks.Callback):
