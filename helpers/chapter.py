@@ -22,7 +22,7 @@ def budget_table(model: keras.Model) -> Styler:
 def train_and_report(model_name: str, profile: Profile) -> tuple[training.TrainResult, data.Dataset]:
     """Train ``model_name`` in ``profile`` (or load its finished run), and print how long it took and its best epoch."""
     dataset = data.load_m2nist().for_profile(profile)
-    result = training.train(model_name, dataset)
+    result = training.train(model_name, dataset, profile=profile)
     facts = result.facts
     print(
         f"epochs run: {facts['epochs_run']}; training time: {facts['train_seconds']:.0f} s on {facts['device']}; "

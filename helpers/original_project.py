@@ -46,13 +46,16 @@ SETUP = {
     "batch size": (32, 32),
     "loss": ("categorical cross-entropy",) * 2,
     "weights scored": ("those of the last epoch",) * 2,
-    "seconds per epoch after the first (Kaggle T4 GPU)": (11, 13),
+    "seconds per epoch after the first": (11, 13),
     "output crop": (
         "no padding: the decoder pads 16 x 20 to 16 x 21 on the right",
         "input padded 6 columns each side, all 12 cropped from the right (cell 51)",
     ),
 }
 """The original set-up, (U-Net, V-Net), as its notebook's code and outputs state it (cells 4, 25-57)."""
+
+GPU = "a Kaggle T4 GPU"
+"""Where the original project trained (its notebook's metadata): the device of its seconds per epoch."""
 
 CLAIMS = {
     "better": "The results indicate that V-Net better captures the spatial relationships and boundaries within "

@@ -173,9 +173,9 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
             "output crop": "exactly the padding, on each side",
         }
 
-    original = {key.replace(" (Kaggle T4 GPU)", ""): values for key, values in original_project.SETUP.items()}
+    original = dict(original_project.SETUP)
     original["seconds per epoch after the first"] = tuple(
-        f"{seconds} on a Kaggle T4 GPU" for seconds in original["seconds per epoch after the first"]
+        f"{seconds} on {original_project.GPU}" for seconds in original["seconds per epoch after the first"]
     )
     table = pd.DataFrame(
         {
@@ -227,8 +227,8 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
         ),
         (
             original_project.CLAIMS["faster"],
-            "none; its own log shows {} s per epoch for U-Net and {} s for V-Net".format(
-                *original_project.SETUP["seconds per epoch after the first (Kaggle T4 GPU)"]
+            "none; its own log shows {} s per epoch for U-Net and {} s for V-Net on {}".format(
+                *original_project.SETUP["seconds per epoch after the first"], original_project.GPU
             ),
             f"median seconds per training epoch on {unet.facts['device']}: "
             f"U-Net {unet.facts['seconds_per_epoch']:.2f}, V-Net {vnet.facts['seconds_per_epoch']:.2f}",
