@@ -52,12 +52,17 @@ def load_run(run_dir: str | Path) -> Run:
         metrics[key] = nan_for_null(metrics[key])
         metrics["per_image"][key] = nan_for_null(metrics["per_image"][key])
     metrics["confusion_matrix"] = np.array(metrics["confusion_matrix"])
-    return Run(run_dir.name, metrics, read_json(run_dir / RUN_FILE), read_json(run_dir / HISTORY_FILE))
+    return Run(
+        run_dir.parent.name if run_dir.name.startswith("seed-") else run_dir.name,
+        metrics,
+        read_json(run_dir / RUN_FILE),
+        read_json(run_dir / HISTORY_FILE),
+    )
 
 
 def load_runs(folder: str | Path = COMMITTED_ARTIFACTS, names: tuple[str, ...] = tuple(MODEL_LABELS)) -> dict[str, Run]:
-    """The finished runs in ``folder`` (one subfolder per model), in the order of ``names``."""
-    return {name: load_run(Path(folder) / name) for name in names}
+    """The finished runs of seed 0 in ``folder`` (``<name>/seed-0/``), in the order of ``names``."""
+    return {name: load_run(Path(folder) / name / "seed-0") for name in names}
 
 
 def per_class_table(runs: dict[str, Run], per_image: bool = False) -> pd.DataFrame:

@@ -222,7 +222,7 @@ def train(
     dataset = (dataset or data.load_m2nist()).for_profile(profile)
     model_kwargs = dict(model_kwargs or {})
     config = _run_config(model_name, profile, dataset, model_kwargs, seed, dice_weight, learning_rate, mixed_precision)
-    run_dir = Path(run_dir) if run_dir is not None else artifacts_dir(profile) / model_name
+    run_dir = Path(run_dir) if run_dir is not None else artifacts_dir(profile) / model_name / f"seed-{seed}"
     if finished := _prepare_run_dir(run_dir, config, retrain):
         return finished
 
