@@ -69,12 +69,13 @@ def tiny_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory):
     """A finished one-epoch run of a small U-Net on :func:`tiny_dataset`, shared by the tests that read a run."""
     from helpers import training
     from helpers.config import Profile
+    from helpers.settings import TrainSettings
 
-    profile = Profile("tiny", *TINY_PROFILE_SIZES, epochs=1, batch_size=8, patience=5)
     return training.train(
         "unet",
         tiny_dataset,
-        profile=profile,
+        settings=TrainSettings(epochs=1, batch_size=8, patience=5),
+        profile=Profile("tiny", *TINY_PROFILE_SIZES),
         model_kwargs={"base_filters": 4, "depth": 2},
         run_dir=tmp_path_factory.mktemp("run"),
     )

@@ -34,14 +34,15 @@ from keras import ops  # noqa: E402
 
 from helpers import HEIGHT, NUM_CLASSES, WIDTH, machine  # noqa: E402
 from helpers.artifacts import write_json  # noqa: E402
-from helpers.config import PROFILES  # noqa: E402
 from helpers.inference import as_model_input, predict  # noqa: E402
-from helpers.models import MODEL_BUILDERS, build_model, count_flops  # noqa: E402
+from helpers.models import build_model, count_flops  # noqa: E402
+from helpers.runs import BOOK_MODELS  # noqa: E402
+from helpers.settings import PRESETS  # noqa: E402
 from helpers.training import compile_for_training, dtype_policy  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TRAINING_FLOPS_PER_FORWARD = 3  # the forward pass, the gradients of the activations and those of the weights
-BOOK_BATCH = PROFILES["full"].batch_size
+BOOK_BATCH = PRESETS["book"].batch_size
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Sizes:
 
 
 TINY = {"fcn8s": {"base_filters": 4}, "unet": {"base_filters": 4, "depth": 1}, "vnet": {"base_filters": 4, "depth": 1}}
-REAL: dict[str, dict[str, int]] = {name: {} for name in MODEL_BUILDERS}
+REAL: dict[str, dict[str, int]] = {name: {} for name in BOOK_MODELS}
 SIZES = {
     "quick": Sizes(TINY, (4, 8), 8, rounds=2, latency_calls=2, matmul_size=256, matmul_calls=3, switch_xla=False),
     "cpu": Sizes(REAL, (BOOK_BATCH, 128), 96, rounds=5, latency_calls=10, matmul_size=2048, matmul_calls=10),
@@ -67,12 +68,16 @@ SIZES = {
 }
 
 
+SIDE_BY_SIDE = {"quick": (1, 2), "gpu": (1, 4, 12)}
+"""How many U-Net trainings share the device at once when their total rate is measured (CPU: not measured)."""
+
+
 @dataclass(frozen=True)
 class Setting:
     """One way to train a model: the book's, or a variant of it."""
 
     batch_size: int
-    jit_compile: bool
+    jit_compile: bool | str  # "auto": Keras' choice
     pipeline: str = "numpy"
     precision: str = "float32"
 
@@ -201,7 +206,7 @@ def fit_arguments(images: np.ndarray, masks: np.ndarray, setting: Setting) -> di
 def compiled(name: str, kwargs: dict[str, int], precision: str, jit_compile: bool | str) -> keras.Model:
     """The model compiled as the book trains it, under a precision and XLA choice."""
     with dtype_policy(precision):
-        return compile_for_training(build_model(name, **kwargs), decay_steps=1000, jit_compile=jit_compile)
+        return compile_for_training(build_model(name, **kwargs), 1000, PRESETS["book"], jit_compile=jit_compile)
 
 
 @dataclass
@@ -351,11 +356,41 @@ def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def timed_side_by_side(name: str, setting: Setting, sizes_name: str, barrier: Any, epochs: int) -> dict[str, float]:
+    """In its own process: warm one setting up, wait for the other processes, then train; when and how much."""
+    sizes = SIZES[sizes_name]
+    model = compiled(name, sizes.model_kwargs[name], setting.precision, setting.jit_compile)
+    n_images = max(1, round(sizes.images / setting.batch_size)) * setting.batch_size
+    fit = fit_arguments(*random_data(n_images, seed=0), setting)
+    model.fit(**fit, epochs=1, verbose=0)  # compiles
+    barrier.wait()
+    start = time.time()  # wall-clock time, comparable between processes
+    history = model.fit(**fit, epochs=epochs, verbose=0)
+    float(history.history["loss"][-1])  # waits until the device has finished
+    return {"start": start, "end": time.time(), "images": epochs * n_images}
+
+
+def side_by_side(name: str, setting: Setting, sizes_name: str, processes: int, epochs: int) -> dict[str, Any]:
+    """Training images per second of ``processes`` runs of one model side by side on one device, all together."""
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(processes, mp_context=context) as pool:
+        barrier = manager.Barrier(processes)
+        runs = list(pool.map(timed_side_by_side, *zip(*[(name, setting, sizes_name, barrier, epochs)] * processes)))
+    seconds = max(run["end"] for run in runs) - min(run["start"] for run in runs)
+    return {
+        "model": name,
+        "setting": asdict(setting),
+        "processes": processes,
+        "images_per_second": sum(run["images"] for run in runs) / seconds,
+        "per_process_images_per_second": [run["images"] / (run["end"] - run["start"]) for run in runs],
+    }
+
+
 def run(mode: str) -> dict[str, Any]:
     """Measure every model, each in its own process, and return the report."""
     started, load_at_start = time.perf_counter(), os.getloadavg()[0]
     parts = []
-    for name in MODEL_BUILDERS:
+    for name in BOOK_MODELS:
         parts.append(in_own_process(measure_model, name, mode))
         for row in parts[-1]["rows"]:
             print(
@@ -366,6 +401,13 @@ def run(mode: str) -> dict[str, Any]:
     matmul_rates = [rate for part in parts for rate in part["matmul_flops_per_second"]]
     rows = [with_fraction_of_matmul(row, max(matmul_rates)) for part in parts for row in part["rows"]]
     machine_facts = {**parts[0]["machine"], "load_average": [load_at_start, os.getloadavg()[0]]}
+    together = []
+    if machine_facts["accelerators"] or mode == "quick":
+        sizes_name = "quick" if mode == "quick" else "gpu"
+        book = Setting(SIZES[sizes_name].batch_sizes[0], jit_compile="auto")  # Keras' choice, as the book trains
+        for processes in SIDE_BY_SIDE[sizes_name]:
+            together.append(side_by_side("unet", book, sizes_name, processes, SIZES[sizes_name].rounds))
+            print(f"unet, {processes} side by side: {together[-1]['images_per_second']:,.0f} images/s", flush=True)
     return {
         "mode": mode,
         "machine": machine_facts,
@@ -378,6 +420,7 @@ def run(mode: str) -> dict[str, Any]:
         },
         "results": rows,
         "variants": verdicts(rows),
+        "side_by_side": together,
         "wall_seconds": time.perf_counter() - started,
     }
 

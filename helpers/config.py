@@ -6,6 +6,10 @@ The environment variable ``SEGBOOK_PROFILE`` selects the profile:
 * ``quick``: a tiny subset and one epoch, so that every notebook executes as a
   test in minutes on a 2-core CPU. Quick runs write their artifacts to a
   scratch folder and never touch the committed results.
+
+A profile says how much data a run sees and caps its epochs; the training
+recipe itself (epochs, batch size, schedule, loss) is a
+:class:`helpers.settings.TrainSettings`, the same in both profiles.
 """
 
 from __future__ import annotations
@@ -22,23 +26,21 @@ ARTIFACTS_ENV = "SEGBOOK_ARTIFACTS"
 
 @dataclass(frozen=True)
 class Profile:
-    """How much data and how many epochs a run uses."""
+    """How many images a run trains (per epoch), validates and tests on, and at most how many epochs it trains."""
 
     name: str
     n_train: int
     n_val: int
     n_test: int
-    epochs: int
-    batch_size: int
-    patience: int
+    max_epochs: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 PROFILES = {
-    "full": Profile("full", n_train=4000, n_val=500, n_test=500, epochs=40, batch_size=32, patience=10),
-    "quick": Profile("quick", n_train=96, n_val=32, n_test=32, epochs=1, batch_size=32, patience=1),
+    "full": Profile("full", n_train=4000, n_val=500, n_test=500),
+    "quick": Profile("quick", n_train=96, n_val=32, n_test=32, max_epochs=1),
 }
 
 

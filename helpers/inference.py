@@ -56,22 +56,26 @@ def predict(model: keras.Model | str | os.PathLike, images: np.ndarray, batch_si
 
 
 def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_size: int = 64) -> dict[str, Any]:
-    """Metrics of a model on a split, accumulated batch by batch.
-
-    Returns the dataset-level scores of :func:`helpers.metrics.scores_from_confusion`
-    (from one confusion matrix over the whole split), the confusion matrix, and
-    the per-image averages the original project reported (``per_image``).
-    """
+    """Metrics of a model on a split: :func:`score_predictions` of its predicted class maps."""
     if not isinstance(model, keras.Model):
         model = load_model(model)
     if len(split) == 0:
         raise ValueError("evaluate: the split is empty")
-    predictions = predict(model, split.images, batch_size)
+    return score_predictions(split.masks, predict(model, split.images, batch_size))
+
+
+def score_predictions(masks: np.ndarray, predictions: np.ndarray, chunk: int = 256) -> dict[str, Any]:
+    """The scores a run saves: dataset-level, the confusion matrix, per-image averages, the number of images.
+
+    The dataset-level scores of :func:`helpers.metrics.scores_from_confusion`
+    come from one confusion matrix over all images (accumulated in chunks);
+    ``per_image`` holds the per-image averages the original project reported.
+    """
     accumulator = metrics.ConfusionAccumulator()
-    for start in range(0, len(split), batch_size):
-        accumulator.update(split.masks[start : start + batch_size], predictions[start : start + batch_size])
+    for start in range(0, len(masks), chunk):
+        accumulator.update(masks[start : start + chunk], predictions[start : start + chunk])
     scores = accumulator.scores()
     scores["confusion_matrix"] = accumulator.matrix
-    scores["per_image"] = metrics.per_image_scores(split.masks, predictions)
-    scores["images"] = len(split)
+    scores["per_image"] = metrics.per_image_scores(masks, predictions)
+    scores["images"] = len(masks)
     return scores

@@ -135,6 +135,18 @@ def _per_image_confusion(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int,
     return np.bincount(flat, minlength=n_images * num_classes * num_classes).reshape(n_images, num_classes, num_classes)
 
 
+def per_image_confusions(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """One confusion matrix per image (rows true, columns predicted), ``(N, num_classes, num_classes)``.
+
+    For batches of class maps ``(N, H, W)``. The counts are stored in the
+    smallest unsigned integer type that holds ``H * W`` (``uint16`` for
+    M2NIST), as a run keeps them to bootstrap its test scores over images.
+    """
+    counts = _per_image_confusion(y_true, y_pred, num_classes, "per_image_confusions")
+    pixels_per_image = int(np.prod(np.shape(y_true)[1:]))
+    return counts.astype(np.min_scalar_type(pixels_per_image))
+
+
 def per_image_scores(
     y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND
 ) -> dict:

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, palette
+from helpers.compose import DigitAugmentation, check_digits, compose_images
 
 
 def _add_class_legend(fig: Figure) -> None:
@@ -160,6 +161,38 @@ def compare_predictions(
         _show_mask(axes[row, 1], mask, "true mask" if row == 0 else None)
         for column, (label, maps) in enumerate(predictions.items(), start=2):
             _show_mask(axes[row, column], maps[row], label if row == 0 else None)
+    _add_class_legend(fig)
+    return fig
+
+
+def augmentation_grid(
+    pixels: np.ndarray, labels: np.ndarray, augmentation: DigitAugmentation, versions: int = 3, seed: int = 0
+) -> Figure:
+    """Digits in the top row and ``versions`` random changes of each below; beside them, an image and its mask.
+
+    The image on the right is composed from changed versions of the same
+    digits (the first of a few draws that holds the most digit classes), so
+    its mask shows that every changed digit is labelled pixel for pixel.
+    """
+    check_digits(pixels, labels)
+    if versions < 1:
+        raise ValueError(f"versions must be at least 1, got {versions}")
+    rng = np.random.default_rng(seed)
+    changed = [augmentation.apply(pixels, rng) for _ in range(versions)]
+    composed = compose_images(pixels, labels, 8, rng, augmentation)
+    richest = int(np.argmax([len(np.unique(mask)) for mask in composed.masks]))
+    fig = plt.figure(figsize=(0.95 * len(pixels) + 3.4, 1.05 * (versions + 1) + 0.9), layout="constrained")
+    digit_panel, image_panel = fig.subfigures(1, 2, width_ratios=(len(pixels), 3.2))
+    digit_axes = digit_panel.subplots(versions + 1, len(pixels), squeeze=False)
+    for row, (name, shown) in enumerate(
+        [("original", pixels)] + [(f"changed {k + 1}", d) for k, d in enumerate(changed)]
+    ):
+        for column, (ax, digit) in enumerate(zip(digit_axes[row], shown)):
+            title = f"digit {labels[column]}" if row == 0 else None
+            _show_image(ax, digit, title, name if column == 0 else None)
+    image_ax, mask_ax = image_panel.subplots(2, 1)
+    _show_image(image_ax, composed.images[richest], "composed from changed digits")
+    _show_mask(mask_ax, composed.masks[richest], f"its mask ({_digits_in(composed.masks[richest])})")
     _add_class_legend(fig)
     return fig
 

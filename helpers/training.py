@@ -1,17 +1,18 @@
-"""Fitting a model: the book's one training recipe, with run folders that resume and are reused when finished.
+"""Fitting a model: the book's one training loop, with run folders that resume and are reused when finished.
 
-:func:`train` is the entry point every chapter calls. The profile decides the
-data size, epochs and batch size; a run writes its artifacts into one folder
-per model (``model.keras``, ``history.json``, ``metrics.json``, ``run.json``)
-and can resume after an interruption from the last finished epoch. A folder
-that already holds a finished run with the same settings is loaded instead of
-retrained, which is how the book shows a full run without redoing it.
+:func:`train` is the entry point every chapter and the study command call.
+The recipe is a :class:`helpers.settings.TrainSettings`; the profile decides
+the data size and caps the epochs. A run writes its artifacts into one folder
+per model and seed (``model.keras``, ``history.json``, ``metrics.json``,
+``test_confusions.npz``, ``run.json``) and can resume after an interruption
+from the last finished epoch. A folder that already holds a finished run with
+the same settings is loaded instead of retrained, which is how the book shows
+a full run without redoing it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import os
 import shutil
@@ -24,22 +25,27 @@ from typing import Any
 import keras
 import numpy as np
 
-from helpers import data
+from helpers import data, metrics
 from helpers.artifacts import (
     CONFIG_FILE,
+    CONFUSIONS_FILE,
     HISTORY_FILE,
     METRICS_FILE,
     MODEL_FILE,
     RUN_FILE,
     read_json,
-    to_json,
+    write_confusions,
     write_json,
 )
+from helpers.compose import DigitAugmentation
 from helpers.config import Profile, artifacts_dir, current_profile, display_path
-from helpers.inference import as_model_input, evaluate, load_model, predict
-from helpers.losses import SegmentationLoss
+from helpers.inference import as_model_input, load_model, predict, score_predictions
+from helpers.losses import segmentation_loss
 from helpers.machine import describe_device, versions
 from helpers.models import build_model, count_flops
+from helpers.runs import RunFolderConflict, folder_state, read_history_log, run_config
+from helpers.settings import PRESETS, TrainSettings
+from helpers.streaming import FreshCompositions
 
 _HISTORY_LOG = "history.csv"
 _BEST_WEIGHTS = "best.weights.h5"
@@ -67,68 +73,33 @@ class _EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-def _read_history_log(path: Path) -> dict[str, list[float]]:
-    """The CSV history, one row per finished epoch (a row repeated by a resume counts once)."""
-    if not path.exists():
-        return {}
-    rows: dict[int, dict[str, str]] = {}
-    with path.open() as file:
-        for row in csv.DictReader(file):
-            rows[int(row["epoch"])] = row
-    history: dict[str, list[float]] = {}
-    for epoch in sorted(rows):
-        for key, value in rows[epoch].items():
-            if key != "epoch":
-                history.setdefault(key, []).append(float(value))
-    return history
-
-
-def _run_config(
-    model_name: str,
-    profile: Profile,
-    dataset: data.Dataset,
-    model_kwargs: dict,
-    seed: int,
-    dice_weight: float,
-    learning_rate: float,
-    mixed_precision: str | None,
-) -> dict[str, Any]:
-    return {
-        "model": model_name,
-        "model_kwargs": model_kwargs,
-        "profile": profile.as_dict(),
-        "seed": seed,
-        "dice_weight": dice_weight,
-        "learning_rate": learning_rate,
-        "mixed_precision": mixed_precision,
-        "images": {name: len(split) for name, split in dataset._asdict().items()},
-    }
-
-
 def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> TrainResult | None:
     """Return the finished run in ``run_dir`` if it has ``config``; otherwise make the folder ready to train.
 
-    A folder with other settings (or ``retrain``) is cleared; an unfinished
-    run with the same settings is kept, so that training resumes from it.
+    An unfinished run with the same settings is kept, so that training resumes
+    from it; a folder with another run is cleared only if ``retrain`` is set.
     """
-    config_file = run_dir / CONFIG_FILE
-    same_settings = config_file.exists() and read_json(config_file) == to_json(config)
-    if same_settings and not retrain and (run_dir / RUN_FILE).exists():
+    try:
+        state = folder_state(run_dir, config)
+    except RunFolderConflict as conflict:
+        if not retrain:
+            raise RunFolderConflict(f"{conflict}; pass retrain=True to replace it, or choose another folder") from None
+        state = "other"
+    if state == "finished" and not retrain:
         facts = read_json(run_dir / RUN_FILE)
         print(
             f"Loaded the finished run in {display_path(run_dir)} ({facts['epochs_run']} epochs, "
             f"{facts['train_seconds']:.0f} s on {facts['device']}); pass retrain=True to train again."
         )
         return TrainResult(load_model(run_dir / MODEL_FILE), read_json(run_dir / HISTORY_FILE), facts, run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()):
-        if same_settings and not retrain:
-            print(f"Resuming the unfinished run in {display_path(run_dir)} from its last finished epoch.")
-            return None
-        settings = "the same" if same_settings else "other"
-        print(f"Clearing {display_path(run_dir)}: it holds a run with {settings} settings.")
+    if state == "unfinished" and not retrain:
+        print(f"Resuming the unfinished run in {display_path(run_dir)} from its last finished epoch.")
+        return None
+    if state != "empty":
+        print(f"Clearing {display_path(run_dir)} to train again (retrain=True).")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(config_file, config)
+    write_json(run_dir / CONFIG_FILE, config)
     return None
 
 
@@ -164,20 +135,18 @@ def _inference_rate(model: keras.Model, images: np.ndarray, batch_size: int) -> 
 
 
 def compile_for_training(
-    model: keras.Model,
-    decay_steps: int,
-    learning_rate: float = 1e-3,
-    dice_weight: float = 0.0,
-    jit_compile: bool | str = "auto",
+    model: keras.Model, steps: int, settings: TrainSettings, jit_compile: bool | str = "auto"
 ) -> keras.Model:
-    """Compile ``model`` as :func:`train` does: Adam with cosine decay over ``decay_steps``, the segmentation loss.
+    """Compile ``model`` as :func:`train` does: Adam with a cosine decay over ``steps`` batches, the settings' loss.
 
     One function, so that ``benchmarks/speed.py`` measures exactly the training the book runs.
     """
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps, alpha=0.01)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        settings.learning_rate, decay_steps=steps, alpha=settings.lr_floor
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=SegmentationLoss(dice_weight),
+        loss=segmentation_loss(settings.loss),
         metrics=["accuracy"],
         jit_compile=jit_compile,
     )
@@ -188,12 +157,11 @@ def train(
     model_name: str,
     dataset: data.Dataset | None = None,
     *,
+    settings: TrainSettings | None = None,
     profile: Profile | None = None,
     model_kwargs: dict | None = None,
     seed: int = 0,
-    dice_weight: float = 0.0,
-    learning_rate: float = 1e-3,
-    mixed_precision: str | None = None,
+    train_digits: tuple[np.ndarray, np.ndarray] | None = None,
     strategy: Any = "auto",
     run_dir: str | os.PathLike | None = None,
     retrain: bool = False,
@@ -201,62 +169,95 @@ def train(
     callbacks: list[keras.callbacks.Callback] | None = None,
     jit_compile: bool | str = "auto",
 ) -> TrainResult:
-    """Train ``model_name`` ("fcn8s", "unet" or "vnet") in the current profile and save its artifacts.
+    """Train ``model_name`` (a key of ``MODEL_BUILDERS``) with ``settings`` in a profile and save its artifacts.
 
-    A finished run with the same settings in ``run_dir`` is loaded, not
-    retrained, unless ``retrain`` is set.
+    ``settings`` defaults to the ``book`` preset, ``profile`` to the current
+    one (it sets the data sizes and caps the epochs), ``dataset`` to the
+    book's data. With ``settings.fresh_images`` the training images are
+    composed anew every epoch from ``train_digits`` (pixels, labels: the
+    training digit pool of ``dataset``; by default that of the book's data).
+    The run folder (default ``artifacts/<model>/seed-<seed>``) is reused when
+    it holds a finished run with the same settings, resumed when it holds an
+    unfinished one, and refused (:class:`RunFolderConflict`) when it holds a
+    run with other settings, unless ``retrain`` is set.
 
-    Adam with a cosine learning-rate decay; keeps the weights of the best
-    validation loss; stops early after ``profile.patience`` epochs without
-    improvement; resumes an interrupted run from its last finished epoch.
-    ``mixed_precision`` is None, "mixed_float16" or "mixed_bfloat16" (the
-    softmax stays float32). ``strategy``: "auto" mirrors over several GPUs
-    under TensorFlow, or pass a ``tf.distribute`` strategy. ``callbacks`` are
-    extra Keras callbacks, run after the book's own. ``jit_compile``: XLA
-    compilation of the training step; "auto" is Keras' choice (XLA under JAX
-    and on a GPU, not on a CPU under TensorFlow). It changes only the rounding,
-    so it is not one of the settings that decide whether a run is reused; the
-    speed appendix measures what it gains.
+    ``strategy``: "auto" mirrors over several GPUs under TensorFlow, or pass a
+    ``tf.distribute`` strategy. ``callbacks`` are extra Keras callbacks, run
+    after the book's own. ``jit_compile``: XLA compilation of the training
+    step ("auto" is Keras' choice); it changes only the rounding, so it is not
+    one of the settings that decide whether a run is reused.
     """
+    settings = settings or PRESETS["book"]
     profile = profile or current_profile()
+    if settings.fresh_images and train_digits is None:
+        if dataset is not None:
+            raise ValueError("fresh_images needs the training digit pool of the given dataset: pass train_digits")
+        train_digits = data.training_digits()
     dataset = (dataset or data.load_m2nist()).for_profile(profile)
     model_kwargs = dict(model_kwargs or {})
-    config = _run_config(model_name, profile, dataset, model_kwargs, seed, dice_weight, learning_rate, mixed_precision)
+    n_digits = len(train_digits[0]) if settings.fresh_images else None
+    images = {name: len(split) for name, split in dataset._asdict().items()}
+    config = run_config(model_name, profile, settings, images, model_kwargs, seed, n_digits)
     run_dir = Path(run_dir) if run_dir is not None else artifacts_dir(profile) / model_name / f"seed-{seed}"
     if finished := _prepare_run_dir(run_dir, config, retrain):
         return finished
 
     keras.utils.set_random_seed(seed)
-    with dtype_policy(mixed_precision), _distribution_scope(strategy):
+    epochs = min(settings.epochs, profile.max_epochs or settings.epochs)
+    training_images = _training_images(settings, dataset.train, train_digits, profile.n_train, seed)
+    with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
         model = build_model(model_name, **model_kwargs)
-        steps = profile.epochs * math.ceil(len(dataset.train) / profile.batch_size)
-        compile_for_training(model, steps, learning_rate, dice_weight, jit_compile)
+        compile_for_training(model, epochs * math.ceil(profile.n_train / settings.batch_size), settings, jit_compile)
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    source = "fresh compositions" if settings.fresh_images else "a fixed set"
     print(
-        f"Training {model_name} ({model.count_params():,} parameters) on {len(dataset.train):,} images, "
-        f"up to {profile.epochs} epochs, batch {profile.batch_size}, profile '{profile.name}', {describe_device()}"
+        f"Training {model_name} ({model.count_params():,} parameters) on {profile.n_train:,} images an epoch "
+        f"({source}), {epochs} epochs, batch {settings.batch_size}, {settings.loss} loss, "
+        f"profile '{profile.name}', {describe_device()}"
+    )
+    fit_input = (
+        {"x": training_images}
+        if isinstance(training_images, keras.utils.PyDataset)
+        else {"x": as_model_input(training_images.images), "y": training_images.masks.astype("int32"), "shuffle": True}
     )
     model.fit(
-        as_model_input(dataset.train.images),
-        dataset.train.masks.astype("int32"),
+        **fit_input,
         validation_data=(as_model_input(dataset.val.images), dataset.val.masks.astype("int32")),
-        epochs=profile.epochs,
-        batch_size=profile.batch_size,
-        shuffle=True,
+        epochs=epochs,
+        batch_size=None if "y" not in fit_input else settings.batch_size,
         verbose=verbose,
-        callbacks=_book_callbacks(run_dir, profile.patience) + list(callbacks or []),
+        callbacks=_book_callbacks(run_dir, settings, training_images) + list(callbacks or []),
     )
-    return _finish_run(model, config, dataset.test, run_dir, mixed_precision)
+    return _finish_run(model, config, dataset.test, run_dir, settings)
 
 
-def _book_callbacks(run_dir: Path, patience: int) -> list[keras.callbacks.Callback]:
-    """Epoch timing, resume after an interruption, best-validation weights, early stopping, and the history log."""
+def _training_images(
+    settings: TrainSettings,
+    fixed: data.Split,
+    train_digits: tuple[np.ndarray, np.ndarray] | None,
+    images_per_epoch: int,
+    seed: int,
+) -> data.Split | FreshCompositions:
+    """The fixed training split, or a stream that composes ``images_per_epoch`` new images every epoch."""
+    if not settings.fresh_images:
+        return fixed
+    pixels, labels = train_digits
+    augmentation = DigitAugmentation() if settings.augment else None
+    return FreshCompositions(pixels, labels, images_per_epoch, settings.batch_size, seed, augmentation)
+
+
+def _book_callbacks(
+    run_dir: Path, settings: TrainSettings, training_images: data.Split | FreshCompositions
+) -> list[keras.callbacks.Callback]:
+    """Epoch timing, the stream's epoch, resume after an interruption, best-validation weights, early stopping, log."""
     history_log = run_dir / _HISTORY_LOG
-    best_so_far = min(_read_history_log(history_log).get("val_loss", [math.inf]))
-    return [
-        _EpochTimer(),
+    best_so_far = min(read_history_log(history_log).get("val_loss", [math.inf]))
+    callbacks = [_EpochTimer()]
+    if isinstance(training_images, FreshCompositions):
+        callbacks.append(training_images.epoch_callback())
+    callbacks += [
         keras.callbacks.BackupAndRestore(str(run_dir / _BACKUP_DIR)),
         keras.callbacks.ModelCheckpoint(
             str(run_dir / _BEST_WEIGHTS),
@@ -265,41 +266,58 @@ def _book_callbacks(run_dir: Path, patience: int) -> list[keras.callbacks.Callba
             save_weights_only=True,
             initial_value_threshold=best_so_far,
         ),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
-        keras.callbacks.CSVLogger(str(history_log), append=True),
     ]
+    if settings.patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience))
+    return [*callbacks, keras.callbacks.CSVLogger(str(history_log), append=True)]
 
 
 def _finish_run(
-    model: keras.Model, config: dict[str, Any], test: data.Split, run_dir: Path, mixed_precision: str | None
+    model: keras.Model, config: dict[str, Any], test: data.Split, run_dir: Path, settings: TrainSettings
 ) -> TrainResult:
-    """Restore the best-validation weights, then save the model, its history, its test scores and the run's facts."""
-    if (run_dir / _BEST_WEIGHTS).exists():
+    """Keep the best-validation (or last) weights, then save the model, history, test scores and the run's facts."""
+    if settings.keep_best and (run_dir / _BEST_WEIGHTS).exists():
         model.load_weights(run_dir / _BEST_WEIGHTS)
-    history = _read_history_log(run_dir / _HISTORY_LOG)
-    with dtype_policy(mixed_precision):  # saved without optimizer state: a third of the size
+    history = read_history_log(run_dir / _HISTORY_LOG)
+    with dtype_policy(settings.mixed_precision):  # saved without optimizer state: a third of the size
         inference_model = build_model(config["model"], **config["model_kwargs"])
     inference_model.set_weights(model.get_weights())
     inference_model.save(run_dir / MODEL_FILE)
     write_json(run_dir / HISTORY_FILE, history)
-    batch_size = config["profile"]["batch_size"]
-    scores = evaluate(model, test, batch_size)
-    write_json(run_dir / METRICS_FILE, scores)
+    predicted = predict(model, test.images, settings.batch_size)
+    write_json(run_dir / METRICS_FILE, score_predictions(test.masks, predicted))
+    write_confusions(run_dir / CONFUSIONS_FILE, metrics.per_image_confusions(test.masks, predicted))
+    facts = _run_facts(model, config, history, test, settings)
+    write_json(run_dir / RUN_FILE, facts)
+    (run_dir / _BEST_WEIGHTS).unlink(missing_ok=True)
+    print(
+        f"Test mean IoU over the digits: {read_json(run_dir / METRICS_FILE)['mean_iou_digits']:.4f}; "
+        f"artifacts in {display_path(run_dir)}"
+    )
+    return TrainResult(model, history, facts, run_dir)
+
+
+def _run_facts(
+    model: keras.Model,
+    config: dict[str, Any],
+    history: dict[str, list[float]],
+    test: data.Split,
+    settings: TrainSettings,
+) -> dict[str, Any]:
+    """What a finished run records beside its scores: epochs, time, the kept epoch, size, speed, device, versions."""
     epoch_seconds = history.get("epoch_seconds", [])
-    facts = {
+    best_epoch = int(np.nanargmin(history["val_loss"])) + 1 if history.get("val_loss") else None
+    return {
         "config": config,
         "epochs_run": len(epoch_seconds),
         "train_seconds": float(sum(epoch_seconds)),
         "seconds_per_epoch": float(np.median(epoch_seconds)) if epoch_seconds else None,
-        "best_epoch": int(np.nanargmin(history["val_loss"])) + 1 if history.get("val_loss") else None,
+        "best_epoch": best_epoch,
+        "kept_epoch": best_epoch if settings.keep_best else len(epoch_seconds),
         "parameters": model.count_params(),
         "flops_per_image": count_flops(model),
-        "inference_images_per_second": _inference_rate(model, test.images, batch_size),
+        "inference_images_per_second": _inference_rate(model, test.images, settings.batch_size),
         "device": describe_device(),
         "versions": versions(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    write_json(run_dir / RUN_FILE, facts)
-    (run_dir / _BEST_WEIGHTS).unlink(missing_ok=True)
-    print(f"Test mean IoU over the digits: {scores['mean_iou_digits']:.4f}; artifacts in {display_path(run_dir)}")
-    return TrainResult(model, history, facts, run_dir)

@@ -13,7 +13,8 @@ import keras
 import pytest
 
 from helpers.config import REPO_ROOT
-from helpers.models import MODEL_BUILDERS, build_model, count_flops
+from helpers.models import build_model, count_flops
+from helpers.runs import BOOK_MODELS
 
 SCRIPT = REPO_ROOT / "benchmarks" / "speed.py"
 TRAINING_CHANGES = {"batch_size", "precision"}  # a variant that changes these trains another model, not faster
@@ -52,9 +53,9 @@ def variants(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_every_model_is_measured_once_in_the_books_setting_and_in_variants(report):
     assert report["machine"]["backend"] == keras.backend.backend()
-    assert sorted(row["model"] for row in books(report).values()) == sorted(MODEL_BUILDERS)
-    assert sum(row["setting"]["keras_default"] for row in report["results"]) == len(MODEL_BUILDERS)
-    assert {row["model"] for row in variants(report)} == set(MODEL_BUILDERS)
+    assert sorted(row["model"] for row in books(report).values()) == sorted(BOOK_MODELS)
+    assert sum(row["setting"]["keras_default"] for row in report["results"]) == len(BOOK_MODELS)
+    assert {row["model"] for row in variants(report)} == set(BOOK_MODELS)
 
 
 def test_every_measurement_is_positive_with_its_median_between_min_and_max(report):
@@ -162,3 +163,11 @@ def test_the_default_file_is_named_after_the_device_and_the_backend(speed):
     assert speed["default_path"]([], "tensorflow").name == "cpu-tensorflow.json"
     assert speed["default_path"](["NVIDIA H100 80GB HBM3"], "jax").name == "h100-jax.json"
     assert speed["default_path"](["NVIDIA H200"], "tensorflow").name == "h200-tensorflow.json"
+
+
+def test_runs_side_by_side_are_timed_together(report):
+    together = report["side_by_side"]
+    assert [row["processes"] for row in together] == [1, 2]
+    for row in together:
+        assert row["model"] == "unet" and len(row["per_process_images_per_second"]) == row["processes"]
+        assert 0 < row["images_per_second"] <= sum(row["per_process_images_per_second"]) * 1.001

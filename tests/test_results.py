@@ -1,11 +1,13 @@
 """Specification of helpers.results, and a check that the committed runs are what they claim."""
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, artifacts, data, inference, original_project, results
+from helpers import BACKGROUND, NUM_CLASSES, artifacts, data, inference, metrics, original_project, results
 from helpers.config import COMMITTED_ARTIFACTS
 
 
@@ -20,7 +22,7 @@ def test_split() -> data.Split:
 
 
 def saved_metrics(name: str) -> dict:
-    return json.loads((COMMITTED_ARTIFACTS / name / artifacts.METRICS_FILE).read_text())
+    return json.loads((COMMITTED_ARTIFACTS / name / "seed-0" / artifacts.METRICS_FILE).read_text())
 
 
 def test_the_per_class_table_holds_the_numbers_of_the_metrics_files(runs):
@@ -100,16 +102,27 @@ def test_training_time_to_the_reported_score_sums_epochs_up_to_the_best(runs):
 
 
 def test_a_folder_without_a_finished_run_is_reported(tmp_path):
-    (tmp_path / "unet").mkdir()
-    (tmp_path / "unet" / "metrics.json").write_text("{}")
+    (tmp_path / "unet" / "seed-0").mkdir(parents=True)
+    (tmp_path / "unet" / "seed-0" / "metrics.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="missing run.json, history.json"):
+        results.load_run(tmp_path / "unet" / "seed-0")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / 'unet'} holds no finished run")):
         results.load_runs(tmp_path, names=("unet",))
+
+
+def test_the_committed_study_holds_seed_0_of_the_books_three_models():
+    study = results.load_study()
+    assert {name: [run.seed for run in runs] for name, runs in study.items()} == {
+        "fcn8s": [0],
+        "unet": [0],
+        "vnet": [0],
+    }
 
 
 @pytest.mark.parametrize("name", ["unet", "vnet"])
 def test_committed_models_reproduce_their_committed_test_scores(name, test_split):
     """Loading the committed model and evaluating it on a freshly generated test split gives the book's figures."""
-    fresh = inference.evaluate(COMMITTED_ARTIFACTS / name, test_split)
+    fresh = inference.evaluate(COMMITTED_ARTIFACTS / name / "seed-0", test_split)
     saved = saved_metrics(name)
     assert fresh["images"] == saved["images"] == 500
     assert fresh["mean_iou_digits"] == pytest.approx(saved["mean_iou_digits"], abs=1e-4)
@@ -151,3 +164,156 @@ def test_the_claims_table_names_the_model_our_measurements_favour(runs):
 def test_a_lower_peak_memory_of_unet_favours_unet():
     claims = results.claims_table(results.load_runs(), benchmark_with(10.0, 20.0, 1, 2))["better here"]
     assert claims[original_project.CLAIMS["memory"]] == "U-Net"
+
+
+def synthetic_confusions(errors: np.ndarray) -> np.ndarray:
+    """One digit per image (image i holds digit i % 10), 100 of its pixels right and ``errors`` labelled background."""
+    images = np.arange(len(errors))
+    confusions = np.zeros((len(errors), NUM_CLASSES, NUM_CLASSES), dtype=np.uint16)
+    confusions[images, images % 10, images % 10] = 100
+    confusions[images, images % 10, BACKGROUND] = errors
+    confusions[:, BACKGROUND, BACKGROUND] = 1000
+    return confusions
+
+
+def write_run(folder: Path, name: str, seed: int, confusions: np.ndarray | None) -> Path:
+    """A finished run folder ``<name>/seed-<seed>/`` whose test scores are those of ``confusions``."""
+    run_dir = folder / name / f"seed-{seed}"
+    run_dir.mkdir(parents=True)
+    scores = metrics.scores_from_confusion(
+        np.zeros((NUM_CLASSES, NUM_CLASSES)) if confusions is None else confusions.sum(axis=0)
+    )
+    scores |= {"confusion_matrix": [], "per_image": {"iou": scores["iou"], "dice": scores["dice"]}}
+    artifacts.write_json(run_dir / artifacts.METRICS_FILE, scores)
+    artifacts.write_json(run_dir / artifacts.RUN_FILE, {"config": {"model": name.split("-")[0], "seed": seed}})
+    artifacts.write_json(run_dir / artifacts.HISTORY_FILE, {"epoch_seconds": []})
+    if confusions is not None:
+        artifacts.write_confusions(run_dir / artifacts.CONFUSIONS_FILE, confusions)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def study_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 test images. U-Net misses 0-9 pixels of each and V-Net 10-19, in seeds 2, 0 and 10 (written in that order;
+    "seed-10" sorts before "seed-2" as text). "vnet-dice" has V-Net's misses shuffled among the images of one digit:
+    the same scores, other images. "unet-original-budget" has one seed, with U-Net's spread of misses."""
+    folder = tmp_path_factory.mktemp("study")
+    rng = np.random.default_rng(0)
+    for seed in (2, 0, 10):
+        unet_errors, vnet_errors = rng.integers(0, 10, size=200), rng.integers(10, 20, size=200)
+        write_run(folder, "unet", seed, synthetic_confusions(unet_errors))
+        write_run(folder, "vnet", seed, synthetic_confusions(vnet_errors))
+        shuffled = rng.permuted(vnet_errors.reshape(-1, 10), axis=0).ravel()
+        write_run(folder, "vnet-dice", seed, synthetic_confusions(shuffled))
+    write_run(folder, "unet-original-budget", 0, synthetic_confusions(rng.integers(0, 10, size=200)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def study(study_folder) -> dict[str, list[results.Run]]:
+    return results.load_study(study_folder)
+
+
+def test_a_study_gathers_each_run_names_seeds_in_numeric_order(study):
+    assert [run.seed for run in study["unet"]] == [0, 2, 10]
+    assert all(run.name == "unet" for run in study["unet"])
+
+
+def test_a_study_lists_the_models_then_their_variants_in_the_books_order(study):
+    assert list(study) == ["unet", "vnet", "vnet-dice", "unet-original-budget"]
+
+
+def test_a_run_is_named_by_the_folder_above_its_seed_and_knows_its_model(study_folder):
+    run = results.load_run(study_folder / "vnet-dice" / "seed-2")
+    assert (run.name, run.model, run.seed, run.label) == ("vnet-dice", "vnet", 2, "V-Net (Dice loss)")
+
+
+def test_load_runs_takes_the_lowest_seed_of_each_name(study_folder):
+    runs = results.load_runs(study_folder, names=("vnet", "unet"))
+    assert list(runs) == ["vnet", "unet"]
+    assert runs["unet"].seed == 0
+
+
+def test_a_seed_folder_without_a_finished_run_is_left_out(tmp_path):
+    write_run(tmp_path, "unet", 0, None)
+    (tmp_path / "unet" / "seed-1").mkdir()
+    (tmp_path / "empty").mkdir()
+    assert {name: [run.seed for run in runs] for name, runs in results.load_study(tmp_path).items()} == {"unet": [0]}
+
+
+def test_a_seed_folder_not_named_by_an_integer_is_reported(tmp_path):
+    write_run(tmp_path, "unet", 0, None)
+    (tmp_path / "unet" / "seed-best").mkdir()
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "unet" / "seed-best")) + ": a seed folder is named"):
+        results.load_study(tmp_path)
+
+
+def test_a_run_trained_with_another_seed_than_its_folder_names_is_reported(tmp_path):
+    run_dir = write_run(tmp_path, "unet", 0, None)
+    run_dir.rename(tmp_path / "unet" / "seed-1")
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "unet" / "seed-1")) + " holds a run of seed 0"):
+        results.load_run(tmp_path / "unet" / "seed-1")
+
+
+def test_a_runs_confusions_are_read_from_its_folder(study_folder, study):
+    np.testing.assert_array_equal(
+        study["unet"][1].confusions, artifacts.read_confusions(study_folder / "unet" / "seed-2" / "test_confusions.npz")
+    )
+
+
+def test_an_interval_of_a_run_without_confusions_names_its_folder(tmp_path):
+    run_dir = write_run(tmp_path, "unet", 0, None)
+    study = results.load_study(tmp_path)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{run_dir} has no test_confusions.npz")):
+        results.seed_table(study)
+
+
+def test_the_seed_table_describes_each_run_names_seeds(study):
+    table = results.seed_table(study)
+    scores = [run.metrics["mean_iou_digits"] for run in study["unet"]]
+    row = table.loc["U-Net"]
+    assert list(table.index) == ["U-Net", "V-Net", "V-Net (Dice loss)", "U-Net (original budget)"]
+    assert row["seeds"] == 3
+    assert row["mean"] == pytest.approx(np.mean(scores))
+    assert row["sd"] == pytest.approx(np.std(scores, ddof=1))
+    assert (row["min"], row["max"]) == (min(scores), max(scores))
+    assert row["95 % low"] < row["mean"] < row["95 % high"]
+    assert row["background IoU"] == pytest.approx(np.mean([run.metrics["iou"][BACKGROUND] for run in study["unet"]]))
+    assert np.isnan(table.loc["U-Net (original budget)", "sd"])
+
+
+NUMBER = r"-?\d\.\d{4}"
+
+
+def test_a_pair_whose_difference_interval_excludes_zero_is_ranked_in_either_order(study):
+    ranked = (
+        rf"U-Net scores higher than V-Net: difference {NUMBER}, 95 % interval {NUMBER} to {NUMBER}, over 3 seeds each\."
+    )
+    assert re.fullmatch(ranked, results.ranking_sentences(study, ["unet", "vnet"])[0])
+    assert re.fullmatch(ranked, results.ranking_sentences(study, ["vnet", "unet"])[0])
+
+
+def test_the_ranked_difference_and_its_interval_are_positive(study):
+    sentence = results.ranking_sentences(study, ["vnet", "unet"])[0]
+    estimate, low, high = (float(number) for number in re.findall(NUMBER, sentence))
+    assert 0 < low < estimate < high
+
+
+def test_a_pair_whose_difference_interval_includes_zero_is_not_ranked(study):
+    [sentence] = results.ranking_sentences(study, ["vnet", "vnet-dice"])
+    assert sentence.startswith(
+        "V-Net and V-Net (Dice loss) cannot be told apart on this test set: the 95 % interval of V-Net minus "
+        "V-Net (Dice loss) includes 0 (difference 0.0000, 95 % interval -"
+    )
+    assert sentence.endswith(", over 3 seeds each).")
+
+
+def test_every_pair_of_the_named_runs_gets_a_sentence_that_counts_each_ones_seeds(study):
+    sentences = results.ranking_sentences(study, ["unet", "vnet", "unet-original-budget"])
+    assert len(sentences) == 3
+    assert sentences[2].startswith("U-Net (original budget) scores higher than V-Net: difference ")
+    assert sentences[2].endswith(", over 1 seed and 3 seeds.")
+
+
+def test_every_fcn_variant_has_a_label():
+    assert [results.MODEL_LABELS[name] for name in ("fcn32s", "fcn16s", "fcn8s")] == ["FCN-32s", "FCN-16s", "FCN-8s"]

@@ -11,10 +11,13 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import data, inference, losses, training
+from helpers import artifacts, data, inference, losses, training
 from helpers.config import Profile
+from helpers.settings import TrainSettings
 
-TINY = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=1, batch_size=8, patience=5)
+TINY = Profile("tiny", n_train=16, n_val=8, n_test=8)
+ONE_EPOCH = TrainSettings(epochs=1, batch_size=8, patience=5)
+THREE_EPOCHS = ONE_EPOCH.but(epochs=3)
 SMALL_UNET = {"base_filters": 4, "depth": 2}
 
 
@@ -90,27 +93,51 @@ def test_a_last_partial_batch_predicts_like_a_full_one(finished, dataset):
 def test_a_finished_run_is_loaded_not_retrained(finished, dataset):
     recorder = EpochRecorder()
     again = training.train(
-        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=finished.run_dir, callbacks=[recorder]
+        "unet",
+        dataset,
+        settings=ONE_EPOCH,
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=finished.run_dir,
+        callbacks=[recorder],
     )
     assert recorder.epochs == [] and again.facts == finished.facts and again.history == finished.history
 
 
-def test_other_settings_train_anew(finished, dataset, tmp_path):
+def test_a_folder_with_another_run_is_refused_and_left_as_it_was(finished, dataset, tmp_path):
+    run_dir = shutil.copytree(finished.run_dir, tmp_path / "run")
+    before = {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()}
+    with pytest.raises(training.RunFolderConflict, match=r"seed: 0 there, 1 here.*retrain=True"):
+        training.train(
+            "unet", dataset, settings=ONE_EPOCH, profile=TINY, model_kwargs=SMALL_UNET, seed=1, run_dir=run_dir
+        )
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()} == before
+
+
+def test_retrain_replaces_a_run_with_other_settings(finished, dataset, tmp_path):
     run_dir = shutil.copytree(finished.run_dir, tmp_path / "run")
     recorder = EpochRecorder()
     other = training.train(
-        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, seed=1, run_dir=run_dir, callbacks=[recorder]
+        "unet",
+        dataset,
+        settings=ONE_EPOCH,
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        seed=1,
+        run_dir=run_dir,
+        retrain=True,
+        callbacks=[recorder],
     )
     assert recorder.epochs == [0] and other.facts["config"]["seed"] == 1
 
 
 def test_an_interrupted_run_resumes_from_its_last_finished_epoch(dataset, tmp_path):
-    three_epochs = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=3, batch_size=8, patience=5)
     with pytest.raises(KeyboardInterrupt):
         training.train(
             "unet",
             dataset,
-            profile=three_epochs,
+            settings=THREE_EPOCHS,
+            profile=TINY,
             model_kwargs=SMALL_UNET,
             run_dir=tmp_path,
             callbacks=[Interrupt(after_epoch=1)],
@@ -118,20 +145,26 @@ def test_an_interrupted_run_resumes_from_its_last_finished_epoch(dataset, tmp_pa
     assert not (tmp_path / "run.json").exists()
     recorder = EpochRecorder()
     resumed = training.train(
-        "unet", dataset, profile=three_epochs, model_kwargs=SMALL_UNET, run_dir=tmp_path, callbacks=[recorder]
+        "unet",
+        dataset,
+        settings=THREE_EPOCHS,
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
+        callbacks=[recorder],
     )
     assert recorder.epochs == [2]
     assert len(resumed.history["loss"]) == 3 and resumed.facts["epochs_run"] == 3
 
 
 def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
-    again = training.train("unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path)
+    again = training.train("unet", dataset, settings=ONE_EPOCH, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path)
     assert again.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-4)
 
 
 def test_xla_compilation_changes_only_the_rounding(finished, dataset, tmp_path):
     compiled = training.train(
-        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path, jit_compile=True
+        "unet", dataset, settings=ONE_EPOCH, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path, jit_compile=True
     )
     assert compiled.model.jit_compile is True
     assert compiled.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-3)
@@ -139,7 +172,12 @@ def test_xla_compilation_changes_only_the_rounding(finished, dataset, tmp_path):
 
 def test_mixed_precision_keeps_the_softmax_in_float32(dataset, tmp_path):
     result = training.train(
-        "unet", dataset, profile=TINY, model_kwargs=SMALL_UNET, mixed_precision="mixed_bfloat16", run_dir=tmp_path
+        "unet",
+        dataset,
+        settings=ONE_EPOCH.but(mixed_precision="mixed_bfloat16"),
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
     )
     assert result.model.layers[2].compute_dtype == "bfloat16"
     assert result.model.get_layer("probabilities").compute_dtype == "float32"
@@ -180,9 +218,11 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from helpers import data, inference, losses, training
         from helpers.config import Profile
+        from helpers.settings import TrainSettings
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         dataset = data.generate((16, 8, 8), seed=1, cache={str(tmp_path)!r}, progress=False)
-        result = training.train("unet", dataset, profile=Profile("tiny", 16, 8, 8, 1, 8, 5),
+        result = training.train("unet", dataset, profile=Profile("tiny", 16, 8, 8),
+                                settings=TrainSettings(epochs=1, batch_size=8),
                                 model_kwargs={SMALL_UNET!r}, strategy=strategy, run_dir={str(tmp_path / "run")!r})
         print("replicas", strategy.num_replicas_in_sync, "loss", result.history["loss"][0])
     """)
@@ -212,11 +252,11 @@ class ScrambleInLastEpoch(keras.callbacks.Callback):
 
 
 def test_training_keeps_the_best_validation_weights_not_the_last(dataset, tmp_path):
-    three_epochs = Profile("tiny", n_train=16, n_val=8, n_test=8, epochs=3, batch_size=8, patience=5)
     result = training.train(
         "unet",
         dataset,
-        profile=three_epochs,
+        settings=THREE_EPOCHS,
+        profile=TINY,
         model_kwargs=SMALL_UNET,
         run_dir=tmp_path,
         callbacks=[ScrambleInLastEpoch(last_epoch=2)],
@@ -228,3 +268,82 @@ def test_training_keeps_the_best_validation_weights_not_the_last(dataset, tmp_pa
     kept_loss = float(losses.SegmentationLoss()(dataset.val.masks, probabilities))
     assert kept_loss == pytest.approx(val_loss[best], rel=1e-3)
     assert kept_loss < val_loss[2] / 2
+
+
+def test_the_test_confusions_add_up_to_the_saved_confusion_matrix(finished, dataset):
+    confusions = artifacts.read_confusions(finished.run_dir / artifacts.CONFUSIONS_FILE)
+    saved = json.loads((finished.run_dir / "metrics.json").read_text())
+    assert confusions.shape == (len(dataset.test), 11, 11)
+    assert confusions.sum(axis=0).tolist() == saved["confusion_matrix"]
+
+
+def test_fresh_images_train_on_new_compositions_every_epoch(dataset, tmp_path):
+    stream_batches = []
+
+    class SeeBatches(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            stream_batches.append(batch)
+
+    pixels, labels = data.training_digits((16, 8, 8), seed=1)
+    result = training.train(
+        "unet",
+        dataset,
+        settings=THREE_EPOCHS.but(epochs=2, fresh_images=True, augment=True),
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        train_digits=(pixels, labels),
+        run_dir=tmp_path,
+        callbacks=[SeeBatches()],
+    )
+    assert stream_batches == [0, 1, 0, 1]  # 16 images an epoch in batches of 8
+    assert result.facts["config"]["train_digits"] == len(pixels)
+    assert result.facts["config"]["settings"]["fresh_images"] is True
+
+
+def test_fresh_images_with_a_given_dataset_need_its_digit_pool(dataset, tmp_path):
+    with pytest.raises(ValueError, match="pass train_digits"):
+        training.train("unet", dataset, settings=ONE_EPOCH.but(fresh_images=True), profile=TINY, run_dir=tmp_path)
+    assert not tmp_path.joinpath("config.json").exists()
+
+
+class LastWeights(keras.callbacks.Callback):
+    """Remembers the weights the model has when training ends."""
+
+    def on_train_end(self, logs=None):
+        self.weights = [np.array(weight) for weight in self.model.get_weights()]
+
+
+def test_without_patience_every_epoch_runs_and_keep_best_off_keeps_the_last(dataset, tmp_path):
+    last = LastWeights()
+    result = training.train(
+        "unet",
+        dataset,
+        settings=THREE_EPOCHS.but(patience=None, keep_best=False),
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
+        callbacks=[ScrambleInLastEpoch(last_epoch=2), last],
+    )
+    assert result.facts["epochs_run"] == 3 and result.facts["kept_epoch"] == 3 and result.facts["best_epoch"] < 3
+    for kept, at_the_end in zip(result.model.get_weights(), last.weights):
+        np.testing.assert_array_equal(kept, at_the_end)
+
+
+def test_a_profile_caps_the_epochs_of_the_settings(dataset, tmp_path):
+    capped = Profile("tiny", n_train=16, n_val=8, n_test=8, max_epochs=1)
+    result = training.train(
+        "unet", dataset, settings=THREE_EPOCHS, profile=capped, model_kwargs=SMALL_UNET, run_dir=tmp_path
+    )
+    assert result.facts["epochs_run"] == 1
+
+
+def test_the_dice_loss_is_the_one_compiled(dataset, tmp_path):
+    result = training.train(
+        "unet",
+        dataset,
+        settings=ONE_EPOCH.but(loss="dice"),
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
+    )
+    assert result.model.loss.name == "dice" and result.model.loss.cross_entropy_weight == 0.0

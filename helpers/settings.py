@@ -1,0 +1,105 @@
+"""How a model is trained: the recipe of a run, apart from the data size (the profile) and the model.
+
+A :class:`TrainSettings` is everything :func:`helpers.training.train` needs to
+know about optimisation: epochs, batch size, learning-rate schedule, loss,
+which weights are kept, and how the training images are made. :data:`PRESETS`
+names the recipes the book uses. This module imports no Keras, so a study
+manifest can be checked before any training starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+LOSSES = {"cross-entropy": (1.0, 0.0), "dice": (0.0, 1.0), "cross-entropy+dice": (1.0, 1.0)}
+"""The selectable losses: their weights of (pixel-wise cross-entropy, soft Dice)."""
+
+MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One training recipe; every field is recorded with the run and decides whether a finished run is reused.
+
+    * ``epochs`` of ``batch_size`` images; the learning rate starts at
+      ``learning_rate`` and follows a cosine down to ``lr_floor`` times it at
+      the end of the last epoch (``lr_floor=1`` keeps it constant).
+    * ``patience``: stop after this many epochs without a lower validation loss;
+      None trains every epoch, so the schedule always reaches its floor.
+    * ``keep_best``: keep the weights of the epoch with the lowest validation
+      loss (else those of the last epoch).
+    * ``loss``: a key of :data:`LOSSES`.
+    * ``fresh_images``: compose new training images from the training digits
+      every epoch (else the same fixed training split every epoch);
+      ``augment``: apply small random affine changes to each digit first.
+    * ``mixed_precision``: None, "mixed_float16" or "mixed_bfloat16".
+    """
+
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    lr_floor: float = 0.01
+    patience: int | None = 10
+    keep_best: bool = True
+    loss: str = "cross-entropy"
+    fresh_images: bool = False
+    augment: bool = False
+    mixed_precision: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            problems.append(f"epochs={self.epochs!r} (a whole number >= 1)")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            problems.append(f"batch_size={self.batch_size!r} (a whole number >= 1)")
+        if not self.learning_rate > 0:
+            problems.append(f"learning_rate={self.learning_rate!r} (> 0)")
+        if not 0 <= self.lr_floor <= 1:
+            problems.append(f"lr_floor={self.lr_floor!r} (a fraction 0..1 of the learning rate)")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            problems.append(f"patience={self.patience!r} (None or a whole number >= 1)")
+        if self.loss not in LOSSES:
+            problems.append(f"loss={self.loss!r} (one of {', '.join(LOSSES)})")
+        if self.mixed_precision not in MIXED_PRECISION:
+            problems.append(f"mixed_precision={self.mixed_precision!r} (one of {MIXED_PRECISION})")
+        if self.augment and not self.fresh_images:
+            problems.append("augment=True needs fresh_images=True (augmented digits are composed anew every epoch)")
+        if problems:
+            raise ValueError("invalid training settings: " + "; ".join(problems))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def but(self, **changes: Any) -> TrainSettings:
+        """A copy with ``changes``; an unknown field is an error that names it."""
+        unknown = set(changes) - {field.name for field in fields(self)}
+        if unknown:
+            raise ValueError(f"unknown training settings {sorted(unknown)}; known: {[f.name for f in fields(self)]}")
+        return replace(self, **changes)
+
+
+PRESETS: dict[str, TrainSettings] = {
+    "book": TrainSettings(),
+    "study": TrainSettings(patience=None, fresh_images=True, augment=True),
+    "original-unet": TrainSettings(epochs=10, lr_floor=1.0, patience=None, keep_best=False),
+    "original-vnet": TrainSettings(epochs=30, learning_rate=7.5e-4, lr_floor=1.0, patience=None, keep_best=False),
+}
+"""The book's recipes.
+
+* ``book``: the recipe of the runs in ``artifacts/`` so far: a fixed training
+  split, cosine decay, early stopping after 10 epochs without improvement.
+* ``study``: fresh, augmented compositions every epoch and the whole cosine
+  schedule to its floor (no early stop), keeping the best-validation weights.
+* ``original-unet`` / ``original-vnet``: the budgets of the original project
+  (:data:`helpers.original_project.SETUP`): U-Net 10 epochs with Adam at
+  0.001, V-Net 30 epochs at 0.00075, batch 32, a constant learning rate,
+  cross-entropy, a fixed training set and the weights of the last epoch.
+"""
+
+
+def preset(name: str) -> TrainSettings:
+    """The preset called ``name``; an unknown name is an error that lists the known ones."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]

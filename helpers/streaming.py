@@ -1,0 +1,98 @@
+"""Training images composed anew every epoch, as a Keras input.
+
+:class:`FreshCompositions` hands ``model.fit`` a new set of M2NIST images
+every epoch, composed from a pool of training digits by
+:func:`helpers.compose.compose_images` (optionally with
+:class:`~helpers.compose.DigitAugmentation`). A model then never sees the
+same image twice, while every digit it sees stays in the training pool.
+
+Batch ``i`` of epoch ``e`` is drawn from a random stream seeded by
+``(seed, e, i)`` alone, so an epoch's batches are the same whatever the
+number of workers and the order Keras fetches them in. The epoch number is
+set by the callback of :meth:`FreshCompositions.epoch_callback`, before
+Keras asks for the epoch's first batch: ``fit`` calls the callbacks'
+``on_epoch_begin`` and only then starts the epoch's iterator (and its
+workers), and every backend's iterator covers one epoch, so prefetching
+never reaches into the next one. A run resumed at epoch ``k`` (Keras'
+``BackupAndRestore``) gets ``on_epoch_begin(k)`` too, and composes the
+images that epoch ``k`` of an uninterrupted run had.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from helpers.compose import DigitAugmentation, Split, check_digits, compose_images
+from helpers.inference import as_model_input
+
+
+class FreshCompositions(keras.utils.PyDataset):
+    """``images_per_epoch`` new M2NIST images every epoch, in batches of ``(model input, int32 class maps)``.
+
+    ``pixels`` ``uint8 (K, 28, 28)`` and ``labels`` ``(K,)`` are the digit
+    pool; ``pydataset_kwargs`` (``workers``, ``use_multiprocessing``,
+    ``max_queue_size``) go to :class:`keras.utils.PyDataset`. Add
+    :meth:`epoch_callback` to the callbacks of ``fit``.
+    """
+
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        labels: np.ndarray,
+        images_per_epoch: int,
+        batch_size: int,
+        seed: int,
+        augmentation: DigitAugmentation | None = None,
+        **pydataset_kwargs,
+    ) -> None:
+        super().__init__(**pydataset_kwargs)
+        check_digits(pixels, labels)
+        for name, value in (("images_per_epoch", images_per_epoch), ("batch_size", batch_size)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
+        self.pixels, self.labels = pixels, labels
+        self.images_per_epoch, self.batch_size, self.seed = int(images_per_epoch), int(batch_size), int(seed)
+        self.augmentation = augmentation
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return math.ceil(self.images_per_epoch / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``index`` of the epoch: grey levels 0..255 ``float32 (B, 64, 84, 1)``, masks ``int32 (B, 64, 84)``."""
+        batch = self._batch(self.epoch, index)
+        return as_model_input(batch.images), batch.masks.astype(np.int32)
+
+    def _batch(self, epoch: int, index: int) -> Split:
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range: an epoch has {len(self)} batches")
+        size = min(self.batch_size, self.images_per_epoch - index * self.batch_size)
+        # The (epoch, batch) pair is a spawn key, not more entropy: an entropy list [seed, epoch, 0] would give the same
+        # stream as [seed, epoch], which helpers.data.split_rng uses for the fixed splits.
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(epoch, index)))
+        return compose_images(self.pixels, self.labels, size, rng, self.augmentation)
+
+    def epoch_images(self, epoch: int) -> Split:
+        """All images and class maps ``uint8`` of an epoch, in batch order: what ``fit`` trains on in that epoch."""
+        batches = [self._batch(epoch, index) for index in range(len(self))]
+        return Split(np.concatenate([b.images for b in batches]), np.concatenate([b.masks for b in batches]))
+
+    def epoch_callback(self) -> keras.callbacks.Callback:
+        """A callback that tells this stream the number of each epoch as it begins (resumed runs included)."""
+        return _SetEpoch(self)
+
+
+class _SetEpoch(keras.callbacks.Callback):
+    """Sets the stream's epoch in ``on_epoch_begin``, which ``fit`` calls before it fetches the epoch's batches."""
+
+    def __init__(self, stream: FreshCompositions) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.stream.epoch = epoch

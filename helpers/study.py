@@ -1,0 +1,184 @@
+"""A study: a named set of runs (models x seeds x variants) read from a JSON manifest, planned and run.
+
+A manifest looks like this (``settings`` at the top apply to every run, an
+entry's own ``settings`` on top of its preset)::
+
+    {"name": "main study",
+     "data": {"sizes": [4000, 500, 2000], "pools": [3500, 500, 1000], "seed": 0},
+     "settings": {"mixed_precision": "mixed_bfloat16"},
+     "runs": [{"run": "unet", "model": "unet", "preset": "study", "seeds": [0, 1, 2]},
+              {"run": "vnet-dice", "model": "vnet", "preset": "study", "settings": {"loss": "dice"}, "seeds": [0]}]}
+
+:func:`read_manifest` checks every entry before anything runs and names the
+entry that is wrong. :func:`plan` checks every run folder: a finished run is
+skipped, an unfinished one resumed, and a folder written by other settings
+stops the study before it starts, so nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers import data
+from helpers.config import PROFILES, Profile, display_path
+from helpers.runs import RunFolderConflict, folder_state, run_config
+from helpers.settings import PRESETS, TrainSettings
+
+MODES = ("full", "quick")
+"""``full`` trains on the manifest's data sizes; ``quick`` runs every entry in the quick profile (CPU, minutes)."""
+
+_ENTRY_KEYS = {"run", "model", "preset", "seeds", "settings", "model_kwargs"}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The data of a study: images per split (train per epoch, val, test), digits per pool, and the seed."""
+
+    sizes: tuple[int, int, int]
+    pools: tuple[int, int, int]
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run of a study: a run name, a model, one seed, its settings."""
+
+    run: str
+    model: str
+    seed: int
+    settings: TrainSettings
+    model_kwargs: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.run} seed {self.seed}"
+
+    def folder(self, root: Path) -> Path:
+        """Where the run keeps its artifacts: ``<root>/<run>/seed-<seed>``."""
+        return root / self.run / f"seed-{self.seed}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    data: DataSpec
+    jobs: tuple[Job, ...]
+
+    def profile(self, mode: str) -> Profile:
+        """The profile of a mode: the manifest's sizes in full, the quick profile's in quick."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
+        return Profile("full", *self.data.sizes) if mode == "full" else PROFILES["quick"]
+
+    def dataset(self) -> data.Dataset:
+        """The study's fixed splits (generated once, then read from the cache)."""
+        return data.generate(self.data.sizes, seed=self.data.seed, pools=self.data.pools, progress=False)
+
+    def training_digits(self) -> tuple:
+        """The training digit pool that fresh compositions are made from (pixels, labels)."""
+        return data.training_digits(self.data.sizes, seed=self.data.seed, pools=self.data.pools)
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be run as written; the message names the file and the entry."""
+
+
+def _whole_numbers(value: Any, length: int) -> bool:
+    return isinstance(value, list) and len(value) == length and all(type(item) is int and item > 0 for item in value)
+
+
+def _read_data(spec: Any, where: str) -> DataSpec:
+    if not (isinstance(spec, dict) and _whole_numbers(spec.get("sizes"), 3) and _whole_numbers(spec.get("pools"), 3)):
+        raise ManifestError(f"{where}: 'data' needs 'sizes' and 'pools', three positive whole numbers each: {spec!r}")
+    seed = spec.get("seed", 0)
+    if type(seed) is not int:
+        raise ManifestError(f"{where}: the data seed must be a whole number, got {seed!r}")
+    return DataSpec(tuple(spec["sizes"]), tuple(spec["pools"]), seed)
+
+
+def _read_entry(entry: Any, shared: dict[str, Any], models: set[str], where: str) -> list[Job]:
+    """The jobs of one manifest entry, or a :class:`ManifestError` naming ``where`` and what is wrong."""
+    if not isinstance(entry, dict):
+        raise ManifestError(f"{where}: an entry must be an object, got {entry!r}")
+    if unknown := set(entry) - _ENTRY_KEYS:
+        raise ManifestError(f"{where}: unknown keys {sorted(unknown)}; an entry may have {sorted(_ENTRY_KEYS)}")
+    if missing := {"run", "model", "seeds"} - set(entry):
+        raise ManifestError(f"{where}: missing {sorted(missing)}")
+    run, model = entry["run"], entry["model"]
+    if not isinstance(run, str) or not run or "/" in run or run.startswith("."):
+        raise ManifestError(f"{where}: 'run' must be a folder name, got {run!r}")
+    if model not in models:
+        raise ManifestError(f"{where} ({run}): unknown model {model!r}; choose one of {sorted(models)}")
+    preset = entry.get("preset", "book")
+    if preset not in PRESETS:
+        raise ManifestError(f"{where} ({run}): unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    seeds = entry["seeds"]
+    if not isinstance(seeds, list) or not seeds or any(type(seed) is not int for seed in seeds):
+        raise ManifestError(f"{where} ({run}): 'seeds' must be a list of whole numbers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ManifestError(f"{where} ({run}): seeds repeat in {seeds!r}")
+    try:
+        settings = PRESETS[preset].but(**{**shared, **entry.get("settings", {})})
+    except (TypeError, ValueError) as error:
+        raise ManifestError(f"{where} ({run}): {error}") from None
+    model_kwargs = entry.get("model_kwargs", {})
+    if not isinstance(model_kwargs, dict):
+        raise ManifestError(f"{where} ({run}): 'model_kwargs' must be an object, got {model_kwargs!r}")
+    return [Job(run, model, seed, settings, model_kwargs) for seed in seeds]
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """Read and check a study manifest; any problem is a :class:`ManifestError` naming the file and the entry."""
+    from helpers.models import MODEL_BUILDERS
+
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ManifestError(f"{path}: not a readable JSON manifest ({error})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("runs"), list) or not raw["runs"]:
+        raise ManifestError(f"{path}: a manifest is an object with a non-empty list 'runs'")
+    shared = raw.get("settings", {})
+    if not isinstance(shared, dict):
+        raise ManifestError(f"{path}: 'settings' must be an object, got {shared!r}")
+    jobs = []
+    for index, entry in enumerate(raw["runs"]):
+        jobs += _read_entry(entry, shared, set(MODEL_BUILDERS), f"{path}, runs[{index}]")
+    labels = [job.label for job in jobs]
+    if repeated := sorted({label for label in labels if labels.count(label) > 1}):
+        raise ManifestError(f"{path}: the same run folder appears twice: {', '.join(repeated)}")
+    return Manifest(str(raw.get("name", path.stem)), _read_data(raw.get("data"), str(path)), tuple(jobs))
+
+
+def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
+    """The ``config.json`` that :func:`helpers.training.train` writes for ``job`` in ``mode``."""
+    profile = manifest.profile(mode)
+    images = dict(zip(data.Dataset._fields, (profile.n_train, profile.n_val, profile.n_test)))
+    train_digits = len(manifest.training_digits()[0]) if job.settings.fresh_images else None
+    return run_config(job.model, profile, job.settings, images, job.model_kwargs, job.seed, train_digits)
+
+
+def plan(manifest: Manifest, mode: str, root: Path) -> dict[str, list[Job]]:
+    """Sort the jobs into "finished", "unfinished" and "new"; a folder of another run stops the study first.
+
+    Every folder is checked before any training starts, and all conflicts are
+    reported at once, each with its entry.
+    """
+    states: dict[str, list[Job]] = {"finished": [], "unfinished": [], "new": []}
+    conflicts = []
+    for job in manifest.jobs:
+        try:
+            state = folder_state(job.folder(root), job_config(job, manifest, mode))
+        except RunFolderConflict as conflict:
+            conflicts.append(f"{job.label}: {conflict}")
+            continue
+        states["new" if state == "empty" else state].append(job)
+    if conflicts:
+        raise RunFolderConflict(
+            f"the study '{manifest.name}' would overwrite runs in {display_path(root)}; nothing was started. "
+            "Move these folders away or choose another artifacts folder:\n  " + "\n  ".join(conflicts)
+        )
+    return states

@@ -1,0 +1,141 @@
+"""Specification of helpers.streaming: fresh training images every epoch, the same for a seed and an epoch."""
+
+from multiprocessing.dummy import Pool as ThreadPool
+
+import keras
+import numpy as np
+import pytest
+from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+from helpers import HEIGHT, NUM_CLASSES, WIDTH, digits
+from helpers.streaming import DigitAugmentation, FreshCompositions
+
+
+@pytest.fixture(scope="module")
+def pool() -> tuple[np.ndarray, np.ndarray]:
+    pixels, labels = digits.mnist_digits()
+    return pixels[:300], labels[:300]
+
+
+def batches_through_keras(stream: FreshCompositions) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of batches as ``fit`` fetches them: in order, by ``stream.workers`` threads when more than one."""
+    adapter = PyDatasetAdapter(stream)
+    adapter.on_epoch_begin()
+    batches = list(adapter.get_numpy_iterator())
+    adapter.on_epoch_end()
+    return batches
+
+
+def assert_same_batches(first, second) -> None:
+    assert len(first) == len(second)
+    for (images, masks), (other_images, other_masks) in zip(first, second):
+        np.testing.assert_array_equal(images, other_images)
+        np.testing.assert_array_equal(masks, other_masks)
+
+
+def test_a_batch_holds_raw_grey_levels_for_the_model_and_int32_class_maps(pool):
+    images, masks = FreshCompositions(*pool, images_per_epoch=20, batch_size=8, seed=0)[0]
+    assert images.shape == (8, HEIGHT, WIDTH, 1) and images.dtype == np.float32
+    assert masks.shape == (8, HEIGHT, WIDTH) and masks.dtype == np.int32
+    assert images.max() > 1 and images.max() <= 255  # grey levels 0..255, not rescaled
+    assert masks.min() >= 0 and masks.max() < NUM_CLASSES
+
+
+def test_an_epoch_has_enough_batches_for_its_images_and_the_last_one_is_partial(pool):
+    stream = FreshCompositions(*pool, images_per_epoch=20, batch_size=8, seed=0)
+    assert len(stream) == 3
+    assert [len(stream[index][0]) for index in range(3)] == [8, 8, 4]
+    with pytest.raises(IndexError, match="3 batches"):
+        stream[3]
+
+
+def test_an_epochs_batches_are_the_same_with_one_worker_or_two_threads(pool):
+    one = batches_through_keras(FreshCompositions(*pool, 40, 8, seed=5, workers=1))
+    two = batches_through_keras(FreshCompositions(*pool, 40, 8, seed=5, workers=2, use_multiprocessing=False))
+    assert len(one) == 5
+    assert_same_batches(one, two)
+
+
+def test_batches_do_not_depend_on_the_order_they_are_fetched_in(pool):
+    stream = FreshCompositions(*pool, 40, 8, seed=5, augmentation=DigitAugmentation())
+    in_order = [stream[index] for index in range(len(stream))]
+    with ThreadPool(3) as threads:
+        backwards = threads.map(stream.__getitem__, reversed(range(len(stream))))
+    assert_same_batches(in_order, backwards[::-1])
+
+
+def test_each_epoch_composes_new_images_and_the_same_epoch_the_same_ones(pool):
+    stream = FreshCompositions(*pool, 24, 8, seed=1)
+    first, second = stream.epoch_images(0), stream.epoch_images(1)
+    assert not np.array_equal(first.images, second.images)
+    np.testing.assert_array_equal(FreshCompositions(*pool, 24, 8, seed=1).epoch_images(1).images, second.images)
+    assert not np.array_equal(FreshCompositions(*pool, 24, 8, seed=2).epoch_images(1).images, second.images)
+
+
+def test_epoch_images_are_the_batches_of_that_epoch(pool):
+    stream = FreshCompositions(*pool, 20, 8, seed=3)
+    stream.epoch = 2
+    images, masks = (np.concatenate(parts) for parts in zip(*(stream[index] for index in range(len(stream)))))
+    epoch = stream.epoch_images(2)
+    np.testing.assert_array_equal(epoch.images, images[..., 0])
+    np.testing.assert_array_equal(epoch.masks, masks)
+
+
+def test_augmentation_changes_the_digits_but_not_where_they_go(pool):
+    plain = FreshCompositions(*pool, 16, 8, seed=4).epoch_images(0)
+    augmented = FreshCompositions(*pool, 16, 8, seed=4, augmentation=DigitAugmentation()).epoch_images(0)
+    assert not np.array_equal(plain.images, augmented.images)
+    np.testing.assert_array_equal(augmented.masks != 10, augmented.images > 0)
+
+
+class RecordingStream(FreshCompositions):
+    """Records the epoch and index of every batch it composes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.composed: list[tuple[int, int]] = []
+
+    def __getitem__(self, index):
+        self.composed.append((self.epoch, index))
+        return super().__getitem__(index)
+
+
+def tiny_model() -> keras.Model:
+    inputs = keras.Input((HEIGHT, WIDTH, 1))
+    outputs = keras.layers.Conv2D(NUM_CLASSES, 1, activation="softmax")(keras.layers.Rescaling(1 / 255)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fit_trains_each_epoch_on_the_batches_of_that_epoch(pool, workers):
+    stream = RecordingStream(*pool, 24, 8, seed=0, workers=workers)
+    tiny_model().fit(stream, epochs=2, callbacks=[stream.epoch_callback()], verbose=0)
+    assert {epoch for epoch, _ in stream.composed} == {0, 1}
+    for epoch in (0, 1):
+        assert {index for seen, index in stream.composed if seen == epoch} == {0, 1, 2}
+
+
+def test_a_resumed_fit_composes_the_batches_of_the_epoch_it_resumes_at(pool):
+    stream = RecordingStream(*pool, 24, 8, seed=0)
+    tiny_model().fit(stream, epochs=3, initial_epoch=2, callbacks=[stream.epoch_callback()], verbose=0)
+    assert stream.epoch == 2
+    assert {index for seen, index in stream.composed if seen == 2} == {0, 1, 2}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"images_per_epoch": 0}, "images_per_epoch.*0"),
+        ({"batch_size": 0}, "batch_size.*0"),
+        ({"pixels": np.zeros((0, 28, 28), np.uint8), "labels": np.zeros(0, np.uint8)}, "empty"),
+        ({"labels": np.zeros(299, np.uint8)}, r"\(300,\), got \(299,\)"),
+        ({"seed": -1}, "seed.*-1"),
+    ],
+    ids=["no images", "empty batches", "empty pool", "fewer labels", "negative seed"],
+)
+def test_bad_input_is_rejected_by_name(pool, change, message):
+    arguments = {"pixels": pool[0], "labels": pool[1], "images_per_epoch": 24, "batch_size": 8, "seed": 0} | change
+    with pytest.raises(ValueError, match=message):
+        FreshCompositions(**arguments)
