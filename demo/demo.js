@@ -120,7 +120,7 @@
         element("figure", {}, [input, element("figcaption", {}, ["Your drawing (64 x 84 pixels)"])]),
         element("figure", {}, [output, outputTitle]),
       ]),
-      legend, ui.readout, ui.status, ui.timing);
+      ui.status, legend, ui.readout, ui.timing);
     modelChoice.addEventListener("change", () => requestPrediction());
     clearButton.addEventListener("click", () => setImage(new Uint8Array(image.length)));
     sampleButtons.forEach((button, i) =>
@@ -268,6 +268,7 @@
       const milliseconds = performance.now() - start;
       probabilities = result[session.outputNames[0]].data;
       drawClassMap(argmaxClasses(probabilities));
+      ui.output.classList.remove("demo-none");
       ui.outputTitle.textContent = `${label}'s class map`;
       recordTiming(name, label, milliseconds);
       runs += 1;
@@ -276,7 +277,9 @@
     } catch (error) {
       probabilities = null;
       ui.output.getContext("2d").clearRect(0, 0, book.width, book.height);
+      ui.output.classList.add("demo-none");
       ui.outputTitle.textContent = `No class map from ${label}`;
+      ui.timing.textContent = "";
       setStatus("error", `${label} cannot run: ${error.message || error}. Choose another model, or build the ` +
         "book again to restore its files.");
     }
