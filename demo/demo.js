@@ -17,7 +17,7 @@
   const TIMING_WINDOW = 25; // runs in the median latency shown per model
 
   let book, root, ui;
-  const image = new Uint8ClampedArray(64 * 84); // grey levels 0..255, row by row, as the models read them
+  let image; // grey levels 0..255 of the drawing, row by row, as the models read them
   const sessions = {}; // model name -> Promise of an ONNX Runtime session
   const loadedModels = new Set();
   const timings = {}; // model name -> latest run times in ms
@@ -117,7 +117,7 @@
     root.replaceChildren(
       element("div", { class: "demo-controls" }, [modelChoice, brushChoice, clearButton, ...sampleButtons]),
       element("div", { class: "demo-panels" }, [
-        element("figure", {}, [input, element("figcaption", {}, ["Your drawing (64 x 84 pixels)"])]),
+        element("figure", {}, [input, element("figcaption", {}, [`Your drawing (${height} x ${width} pixels)`])]),
         element("figure", {}, [output, outputTitle]),
       ]),
       ui.status, legend, ui.readout, ui.timing);
@@ -312,6 +312,7 @@
       root.querySelector(".demo-status").textContent = `The demo cannot start: ${error.message}.`;
       return;
     }
+    image = new Uint8ClampedArray(book.height * book.width);
     buildInterface();
     showPixel(null);
     setImage(decodeBase64(book.samples[0].pixels, "book-data.js"));
