@@ -1,0 +1,43 @@
+"""Export the committed models and the book's palette and samples for the demo page.
+
+    python scripts/export_demo.py
+
+Converts ``artifacts/<model>/seed-0/model.keras`` of FCN-8s, U-Net and V-Net
+to ONNX in ``demo/models/<model>.onnx`` and writes ``demo/book_data.json``
+(class names, palette, three test images). Run it again whenever the
+committed models change; ``tests/test_demo_export.py`` fails until then. For
+each model it prints how many test pixels the export labels as Keras does.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from helpers import browser_demo, data
+from helpers.config import COMMITTED_ARTIFACTS, display_path
+from helpers.inference import load_model, predict
+
+CHECK_IMAGES = 100
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0, help="which committed run of each model to export")
+    args = parser.parse_args()
+
+    test = data.load_m2nist().test
+    check_images = test.images[:CHECK_IMAGES]
+    for model_name, label in browser_demo.MODEL_LABELS.items():
+        model = load_model(COMMITTED_ARTIFACTS / model_name / f"seed-{args.seed}")
+        path = browser_demo.export_onnx(model, browser_demo.onnx_path(model_name))
+        exported = browser_demo.onnx_predict(browser_demo.onnx_session(path), check_images)
+        agreement = np.mean(exported == predict(model, check_images))
+        print(f"wrote {display_path(path)}: {label} labels {agreement:.4%} of {CHECK_IMAGES} test images as Keras")
+    path = browser_demo.write_book_data(browser_demo.book_data(test.images, test.masks))
+    print(f"wrote {display_path(path)}")
+
+
+if __name__ == "__main__":
+    main()
