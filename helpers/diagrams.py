@@ -12,24 +12,25 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from helpers.blocks import CROP_LAYER, INPUT_LAYER, PAD_LAYER, RELU_SUFFIX, conv_layer, pool_layer
+from helpers.fcn import (
+    CONV6_LAYER,
+    CONV7_LAYER,
+    DROPOUT_SUFFIX,
+    SCORE_CONV7_LAYER,
+    UPSCORE_FULL_LAYER,
+    fcn_stage,
+    fuse_layer,
+    score_layer,
+)
 from helpers.models import (
     ADD_SUFFIX,
     BOTTOM_BLOCK,
     CONCAT_SUFFIX,
-    CROP_LAYER,
-    FUSE_4TH_LAYER,
-    FUSE_8TH_LAYER,
-    INPUT_LAYER,
-    PAD_LAYER,
-    RELU_SUFFIX,
     SHORTCUT_SUFFIX,
     build_model,
-    conv_layer,
     decoder_block,
     encoder_block,
-    fcn_stage,
-    pool_layer,
-    score_layer,
 )
 
 
@@ -89,29 +90,49 @@ def _end_boxes(model: keras.Model, input_x: float, output_x: float, scores_text:
     return {"input": _Box(input_text, input_x, _ROW_STEP, "io"), "output": _Box(output_text, output_x, _ROW_STEP, "io")}
 
 
-def _fcn8s_layout(model: keras.Model) -> tuple[dict[str, _Box], list[_Arrow]]:
-    """Pooling stages down the left, 1×1 class-score heads in the middle, the fusion chain up the right."""
+def _fcn_layout(model: keras.Model) -> tuple[dict[str, _Box], list[_Arrow]]:
+    """Pooling stages and conv6-7 down the left, 1×1 class-score heads in the middle, the fusions up the right.
+
+    Which scores are fused is read from the layers, so FCN-32s, 16s and 8s share the layout.
+    """
     names = {layer.name for layer in model.layers}
     n_stages = sum(pool_layer(stage) in names for stage in range(1, len(names) + 1))
-    fusion_x = 2 * _BOX_WIDTH + 0.8
-    boxes = _end_boxes(model, 0, fusion_x, "up ×4 (transposed conv)")
-    arrows = [_Arrow("input", "stage1", "main")]
+    fused = [stage for stage in reversed(range(1, n_stages)) if fuse_layer(stage) in names]
+    score_x, fusion_x = _BOX_WIDTH + 0.4, 2 * _BOX_WIDTH + 0.8
+
+    def row(stage: int) -> float:
+        """Height of the boxes at the resolution of pooling ``stage`` (conv6-7: the row below the last stage)."""
+        return (1 - stage) * _ROW_STEP
+
+    boxes = _end_boxes(model, 0, fusion_x, f"up ×{model.get_layer(UPSCORE_FULL_LAYER).strides[0]} (transposed conv)")
+    arrows = [_Arrow("input", fcn_stage(1), "main")]
     for stage in range(1, n_stages + 1):
         convs, pooled = _conv_count(names, fcn_stage(stage)), _size(model.get_layer(pool_layer(stage)).output)
-        text = f"stage {stage}: {convs}× conv 3×3\nmax pool 2×2\n→ {pooled}"
-        boxes[f"stage{stage}"] = _Box(text, 0, (1 - stage) * _ROW_STEP, "encoder")
+        boxes[fcn_stage(stage)] = _Box(
+            f"stage {stage}: {convs}× conv 3×3\nmax pool 2×2\n→ {pooled}", 0, row(stage), "encoder"
+        )
         if stage > 1:
-            arrows.append(_Arrow(f"stage{stage - 1}", f"stage{stage}", "main"))
-    for stage in (2, 3, 4):
-        text = f"1×1 conv: class scores\nat 1/{2**stage} size\n{_size(model.get_layer(score_layer(stage)).output)}"
-        boxes[f"score{stage}"] = _Box(text, _BOX_WIDTH + 0.4, (1 - stage) * _ROW_STEP, "scores")
-        arrows.append(_Arrow(f"stage{stage}", f"score{stage}", "main"))
-    fusions = (("score4", "score3", FUSE_8TH_LAYER, 3), (FUSE_8TH_LAYER, "score2", FUSE_4TH_LAYER, 2))
-    for coarser, finer, fused, stage in fusions:
-        text = f"up ×2 (transposed conv)\n+ scores at 1/{2**stage}\n→ {_size(model.get_layer(fused).output)}"
-        boxes[fused] = _Box(text, fusion_x, (1 - stage) * _ROW_STEP, "decoder")
-        arrows += [_Arrow(coarser, fused, "fusion"), _Arrow(finer, fused, "fusion")]
-    arrows.append(_Arrow(FUSE_4TH_LAYER, "output", "main"))
+            arrows.append(_Arrow(fcn_stage(stage - 1), fcn_stage(stage), "main"))
+    kernel = "×".join(str(size) for size in model.get_layer(CONV6_LAYER).kernel_size)
+    dropout = model.get_layer(CONV7_LAYER + DROPOUT_SUFFIX).rate
+    features = _size(model.get_layer(CONV7_LAYER + RELU_SUFFIX).output)
+    text = f"conv6 {kernel}, conv7 1×1\ndropout {dropout} after each\n→ {features}"
+    boxes[CONV7_LAYER] = _Box(text, 0, row(n_stages + 1), "bottom")
+    arrows.append(_Arrow(fcn_stage(n_stages), CONV7_LAYER, "main"))
+    heads = [(CONV7_LAYER, CONV7_LAYER, SCORE_CONV7_LAYER, n_stages, row(n_stages + 1))]  # box, layer scored, ...
+    heads += [(fcn_stage(stage), pool_layer(stage), score_layer(stage), stage, row(stage)) for stage in fused]
+    for source, scored, head, stage, y in heads:
+        text = f"1×1 conv: class scores\nof {scored}, 1/{2**stage} size\n{_size(model.get_layer(head).output)}"
+        boxes[head] = _Box(text, score_x, y, "scores")
+        arrows.append(_Arrow(source, head, "main"))
+    coarser = SCORE_CONV7_LAYER
+    for stage in fused:
+        fuse = fuse_layer(stage)
+        text = f"up ×2 (transposed conv)\n+ scores of {pool_layer(stage)}\n→ {_size(model.get_layer(fuse).output)}"
+        boxes[fuse] = _Box(text, fusion_x, row(stage), "decoder")
+        arrows += [_Arrow(coarser, fuse, "fusion"), _Arrow(score_layer(stage), fuse, "fusion")]
+        coarser = fuse
+    arrows.append(_Arrow(coarser, "output", "main"))
     return boxes, arrows
 
 
@@ -242,7 +263,8 @@ def architecture_diagram(model_name: str, **model_kwargs: Any) -> Figure:
     matches the code. An unknown ``model_name`` raises ``ValueError``.
     """
     model = build_model(model_name, **model_kwargs)
-    boxes, arrows = _fcn8s_layout(model) if model_name == "fcn8s" else _encoder_decoder_layout(model)
+    fcn = any(layer.name == SCORE_CONV7_LAYER for layer in model.layers)
+    boxes, arrows = _fcn_layout(model) if fcn else _encoder_decoder_layout(model)
     xs, ys = [box.x for box in boxes.values()], [box.y for box in boxes.values()]
     loop_room = 0.8 if any(arrow.kind == "residual" for arrow in arrows) else 0.1
     left, right = min(xs) - _BOX_WIDTH / 2 - loop_room, max(xs) + _BOX_WIDTH / 2 + loop_room

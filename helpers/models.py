@@ -1,22 +1,14 @@
-"""The three segmentation networks of the book: FCN-8s, U-Net and a 2D V-Net.
+"""The book's segmentation networks: U-Net and a 2D V-Net here, the FCNs in :mod:`helpers.fcn`, all by name.
 
 Every model is a Functional Keras model built from ``keras.layers`` alone, so
-it runs under the TensorFlow and the JAX backends. The
-contract is the same for all three:
+it runs under the TensorFlow and the JAX backends, and all keep the contract
+of :mod:`helpers.blocks` (re-exported here): ``(64, 84, 1)`` grey levels in,
+``(64, 84, 11)`` float32 softmax probabilities out, pixel for pixel aligned,
+the input zero-padded to a multiple of ``2**poolings`` and the scores cropped
+back by exactly the same amounts.
 
-* input ``(64, 84, 1)`` raw grey levels 0..255 as floats (the model rescales);
-* output ``(64, 84, 11)`` softmax probabilities, pixel for pixel aligned with
-  the input, from a float32 layer named ``probabilities`` so that mixed
-  precision never computes the softmax in float16.
-
-The encoders halve the resolution ``depth`` times, so the image is zero-padded
-to a multiple of ``2**depth`` on entry and cropped back by exactly the same
-amounts per side on exit (:func:`padding_for`). Cropping by other amounts than
-were padded shifts every prediction, which no loss or metric on the padded
-image would reveal.
-
-The default widths (24, 12 and 10 base filters) give the three models
-comparable budgets, 1.1-1.4 M parameters and 0.3-0.5 GFLOPs per image, so the
+The default widths (16, 12 and 10 base filters) give FCN-8s, U-Net and V-Net
+comparable budgets, 1.1-1.4 M parameters and 0.25-0.32 GFLOPs per image, so the
 book compares architectures rather than sizes; :func:`count_flops` and
 :func:`model_summary_table` report them.
 """
@@ -29,55 +21,73 @@ from collections.abc import Callable, Iterable
 import keras
 from keras import layers
 
-from helpers import HEIGHT, NUM_CLASSES, WIDTH
+from helpers import NUM_CLASSES
+from helpers.blocks import (
+    BN_SUFFIX,
+    CROP_LAYER,
+    INPUT_LAYER,
+    PAD_LAYER,
+    RELU_SUFFIX,
+    Padding,
+    check_positive,
+    class_probabilities,
+    conv_bn,
+    conv_layer,
+    padded_grey_input,
+    padding_for,
+    pool_layer,
+)
+from helpers.fcn import build_fcn8s, build_fcn16s, build_fcn32s
 
-FCN_STAGE_CONVS = (2, 2, 3, 3)
-"""3x3 convolutions in each of the four FCN-8s encoder stages (VGG style)."""
+__all__ = [
+    "ADD_SUFFIX",
+    "BN_SUFFIX",
+    "BOTTOM_BLOCK",
+    "CONCAT_SUFFIX",
+    "CROP_LAYER",
+    "DOWNCONV_SUFFIX",
+    "INPUT_LAYER",
+    "MODEL_BUILDERS",
+    "PAD_LAYER",
+    "RELU_SUFFIX",
+    "SHORTCUT_SUFFIX",
+    "UPCONV_SUFFIX",
+    "VNET_MAX_CONVS",
+    "Padding",
+    "build_fcn8s",
+    "build_fcn16s",
+    "build_fcn32s",
+    "build_model",
+    "build_unet",
+    "build_vnet",
+    "class_probabilities",
+    "conv_bn",
+    "conv_layer",
+    "count_flops",
+    "decoder_block",
+    "double_conv",
+    "encoder_block",
+    "model_summary_table",
+    "padded_grey_input",
+    "padding_for",
+    "pool_layer",
+    "residual_block",
+]
 
 VNET_MAX_CONVS = 3
 """V-Net residual blocks hold ``level + 1`` convolutions, at most this many."""
 
-INPUT_LAYER, PAD_LAYER, CROP_LAYER = "image", "pad", "crop"
-"""The input of every model, its zero padding and the crop that undoes it.
-
-These and the names below are a contract: :mod:`helpers.diagrams` finds layers
-by them, and the saved models in ``artifacts/`` carry them, so they never change.
-"""
-
-FUSE_8TH_LAYER, FUSE_4TH_LAYER = "fuse_8th", "fuse_4th"
-"""FCN-8s: the additions of upsampled scores to the scores at 1/8 and at 1/4 of the size."""
-
 BOTTOM_BLOCK = "bottom"
-"""U-Net and V-Net: the block at the lowest resolution, between the encoder and the decoder."""
+"""U-Net and V-Net: the block at the lowest resolution, between the encoder and the decoder.
 
-BN_SUFFIX, RELU_SUFFIX = "_bn", "_relu"
-"""Added by :func:`conv_bn` to a convolution's name for its batch norm and ReLU; ``_relu`` also ends residual blocks."""
+This and the names below are part of the layer-name contract of :mod:`helpers.blocks`.
+"""
 
 SHORTCUT_SUFFIX, ADD_SUFFIX = "_shortcut", "_add"
 """Appended to a residual block's name: its 1x1 projection shortcut (only where channels change) and its addition."""
 
 DOWNCONV_SUFFIX, UPCONV_SUFFIX, CONCAT_SUFFIX = "_downconv", "_upconv", "_concat"
 """Appended to a level's block name: V-Net's strided convolution down, the transposed convolution up, the skip."""
-
-
-def conv_layer(block: str, conv: int) -> str:
-    """Name of the ``conv``-th 3x3 convolution (from 1) of the block named ``block``."""
-    return f"{block}_conv{conv}"
-
-
-def fcn_stage(stage: int) -> str:
-    """Name of FCN-8s encoder stage ``stage`` (from 1): the prefix of its convolutions."""
-    return f"stage{stage}"
-
-
-def pool_layer(index: int) -> str:
-    """Name of a max pooling: after FCN-8s stage ``index`` (from 1), or after U-Net level ``index`` (from 0)."""
-    return f"pool{index}"
-
-
-def score_layer(stage: int) -> str:
-    """Name of the FCN-8s 1x1 convolution that scores the classes after pooling ``stage`` (at 1/2**stage size)."""
-    return f"score_pool{stage}"
 
 
 def encoder_block(level: int) -> str:
@@ -88,96 +98,6 @@ def encoder_block(level: int) -> str:
 def decoder_block(level: int) -> str:
     """Name of the U-Net or V-Net decoder block at ``level`` (from 0, full resolution)."""
     return f"up{level}"
-
-
-Padding = tuple[tuple[int, int], tuple[int, int]]
-
-
-def padding_for(size: int, multiple: int) -> tuple[int, int]:
-    """Zeros to add ``(before, after)`` so that ``size`` becomes a multiple of ``multiple``.
-
-    The amount is split as evenly as possible (an odd extra goes after), so
-    the image stays centred and the receptive fields stay symmetric.
-    """
-    if size < 1 or multiple < 1:
-        raise ValueError(f"size and multiple must be positive, got size={size}, multiple={multiple}")
-    total = -size % multiple
-    return total // 2, total - total // 2
-
-
-def padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTensor, Padding]:
-    """The model input, and that input rescaled to 0..1 and zero-padded to ``multiple``."""
-    padding = (padding_for(HEIGHT, multiple), padding_for(WIDTH, multiple))
-    inputs = keras.Input(shape=(HEIGHT, WIDTH, 1), name=INPUT_LAYER)
-    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = layers.ZeroPadding2D(padding, name=PAD_LAYER)(x)
-    return inputs, x, padding
-
-
-def class_probabilities(scores: keras.KerasTensor, padding: Padding) -> keras.KerasTensor:
-    """Crop the class scores by exactly the input padding, then softmax in float32."""
-    x = layers.Cropping2D(padding, name=CROP_LAYER)(scores)
-    return layers.Activation("softmax", dtype="float32", name="probabilities")(x)
-
-
-def conv_bn(
-    x: keras.KerasTensor,
-    filters: int,
-    kernel_size: int,
-    name: str,
-    *,
-    strides: int = 1,
-    transposed: bool = False,
-    relu: bool = True,
-) -> keras.KerasTensor:
-    """Convolution (no bias: batch norm has one), batch norm and, unless ``relu=False``, ReLU.
-
-    Batch norm lets all three models train from scratch with one learning rate.
-    """
-    conv = layers.Conv2DTranspose if transposed else layers.Conv2D
-    x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=name + BN_SUFFIX)(x)
-    return layers.ReLU(name=name + RELU_SUFFIX)(x) if relu else x
-
-
-def _check_positive(**sizes: int) -> None:
-    """Reject widths and depths below 1, which cannot build a network."""
-    if invalid := {name: size for name, size in sizes.items() if size < 1}:
-        raise ValueError(f"sizes must be positive, got {invalid}")
-
-
-def build_fcn8s(base_filters: int = 24, name: str = "fcn8s") -> keras.Model:
-    """FCN-8s: a pooling encoder whose class scores at 1/16, 1/8 and 1/4 are fused by addition.
-
-    Four VGG-style stages (3x3 convolutions, then 2x2 max pooling) whose
-    filters double from ``base_filters``. A 1x1 convolution scores the classes
-    after each of the last three poolings; the coarsest scores are upsampled
-    2x by a transposed convolution and added to the next, twice (the FCN-32s
-    -> 16s -> 8s refinement), and a last transposed convolution upsamples 4x
-    to full size. There are no dense layers, so every output is a pixel.
-    """
-    _check_positive(base_filters=base_filters)
-    inputs, x, padding = padded_grey_input(2 ** len(FCN_STAGE_CONVS))
-    # Encoder: VGG-style stages, each ending in a pooling that halves the resolution.
-    pooled = []
-    for stage, n_convs in enumerate(FCN_STAGE_CONVS, start=1):
-        for conv in range(1, n_convs + 1):
-            x = conv_bn(x, base_filters * 2 ** (stage - 1), 3, name=conv_layer(fcn_stage(stage), conv))
-        x = layers.MaxPooling2D(2, name=pool_layer(stage))(x)
-        pooled.append(x)
-    # Class scores: a 1x1 convolution after each of the last three poolings (1/4, 1/8, 1/16 of the size).
-    quarter, eighth, sixteenth = (
-        layers.Conv2D(NUM_CLASSES, 1, name=score_layer(stage))(features)
-        for stage, features in zip((2, 3, 4), pooled[1:])
-    )
-    # Score fusion: upsample the coarser scores 2x and add the finer ones, twice.
-    x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_8th")(sixteenth)
-    x = layers.Add(name=FUSE_8TH_LAYER)([x, eighth])
-    x = layers.Conv2DTranspose(NUM_CLASSES, 4, strides=2, padding="same", name="upscore_to_4th")(x)
-    x = layers.Add(name=FUSE_4TH_LAYER)([x, quarter])
-    # Output: upsample the fused scores 4x to full size, crop the padding, softmax.
-    scores = layers.Conv2DTranspose(NUM_CLASSES, 8, strides=4, padding="same", name="upscore_to_full")(x)
-    return keras.Model(inputs, class_probabilities(scores, padding), name=name)
 
 
 def double_conv(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
@@ -194,7 +114,7 @@ def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> ke
     convolutions and concatenates the encoder features of the same level, so
     fine detail lost by pooling comes back for the digit boundaries.
     """
-    _check_positive(base_filters=base_filters, depth=depth)
+    check_positive(base_filters=base_filters, depth=depth)
     inputs, x, padding = padded_grey_input(2**depth)
     # Encoder: a double convolution per level, kept for the skip, then a pooling that halves the resolution.
     skips = []
@@ -238,7 +158,7 @@ def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> ke
     encoder features of the level are concatenated, and a residual block
     (1x1 shortcut, since the concatenation doubled the channels) refines them.
     """
-    _check_positive(base_filters=base_filters, depth=depth)
+    check_positive(base_filters=base_filters, depth=depth)
     inputs, x, padding = padded_grey_input(2**depth)
     # Encoder: a residual block per level, kept for the skip, then a strided convolution that halves the resolution.
     skips = []
@@ -263,6 +183,8 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "fcn8s": build_fcn8s,
     "unet": build_unet,
     "vnet": build_vnet,
+    "fcn16s": build_fcn16s,
+    "fcn32s": build_fcn32s,
 }
 
 
