@@ -64,11 +64,11 @@ REAL: dict[str, dict[str, int]] = {name: {} for name in BOOK_MODELS}
 SIZES = {
     "quick": Sizes(TINY, (4, 8), 8, rounds=2, latency_calls=2, matmul_size=256, matmul_calls=3, switch_xla=False),
     "cpu": Sizes(REAL, (BOOK_BATCH, 128), 96, rounds=5, latency_calls=10, matmul_size=2048, matmul_calls=10),
-    "gpu": Sizes(REAL, (BOOK_BATCH, 128), 2048, rounds=5, latency_calls=50, matmul_size=16384, matmul_calls=10),
+    "gpu": Sizes(REAL, (BOOK_BATCH, 256), 4096, rounds=3, latency_calls=20, matmul_size=8192, matmul_calls=5),
 }
 
 
-SIDE_BY_SIDE = {"quick": (1, 2), "gpu": (1, 4, 12)}
+SIDE_BY_SIDE = {"quick": (1, 2), "gpu": (1, 8)}
 """How many U-Net trainings share the device at once when their total rate is measured (CPU: not measured)."""
 
 
@@ -386,31 +386,13 @@ def side_by_side(name: str, setting: Setting, sizes_name: str, processes: int, e
     }
 
 
-def run(mode: str) -> dict[str, Any]:
-    """Measure every model, each in its own process, and return the report."""
-    started, load_at_start = time.perf_counter(), os.getloadavg()[0]
-    parts = []
-    for name in BOOK_MODELS:
-        parts.append(in_own_process(measure_model, name, mode))
-        for row in parts[-1]["rows"]:
-            print(
-                f"{name}, {row['variant']}: {row['train_images_per_second']['median']:,.1f} training images/s, "
-                f"{row['train_speedup_over_book']['median']:.2f}x the book's setting",
-                flush=True,
-            )
+def report_of(mode: str, parts: list[dict], together: list[dict], started: float, load: float) -> dict[str, Any]:
+    """The report of the models measured so far (``parts``) and of the side-by-side runs."""
     matmul_rates = [rate for part in parts for rate in part["matmul_flops_per_second"]]
     rows = [with_fraction_of_matmul(row, max(matmul_rates)) for part in parts for row in part["rows"]]
-    machine_facts = {**parts[0]["machine"], "load_average": [load_at_start, os.getloadavg()[0]]}
-    together = []
-    if machine_facts["accelerators"] or mode == "quick":
-        sizes_name = "quick" if mode == "quick" else "gpu"
-        book = Setting(SIZES[sizes_name].batch_sizes[0], jit_compile="auto")  # Keras' choice, as the book trains
-        for processes in SIDE_BY_SIDE[sizes_name]:
-            together.append(side_by_side("unet", book, sizes_name, processes, SIZES[sizes_name].rounds))
-            print(f"unet, {processes} side by side: {together[-1]['images_per_second']:,.0f} images/s", flush=True)
     return {
         "mode": mode,
-        "machine": machine_facts,
+        "machine": {**parts[0]["machine"], "load_average": [load, os.getloadavg()[0]]},
         "rounds": parts[0]["rounds"],
         "peak_memory_of": parts[0]["peak_memory_of"],
         "matmul": {
@@ -425,6 +407,32 @@ def run(mode: str) -> dict[str, Any]:
     }
 
 
+def run(mode: str, models: list[str], write: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Measure ``models``, each in its own process, then U-Net side by side; ``write`` the report after each step.
+
+    A report written after each model keeps what was measured if a time limit stops the benchmark.
+    """
+    started, load_at_start = time.perf_counter(), os.getloadavg()[0]
+    parts, together = [], []
+    for name in models:
+        parts.append(in_own_process(measure_model, name, mode))
+        for row in parts[-1]["rows"]:
+            print(
+                f"{name}, {row['variant']}: {row['train_images_per_second']['median']:,.1f} training images/s, "
+                f"{row['train_speedup_over_book']['median']:.2f}x the book's setting",
+                flush=True,
+            )
+        write(report_of(mode, parts, together, started, load_at_start))
+    if parts[0]["machine"]["accelerators"] or mode == "quick":
+        sizes_name = "quick" if mode == "quick" else "gpu"
+        book = Setting(SIZES[sizes_name].batch_sizes[0], jit_compile="auto")  # Keras' choice, as the book trains
+        for processes in SIDE_BY_SIDE[sizes_name]:
+            together.append(side_by_side("unet", book, sizes_name, processes, SIZES[sizes_name].rounds))
+            print(f"unet, {processes} side by side: {together[-1]['images_per_second']:,.0f} images/s", flush=True)
+            write(report_of(mode, parts, together, started, load_at_start))
+    return report_of(mode, parts, together, started, load_at_start)
+
+
 def default_path(accelerators: list[str], backend: str) -> Path:
     """``results/<device>-<backend>.json``, the device ``cpu`` or a GPU model such as ``h100``."""
     found = re.search(r"\b[A-Z]+\d+[A-Za-z]*\b", accelerators[0]) if accelerators else None
@@ -437,12 +445,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny models, two rounds: tests the script")
     parser.add_argument("--out", type=Path, help="the JSON file to write (default results/<device>-<backend>.json)")
+    parser.add_argument("--models", nargs="+", choices=BOOK_MODELS, default=list(BOOK_MODELS), help="in this order")
     args = parser.parse_args()
-    report = run("quick" if args.quick else "full")
-    out = args.out or default_path(report["machine"]["accelerators"], report["machine"]["backend"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out, report)
-    print(f"Wrote {out} in {report['wall_seconds']:.0f} s")
+
+    def write(report: dict[str, Any]) -> None:
+        out = args.out or default_path(report["machine"]["accelerators"], report["machine"]["backend"])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(out, report)
+
+    report = run("quick" if args.quick else "full", args.models, write)
+    print(f"Wrote the report in {report['wall_seconds']:.0f} s")
 
 
 if __name__ == "__main__":

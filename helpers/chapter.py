@@ -10,19 +10,33 @@ from pandas.io.formats.style import Styler
 
 from helpers import BACKGROUND, data, inference, metrics, models, plotting, results, training
 from helpers.config import Profile
+from helpers.settings import TrainSettings
+
+
+def describe_setup(profile: Profile, settings: TrainSettings | None = None) -> None:
+    """Prints what a chapter's run trains on and how long: the profile's data and the recipe's epochs."""
+    settings = settings or training.DEFAULT_SETTINGS
+    epochs = min(settings.epochs, profile.max_epochs or settings.epochs)
+    images = "fresh compositions" if settings.fresh_images else "a fixed set"
+    print(
+        f"profile: {profile.name}; training images: {profile.n_train:,} an epoch ({images}); "
+        f"validation: {profile.n_val:,}; test: {profile.n_test:,}; epochs: {epochs}"
+    )
 
 
 def budget_table(model: keras.Model) -> Styler:
-    """Prints ``model``'s size in layers, and returns parameters and FLOPs per image of all three default models."""
+    """Prints ``model``'s size in layers, and returns parameters and FLOPs per image of every model at its defaults."""
     print(f"{model.name}: {len(model.layers)} layers, input {model.input.shape[1:]}, output {model.output.shape[1:]}")
     table = pd.DataFrame(models.model_summary_table(models.build_model(name) for name in models.MODEL_BUILDERS))
     return table.set_index("model").style.format("{:,}")
 
 
 def train_and_report(model_name: str, profile: Profile) -> tuple[training.TrainResult, data.Dataset]:
-    """Train ``model_name`` in ``profile`` (or load its finished run), and print how long it took and its best epoch."""
+    """Train ``model_name`` in ``profile`` with the book's recipe (or load its finished run); print time and epochs."""
     dataset = data.load_m2nist().for_profile(profile)
-    result = training.train(model_name, dataset, profile=profile)
+    settings = training.DEFAULT_SETTINGS
+    digits = data.training_digits() if settings.fresh_images else None
+    result = training.train(model_name, dataset, settings=settings, profile=profile, train_digits=digits)
     facts = result.facts
     print(
         f"epochs run: {facts['epochs_run']}; training time: {facts['train_seconds']:.0f} s on {facts['device']}; "

@@ -47,6 +47,9 @@ from helpers.runs import RunFolderConflict, folder_state, read_history_log, run_
 from helpers.settings import PRESETS, TrainSettings
 from helpers.streaming import FreshCompositions
 
+DEFAULT_SETTINGS = PRESETS["book"]
+"""The recipe of the book's runs: what :func:`train` uses unless given other settings."""
+
 _HISTORY_LOG = "history.csv"
 _BEST_WEIGHTS = "best.weights.h5"
 _BACKUP_DIR = "backup"
@@ -171,7 +174,7 @@ def train(
 ) -> TrainResult:
     """Train ``model_name`` (a key of ``MODEL_BUILDERS``) with ``settings`` in a profile and save its artifacts.
 
-    ``settings`` defaults to the ``book`` preset, ``profile`` to the current
+    ``settings`` defaults to :data:`DEFAULT_SETTINGS`, ``profile`` to the current
     one (it sets the data sizes and caps the epochs), ``dataset`` to the
     book's data. With ``settings.fresh_images`` the training images are
     composed anew every epoch from ``train_digits`` (pixels, labels: the
@@ -187,7 +190,7 @@ def train(
     step ("auto" is Keras' choice); it changes only the rounding, so it is not
     one of the settings that decide whether a run is reused.
     """
-    settings = settings or PRESETS["book"]
+    settings = settings or DEFAULT_SETTINGS
     profile = profile or current_profile()
     if settings.fresh_images and train_digits is None:
         if dataset is not None:
@@ -245,7 +248,8 @@ def _training_images(
         return fixed
     pixels, labels = train_digits
     augmentation = DigitAugmentation() if settings.augment else None
-    return FreshCompositions(pixels, labels, images_per_epoch, settings.batch_size, seed, augmentation)
+    # Two worker threads compose the next batches while the device trains on the current one.
+    return FreshCompositions(pixels, labels, images_per_epoch, settings.batch_size, seed, augmentation, workers=2)
 
 
 def _book_callbacks(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -66,57 +67,67 @@ def _bound_gpu_memory() -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
 
 
-def _worker_command(args: argparse.Namespace, job: study.Job) -> list[str]:
-    command = [sys.executable, __file__, str(args.manifest), "--worker", job.run, str(job.seed)]
-    command += ["--artifacts", str(args.artifacts)] + (["--quick"] if args.quick else [])
-    return command
-
-
-def _worker_env(parallel: int) -> dict[str, str]:
-    share = f"{0.9 / parallel:.3f}"
-    return {**os.environ, "XLA_PYTHON_CLIENT_MEM_FRACTION": share, MEMORY_SHARE_ENV: share}
-
-
 def _summary(job: study.Job, root: Path) -> str:
     scores = artifacts.read_json(job.folder(root) / artifacts.METRICS_FILE)
     facts = artifacts.read_json(job.folder(root) / artifacts.RUN_FILE)
     return f"test mean IoU (digits) {scores['mean_iou_digits']:.4f}, {facts['epochs_run']} epochs"
 
 
-def run_all(args: argparse.Namespace, manifest: study.Manifest, jobs: list[study.Job]) -> list[str]:
-    """Run ``jobs`` ``args.parallel`` at a time, each in its own process; print progress; return the failures."""
-    logs = args.artifacts / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    waiting, running, failures, durations = list(jobs), {}, [], []
-    start = time.perf_counter()
-    while waiting or running:
-        while waiting and len(running) < args.parallel:
-            job = waiting.pop(0)
-            log = (logs / f"{job.run}-seed-{job.seed}.log").open("w")
-            process = subprocess.Popen(
-                _worker_command(args, job), stdout=log, stderr=subprocess.STDOUT, env=_worker_env(args.parallel)
-            )
-            running[process] = (job, log, time.perf_counter())
-            print(f"started  {job.label} (log: {config.display_path(log.name)})", flush=True)
-        time.sleep(0.5)
-        for process in [process for process in running if process.poll() is not None]:
-            job, log, began = running.pop(process)
-            log.close()
-            durations.append(time.perf_counter() - began)
-            done = len(jobs) - len(waiting) - len(running)
-            if process.returncode == 0:
-                outcome = _summary(job, args.artifacts)
-            else:
-                failures.append(job.label)
-                outcome = f"FAILED (exit {process.returncode}); last lines of {config.display_path(log.name)}:\n"
-                outcome += "".join(Path(log.name).read_text().splitlines(keepends=True)[-15:])
-            left = sum(durations) / len(durations) * (len(waiting) + len(running)) / args.parallel
-            print(
-                f"finished {job.label} in {durations[-1]:.0f} s: {outcome}\n"
-                f"  [{done}/{len(jobs)} done, {time.perf_counter() - start:.0f} s so far, about {left:.0f} s left]",
-                flush=True,
-            )
-    return failures
+class Scheduler:
+    """Runs jobs ``parallel`` at a time, each in its own process, and prints progress with an estimate of the rest."""
+
+    def __init__(self, args: argparse.Namespace, jobs: list[study.Job]) -> None:
+        self.args, self.jobs = args, jobs
+        self.logs = args.artifacts / "logs"
+        self.waiting, self.running = list(jobs), {}
+        self.failures: list[str] = []
+        self.durations: list[float] = []
+        self.started: dict[str, float] = {}
+        self.start = time.perf_counter()
+
+    def run(self) -> list[str]:
+        """Run every job; return the labels of those that failed. Interrupted, it stops the workers first."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        try:
+            while self.waiting or self.running:
+                while self.waiting and len(self.running) < self.args.parallel:
+                    self._start(self.waiting.pop(0))
+                time.sleep(0.5)
+                for process in [process for process in self.running if process.poll() is not None]:
+                    self._finish(process)
+        finally:  # Ctrl-C or a time limit's SIGTERM: the runs stopped here resume next time
+            for process in self.running:
+                process.terminate()
+        return self.failures
+
+    def _start(self, job: study.Job) -> None:
+        log = (self.logs / f"{job.run}-seed-{job.seed}.log").open("w")
+        command = [sys.executable, __file__, str(self.args.manifest), "--worker", job.run, str(job.seed)]
+        command += ["--artifacts", str(self.args.artifacts)] + (["--quick"] if self.args.quick else [])
+        share = f"{0.9 / self.args.parallel:.3f}"
+        env = {**os.environ, "XLA_PYTHON_CLIENT_MEM_FRACTION": share, MEMORY_SHARE_ENV: share}
+        self.running[subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)] = (job, log)
+        self.started[job.label] = time.perf_counter()
+        print(f"started  {job.label} (log: {config.display_path(log.name)})", flush=True)
+
+    def _finish(self, process: subprocess.Popen) -> None:
+        job, log = self.running.pop(process)
+        log.close()
+        self.durations.append(time.perf_counter() - self.started[job.label])
+        if process.returncode == 0:
+            outcome = _summary(job, self.args.artifacts)
+        else:
+            self.failures.append(job.label)
+            tail = "".join(Path(log.name).read_text().splitlines(keepends=True)[-15:])
+            outcome = f"FAILED (exit {process.returncode}); last lines of {config.display_path(log.name)}:\n{tail}"
+        remaining = len(self.waiting) + len(self.running)
+        left = sum(self.durations) / len(self.durations) * remaining / self.args.parallel
+        print(
+            f"finished {job.label} in {self.durations[-1]:.0f} s: {outcome}\n"
+            f"  [{len(self.jobs) - remaining}/{len(self.jobs)} done, {time.perf_counter() - self.start:.0f} s so far, "
+            f"about {left:.0f} s left]",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -127,6 +138,7 @@ def main() -> int:
     parser.add_argument("--artifacts", type=Path, help="where runs go (default: artifacts/, or a scratch folder)")
     parser.add_argument("--worker", nargs=2, metavar=("RUN", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a time limit stops the study as Ctrl-C would
     mode = "quick" if args.quick else "full"
     if args.parallel < 1:
         parser.error(f"--parallel must be at least 1, got {args.parallel}")
@@ -150,7 +162,7 @@ def main() -> int:
         flush=True,
     )
     start = time.perf_counter()
-    failures = run_all(args, manifest, todo)
+    failures = Scheduler(args, todo).run()
     print(f"Study '{manifest.name}' done in {time.perf_counter() - start:.0f} s; {len(failures)} failed", flush=True)
     if failures:
         print("failed: " + ", ".join(failures), file=sys.stderr)
