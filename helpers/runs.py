@@ -18,6 +18,7 @@ import numpy as np
 from helpers import artifacts
 from helpers.artifacts import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, RUN_FILE, nan_for_null, read_json, to_json
 from helpers.config import COMMITTED_ARTIFACTS, Profile, display_path
+from helpers.data import GENERATOR_VERSION
 from helpers.settings import TrainSettings
 
 BOOK_MODELS = ("fcn8s", "unet", "vnet")
@@ -59,7 +60,8 @@ def run_config(
 
     ``images``: images per split (train per epoch, val, test);
     ``train_digits``: the size of the digit pool fresh images are composed
-    from (None for a fixed training split).
+    from (None for a fixed training split). ``data_generator`` is the version
+    of the M2NIST generator: a run is reused only on the data it was scored on.
     """
     return {
         "model": model_name,
@@ -69,6 +71,7 @@ def run_config(
         "seed": seed,
         "images": images,
         "train_digits": train_digits,
+        "data_generator": GENERATOR_VERSION,
     }
 
 
