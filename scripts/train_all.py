@@ -1,6 +1,6 @@
 """Train the book's three models in the current profile (full by default) and save their artifacts.
 
-    python scripts/train_all.py [--models fcn8s unet vnet] [--retrain] [--seed 0] [--dice-weight 0]
+    python scripts/train_all.py [--models fcn8s unet vnet] [--retrain] [--seed 0] [--preset book] [--loss LOSS]
 
 The chapters call ``helpers.training.train`` with the same settings, so after
 this script they load these runs instead of training again. It needs no
@@ -12,24 +12,30 @@ from __future__ import annotations
 import argparse
 import time
 
-from helpers import artifacts, data, machine, training
+from helpers import artifacts, data, machine, settings, training
 from helpers.config import current_profile
 from helpers.models import MODEL_BUILDERS
+from helpers.runs import BOOK_MODELS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", choices=sorted(MODEL_BUILDERS), default=list(MODEL_BUILDERS))
+    parser.add_argument("--models", nargs="+", choices=sorted(MODEL_BUILDERS), default=list(BOOK_MODELS))
     parser.add_argument("--retrain", action="store_true", help="train again even where a finished run exists")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (the data stay the same)")
-    parser.add_argument("--dice-weight", type=float, default=0.0, help="weight of the soft Dice loss term")
+    parser.add_argument("--preset", choices=sorted(settings.PRESETS), default="book", help="the training recipe")
+    parser.add_argument("--loss", choices=list(settings.LOSSES), help="another loss than the preset's")
     args = parser.parse_args()
 
     dataset = data.load_m2nist()
     print(f"Profile {current_profile().name}; device {machine.describe_device()}", flush=True)
     for name in args.models:
         start = time.perf_counter()
-        result = training.train(name, dataset, seed=args.seed, dice_weight=args.dice_weight, retrain=args.retrain)
+        recipe = settings.preset(args.preset).but(**({"loss": args.loss} if args.loss else {}))
+        digits = data.training_digits() if recipe.fresh_images else None
+        result = training.train(
+            name, dataset, settings=recipe, seed=args.seed, train_digits=digits, retrain=args.retrain
+        )
         scores = artifacts.read_json(result.run_dir / artifacts.METRICS_FILE)
         print(
             f"{name}: test mean IoU (digits) {scores['mean_iou_digits']:.4f}, background IoU "
