@@ -5,9 +5,9 @@
 Finished runs are skipped, interrupted ones resume from their last finished
 epoch, and a run folder written by other settings stops the study before
 anything starts. With ``--parallel N`` each run trains in its own process, N
-at a time; each process may use 1/N of the GPU memory (JAX: a preallocated
-fraction; TensorFlow: a memory limit). A small model leaves a large GPU mostly
-idle, so side-by-side runs finish the study sooner. ``--quick`` runs the whole
+at a time; each process may use 0.9/N of the GPU memory (JAX:
+``XLA_PYTHON_CLIENT_MEM_FRACTION``; TensorFlow: a memory limit). A small model
+leaves a large GPU mostly idle, so side-by-side runs finish the study sooner. ``--quick`` runs the whole
 manifest in the quick profile (one epoch on a tiny subset) into a scratch
 folder: a check of the manifest and the code path in minutes on a CPU. Each
 run's output goes to ``<artifacts>/logs/``.
@@ -52,19 +52,28 @@ def run_job(manifest: study.Manifest, job: study.Job, mode: str, root: Path) -> 
 
 
 def _bound_gpu_memory() -> None:
-    """Under TensorFlow, cap this process's GPU memory at its share (JAX reads its own variable)."""
+    """Under TensorFlow, cap this process's GPU memory at its share of the card (JAX reads its own variable)."""
     share = os.environ.get(MEMORY_SHARE_ENV)
     if not share or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
     import tensorflow as tf
 
+    total_mb = _gpu_memory_mb()
     for gpu in tf.config.list_physical_devices("GPU"):
-        total_mb = tf.config.experimental.get_device_details(gpu).get("memory_limit_mb")
         if total_mb:
             limit = [tf.config.LogicalDeviceConfiguration(memory_limit=int(float(share) * total_mb))]
             tf.config.set_logical_device_configuration(gpu, limit)
-        else:
+        else:  # the card's size is unknown: take memory as needed rather than all of it at once
             tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def _gpu_memory_mb() -> int | None:
+    """Memory of the first GPU in MiB, as nvidia-smi reports it; None without one."""
+    query = ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"]
+    try:
+        return int(subprocess.run(query, capture_output=True, text=True, check=True).stdout.split()[0])
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return None
 
 
 def _summary(job: study.Job, root: Path) -> str:
