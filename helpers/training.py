@@ -207,29 +207,28 @@ def train(
 
     keras.utils.set_random_seed(seed)
     epochs = min(settings.epochs, profile.max_epochs or settings.epochs)
-    training_images = _training_images(settings, dataset.train, train_digits, profile.n_train, seed)
+    training_images = _training_images(settings, dataset.train, train_digits, images["train"], seed)
     with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
         model = build_model(model_name, **model_kwargs)
-        compile_for_training(model, epochs * math.ceil(profile.n_train / settings.batch_size), settings, jit_compile)
+        compile_for_training(model, epochs * math.ceil(images["train"] / settings.batch_size), settings, jit_compile)
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     source = "fresh compositions" if settings.fresh_images else "a fixed set"
     print(
-        f"Training {model_name} ({model.count_params():,} parameters) on {profile.n_train:,} images an epoch "
+        f"Training {model_name} ({model.count_params():,} parameters) on {images['train']:,} images an epoch "
         f"({source}), {epochs} epochs, batch {settings.batch_size}, {settings.loss} loss, "
         f"profile '{profile.name}', {describe_device()}"
     )
-    fit_input = (
-        {"x": training_images}
-        if isinstance(training_images, keras.utils.PyDataset)
-        else {"x": as_model_input(training_images.images), "y": training_images.masks.astype("int32"), "shuffle": True}
-    )
+    if isinstance(training_images, FreshCompositions):
+        fit_input = {"x": training_images}  # the stream makes its own batches
+    else:
+        x, y = as_model_input(training_images.images), training_images.masks.astype("int32")
+        fit_input = {"x": x, "y": y, "batch_size": settings.batch_size, "shuffle": True}
     model.fit(
         **fit_input,
         validation_data=(as_model_input(dataset.val.images), dataset.val.masks.astype("int32")),
         epochs=epochs,
-        batch_size=None if "y" not in fit_input else settings.batch_size,
         verbose=verbose,
         callbacks=_book_callbacks(run_dir, settings, training_images) + list(callbacks or []),
     )
