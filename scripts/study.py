@@ -107,6 +107,8 @@ class Scheduler:
         finally:  # Ctrl-C or a time limit's SIGTERM: the runs stopped here resume next time
             for process in self.running:
                 process.terminate()
+            for process in self.running:  # gone before anyone collects the run folders
+                process.wait(timeout=60)
         return self.failures
 
     def _start(self, job: study.Job) -> None:
