@@ -16,11 +16,10 @@ from helpers.settings import TrainSettings
 def describe_setup(profile: Profile, settings: TrainSettings | None = None) -> None:
     """Prints what a chapter's run trains on and how long: the profile's data and the recipe's epochs."""
     settings = settings or training.DEFAULT_SETTINGS
-    epochs = min(settings.epochs, profile.max_epochs or settings.epochs)
     images = "fresh compositions" if settings.fresh_images else "a fixed set"
     print(
         f"profile: {profile.name}; training images: {profile.n_train:,} an epoch ({images}); "
-        f"validation: {profile.n_val:,}; test: {profile.n_test:,}; epochs: {epochs}"
+        f"validation: {profile.n_val:,}; test: {profile.n_test:,}; epochs: {profile.epochs_of(settings.epochs)}"
     )
 
 

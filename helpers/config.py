@@ -37,6 +37,10 @@ class Profile:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def epochs_of(self, epochs: int) -> int:
+        """The epochs a recipe of ``epochs`` trains in this profile: all of them, or at most ``max_epochs``."""
+        return min(epochs, self.max_epochs or epochs)
+
 
 PROFILES = {
     "full": Profile("full", n_train=4000, n_val=500, n_test=500),

@@ -183,6 +183,11 @@ def load_study(folder: str | Path = COMMITTED_ARTIFACTS) -> dict[str, list[Run]]
     return dict(sorted(study.items(), key=lambda item: known.index(item[0]) if item[0] in known else len(known)))
 
 
+def run_folder(root: Path, run_name: str, seed: int) -> Path:
+    """Where a run keeps its artifacts: ``<root>/<run name>/seed-<seed>``."""
+    return Path(root) / run_name / f"seed-{seed}"
+
+
 def _seed_of(seed_dir: Path) -> int:
     """The seed ``k`` that names a folder ``seed-<k>``."""
     try:

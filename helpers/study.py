@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from helpers import data
 from helpers.config import PROFILES, Profile, display_path
-from helpers.runs import RunFolderConflict, folder_state, run_config
+from helpers.runs import RunFolderConflict, folder_state, run_config, run_folder
 from helpers.settings import PRESETS, TrainSettings
 
 MODES = ("full", "quick")
@@ -58,7 +59,7 @@ class Job:
 
     def folder(self, root: Path) -> Path:
         """Where the run keeps its artifacts: ``<root>/<run>/seed-<seed>``."""
-        return root / self.run / f"seed-{self.seed}"
+        return run_folder(root, self.run, self.seed)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Manifest:
         """The study's fixed splits (generated once, then read from the cache)."""
         return data.generate(self.data.sizes, seed=self.data.seed, pools=self.data.pools, progress=False)
 
+    @cached_property
     def training_digits(self) -> tuple:
         """The training digit pool that fresh compositions are made from (pixels, labels)."""
         return data.training_digits(self.data.sizes, seed=self.data.seed, pools=self.data.pools)
@@ -157,7 +159,7 @@ def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
     """The ``config.json`` that :func:`helpers.training.train` writes for ``job`` in ``mode``."""
     profile = manifest.profile(mode)
     images = dict(zip(data.Dataset._fields, (profile.n_train, profile.n_val, profile.n_test)))
-    train_digits = len(manifest.training_digits()[0]) if job.settings.fresh_images else None
+    train_digits = len(manifest.training_digits[0]) if job.settings.fresh_images else None
     return run_config(job.model, profile, job.settings, images, job.model_kwargs, job.seed, train_digits)
 
 

@@ -43,7 +43,7 @@ from helpers.inference import as_model_input, load_model, predict, score_predict
 from helpers.losses import segmentation_loss
 from helpers.machine import describe_device, versions
 from helpers.models import build_model, count_flops
-from helpers.runs import RunFolderConflict, folder_state, read_history_log, run_config
+from helpers.runs import RunFolderConflict, folder_state, read_history_log, run_config, run_folder
 from helpers.settings import PRESETS, TrainSettings
 from helpers.streaming import FreshCompositions
 
@@ -201,12 +201,12 @@ def train(
     n_digits = len(train_digits[0]) if settings.fresh_images else None
     images = {name: len(split) for name, split in dataset._asdict().items()}
     config = run_config(model_name, profile, settings, images, model_kwargs, seed, n_digits)
-    run_dir = Path(run_dir) if run_dir is not None else artifacts_dir(profile) / model_name / f"seed-{seed}"
+    run_dir = Path(run_dir) if run_dir is not None else run_folder(artifacts_dir(profile), model_name, seed)
     if finished := _prepare_run_dir(run_dir, config, retrain):
         return finished
 
     keras.utils.set_random_seed(seed)
-    epochs = min(settings.epochs, profile.max_epochs or settings.epochs)
+    epochs = profile.epochs_of(settings.epochs)
     training_images = _training_images(settings, dataset.train, train_digits, images["train"], seed)
     with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
         model = build_model(model_name, **model_kwargs)

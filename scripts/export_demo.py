@@ -18,6 +18,7 @@ import numpy as np
 from helpers import browser_demo, data
 from helpers.config import COMMITTED_ARTIFACTS, display_path
 from helpers.inference import load_model, predict
+from helpers.runs import run_folder
 
 CHECK_IMAGES = 100
 
@@ -30,7 +31,7 @@ def main() -> None:
     test = data.load_m2nist().test
     check_images = test.images[:CHECK_IMAGES]
     for model_name, label in browser_demo.MODEL_LABELS.items():
-        model = load_model(COMMITTED_ARTIFACTS / model_name / f"seed-{args.seed}")
+        model = load_model(run_folder(COMMITTED_ARTIFACTS, model_name, args.seed))
         path = browser_demo.export_onnx(model, browser_demo.onnx_path(model_name))
         exported = browser_demo.onnx_predict(browser_demo.onnx_session(path), check_images)
         agreement = np.mean(exported == predict(model, check_images))

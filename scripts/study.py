@@ -45,7 +45,7 @@ def run_job(manifest: study.Manifest, job: study.Job, mode: str, root: Path) -> 
         profile=manifest.profile(mode),
         model_kwargs=job.model_kwargs,
         seed=job.seed,
-        train_digits=manifest.training_digits() if job.settings.fresh_images else None,
+        train_digits=manifest.training_digits if job.settings.fresh_images else None,
         run_dir=job.folder(root),
         verbose=2,
     )
