@@ -10,8 +10,8 @@ handwriting by a small random affine change of each digit before it is placed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -80,12 +80,22 @@ class DigitAugmentation:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be a non-negative range, got {getattr(self, name)}")
 
+    def as_dict(self) -> dict[str, Any]:
+        """The ranges and :data:`AUGMENTATION_VERSION`, as a run's configuration records them."""
+        return {**asdict(self), "scale": list(self.scale), "version": AUGMENTATION_VERSION}
+
     def apply(self, digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Digits ``uint8 (N, 28, 28)``, each moved by its own random affine map about the box centre.
 
         Every output pixel is read from where the map sends it back in the
         original digit, by bilinear interpolation; pixels that come from
-        outside the box are black.
+        outside the box are black. The digit's support (grey level > 0) is
+        warped by the same map and cut at one half: outside the warped support
+        a pixel is black, inside it is at least 1. Interpolation would
+        otherwise leave a faint rim of grey levels 1-5 around every stroke,
+        which the rule "foreground where > 0" would make digit, so augmented
+        strokes would be wider than plain ones; this way they keep the extent
+        of the original rule.
         """
         digits = np.asarray(digits)
         if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or digits.dtype != np.uint8:
@@ -104,9 +114,12 @@ class DigitAugmentation:
         augmented = np.empty_like(digits)
         for start in range(0, n, _CHUNK):  # chunks keep the temporary arrays in the cache
             part = slice(start, start + _CHUNK)
-            augmented[part] = _resample(digits[part], maps[part].astype(np.float32))
+            augmented[part] = _warp_digits(digits[part], maps[part].astype(np.float32))
         return augmented
 
+
+AUGMENTATION_VERSION = 2
+"""The version of :meth:`DigitAugmentation.apply`'s recipe (2: the support is warped with the digit)."""
 
 _CHUNK = 1024
 _CENTRED_ROWS, _CENTRED_COLS = (
@@ -115,19 +128,26 @@ _CENTRED_ROWS, _CENTRED_COLS = (
 _PADDED = DIGIT_SIZE + 2
 
 
-def _resample(digits: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    """Digits ``(N, 28, 28)`` read through affine maps ``(N, 6)`` = (a, b, c, d, e, f), bilinearly, zero outside.
+def _warp_digits(digits: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """Digits ``(N, 28, 28)`` read through affine maps ``(N, 6)``, black outside their warped support."""
+    grey = _resample(digits.astype(np.float32), maps)
+    inside = _resample((digits > 0).astype(np.float32), maps) >= 0.5
+    return np.where(inside, np.clip(np.rint(grey), 1, 255), 0).astype(np.uint8)
+
+
+def _resample(values: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """Images ``float32 (N, 28, 28)`` read through affine maps ``(N, 6)`` = (a, b, c, d, e, f), bilinearly, 0 outside.
 
     Output pixel (x, y), counted from the box centre, takes the input value at
     (a x + b y + e, c x + d y + f) from the centre.
     """
-    n = len(digits)
+    n = len(values)
     a, b, c, d, e, f = (column[:, None] for column in maps.T)
     centre = (DIGIT_SIZE - 1) / 2
     x = a * _CENTRED_COLS + b * _CENTRED_ROWS + (e + centre)
     y = c * _CENTRED_COLS + d * _CENTRED_ROWS + (f + centre)
     padded = np.zeros((n, _PADDED, _PADDED), np.float32)  # a black border for points outside the box
-    padded[:, 1:-1, 1:-1] = digits
+    padded[:, 1:-1, 1:-1] = values
     x0 = np.clip(np.floor(x), -1, DIGIT_SIZE - 1)
     y0 = np.clip(np.floor(y), -1, DIGIT_SIZE - 1)
     fx = np.clip(x - x0, 0, 1)
@@ -138,8 +158,7 @@ def _resample(digits: np.ndarray, maps: np.ndarray) -> np.ndarray:
     bottom_left, bottom_right = flat[corner + _PADDED], flat[corner + _PADDED + 1]
     top = top_left + (top_right - top_left) * fx
     bottom = bottom_left + (bottom_right - bottom_left) * fx
-    values = top + (bottom - top) * fy
-    return np.rint(values).astype(np.uint8).reshape(n, DIGIT_SIZE, DIGIT_SIZE)
+    return (top + (bottom - top) * fy).reshape(n, DIGIT_SIZE, DIGIT_SIZE)
 
 
 def paste_digits(digits: np.ndarray, labels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> Split:

@@ -18,7 +18,7 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,12 +31,11 @@ KAGGLE_IMAGES = "combined.npy"
 KAGGLE_MASKS = "segmented.npy"
 GENERATOR_VERSION = 3
 DEFAULT_SPLIT = (PROFILES["full"].n_train, PROFILES["full"].n_val, PROFILES["full"].n_test)
-"""Images per split (train, validation, test): those of the full profile, the book's results."""
-STUDY_SPLIT = (4000, 500, 2000)
-"""Images per split for the study: 4,000 training images an epoch, 500 for validation and 2,000 for test.
+"""Images per split (train, validation, test): those of the full profile, the book's results.
 
-The training images can be composed anew every epoch; the 2,000 fixed test
-images make the test scores vary less from one draw of the data to the next.
+4,000 training images an epoch (composed anew every epoch by the book's
+recipe), 500 for validation and 2,000 fixed test images, enough that the test
+scores vary little from one draw of the data to the next.
 """
 DIGIT_POOLS = (3500, 500, 1000)
 """Digits in the training, validation and test pools: 70 / 10 / 20 % of the 5,000, chosen apart from the image counts.
@@ -226,12 +225,12 @@ def generate(
     seed: int = 0,
     cache: str | os.PathLike | None = None,
     progress: bool = True,
-    pools: tuple[int, int, int] | None = None,
+    pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> Dataset:
     """Generate M2NIST train / val / test splits of ``sizes`` images from real MNIST digits.
 
-    The digits are split first into disjoint pools of ``pools`` digits (by
-    default all 5,000 in proportion to ``sizes``), so every split uses its
+    The digits are split first into disjoint pools of ``pools`` digits (None:
+    all 5,000 in proportion to ``sizes``), so every split uses its
     own digit instances: test scores measure generalisation to unseen
     handwriting. Deterministic for a given seed; cached as compressed ``.npz``
     in ``cache`` (default :func:`helpers.config.cache_dir`) keyed by the parameters.
@@ -261,7 +260,7 @@ def generate(
 
 
 def training_digits(
-    sizes: tuple[int, int, int] = DEFAULT_SPLIT, seed: int = 0, pools: tuple[int, int, int] | None = None
+    sizes: tuple[int, int, int] = DEFAULT_SPLIT, seed: int = 0, pools: tuple[int, int, int] | None = DIGIT_POOLS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pixels ``uint8 (n, 28, 28)`` and labels of the training digit pool of ``generate(sizes, seed, pools=pools)``.
 
@@ -278,7 +277,7 @@ def load_m2nist(
     folder: str | os.PathLike | None = None,
     seed: int = 0,
     sizes: tuple[int, int, int] = DEFAULT_SPLIT,
-    pools: tuple[int, int, int] | None = None,
+    pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> Dataset:
     """The book's data set: the Kaggle files if a folder (or ``$M2NIST_DIR``) is given, else generated.
 
@@ -289,6 +288,29 @@ def load_m2nist(
     if folder:
         return split_kaggle(load_kaggle(folder), sizes)
     return generate(sizes, seed=seed, pools=pools)
+
+
+def describe_source(
+    folder: str | os.PathLike | None = None,
+    seed: int = 0,
+    sizes: tuple[int, int, int] = DEFAULT_SPLIT,
+    pools: tuple[int, int, int] | None = DIGIT_POOLS,
+) -> dict[str, Any]:
+    """What :func:`load_m2nist` with these arguments returns, as a run's configuration records it.
+
+    Generated data: the generator's version, the split sizes, the digit pools
+    and the seed, which together fix every image. The Kaggle files: their
+    folder and the split sizes. A run is reused only on the data it was scored on.
+    """
+    folder = folder or os.environ.get(KAGGLE_ENV)
+    if folder:
+        return {"kaggle": str(Path(folder).resolve()), "sizes": list(sizes)}
+    return {
+        "generator": GENERATOR_VERSION,
+        "sizes": list(sizes),
+        "pools": list(digits.pool_sizes(sizes, pools)),
+        "seed": seed,
+    }
 
 
 def digit_classes_per_image(masks: np.ndarray) -> np.ndarray:

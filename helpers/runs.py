@@ -17,10 +17,11 @@ import numpy as np
 
 from helpers import artifacts
 from helpers.artifacts import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, RUN_FILE, nan_for_null, read_json, to_json
+from helpers.compose import DigitAugmentation
 from helpers.config import COMMITTED_ARTIFACTS, Profile, display_path
-from helpers.data import GENERATOR_VERSION
 from helpers.settings import TrainSettings
 
+SPLITS = ("train", "val", "test")
 BOOK_MODELS = ("fcn8s", "unet", "vnet")
 MODEL_LABELS = {"fcn32s": "FCN-32s", "fcn16s": "FCN-16s", "fcn8s": "FCN-8s", "unet": "U-Net", "vnet": "V-Net"}
 # Run names of variants of a model's recipe, beside the models' own (a run name is the folder above seed-<k>).
@@ -51,27 +52,33 @@ def run_config(
     model_name: str,
     profile: Profile,
     settings: TrainSettings,
-    images: dict[str, int],
+    split_sizes: tuple[int, int, int],
     model_kwargs: dict,
     seed: int,
     train_digits: int | None,
+    data_source: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """Everything that decides a run's result, as ``config.json`` stores it.
+    """Everything that decides a run's result, as ``config.json`` stores it: the one place a run's identity is built.
 
-    ``images``: images per split (train per epoch, val, test);
-    ``train_digits``: the size of the digit pool fresh images are composed
-    from (None for a fixed training split). ``data_generator`` is the version
-    of the M2NIST generator: a run is reused only on the data it was scored on.
+    ``split_sizes``: images in the data set's splits (train, val, test), of
+    which the profile takes at most its own counts; ``train_digits``: the size
+    of the digit pool fresh images are composed from (None for a fixed
+    training split); ``data_source``: :func:`helpers.data.describe_source` of
+    the data (None for a data set the caller made and does not describe). The
+    augmentation's ranges and version are recorded when the settings augment.
+    A run is reused only with the same configuration, on the data it was scored on.
     """
+    caps = (profile.n_train, profile.n_val, profile.n_test)
     return {
         "model": model_name,
         "model_kwargs": model_kwargs,
         "profile": profile.as_dict(),
         "settings": settings.as_dict(),
+        "augmentation": DigitAugmentation().as_dict() if settings.augment else None,
         "seed": seed,
-        "images": images,
+        "images": {name: min(size, cap) for name, size, cap in zip(SPLITS, split_sizes, caps)},
         "train_digits": train_digits,
-        "data_generator": GENERATOR_VERSION,
+        "data": data_source,
     }
 
 
@@ -79,19 +86,41 @@ class RunFolderConflict(ValueError):
     """A run folder holds a run with other settings: it is never overwritten unless a retrain is asked for."""
 
 
-def folder_state(run_dir: Path, config: dict[str, Any]) -> str:
-    """What ``run_dir`` holds for a run with ``config``: "finished", "unfinished" (to resume) or "empty".
+def is_stale(stored: Any, wanted: dict[str, Any]) -> bool:
+    """Whether a stored run config was written by older code: today's code can neither reuse nor reproduce it.
 
-    A folder that holds a run with other settings raises :class:`RunFolderConflict`
-    naming the settings that differ; nothing is changed on disk.
+    Stale: its configuration has other fields than today's, or it was made on
+    another version of the data generator or of the augmentation.
+    """
+    if not isinstance(stored, dict) or stored.keys() != wanted.keys():
+        return True
+    versions = [("data", "generator"), ("augmentation", "version")]
+    return any(
+        isinstance(stored[part], dict)
+        and isinstance(wanted[part], dict)
+        and stored[part].get(key) != wanted[part].get(key)
+        for part, key in versions
+    )
+
+
+def folder_state(run_dir: Path, config: dict[str, Any]) -> str:
+    """What ``run_dir`` holds for a run with ``config``: "finished", "unfinished" (to resume), "stale" or "empty".
+
+    "stale": a run made by older code (:func:`is_stale`), to be trained again.
+    A folder that holds a run of today's code with other settings raises
+    :class:`RunFolderConflict` naming the settings that differ; nothing is
+    changed on disk.
     """
     if not run_dir.exists() or not any(run_dir.iterdir()):
         return "empty"
     config_file = run_dir / CONFIG_FILE
     stored = read_json(config_file) if config_file.exists() else None
-    if stored != to_json(config):
+    wanted = to_json(config)
+    if stored != wanted:
+        if stored is not None and is_stale(stored, wanted):
+            return "stale"
         raise RunFolderConflict(
-            f"{display_path(run_dir)} holds a run with other settings ({_differences(stored, to_json(config))})"
+            f"{display_path(run_dir)} holds a run with other settings ({_differences(stored, wanted)})"
         )
     return "finished" if (run_dir / RUN_FILE).exists() else "unfinished"
 

@@ -80,17 +80,18 @@ class TrainSettings:
 
 
 PRESETS: dict[str, TrainSettings] = {
-    "book": TrainSettings(),
-    "study": TrainSettings(patience=None, fresh_images=True, augment=True),
+    "book": TrainSettings(patience=None, fresh_images=True, augment=True),
+    "fixed-split": TrainSettings(),
     "original-unet": TrainSettings(epochs=10, lr_floor=1.0, patience=None, keep_best=False),
     "original-vnet": TrainSettings(epochs=30, learning_rate=7.5e-4, lr_floor=1.0, patience=None, keep_best=False),
 }
 """The book's recipes.
 
-* ``book``: the recipe of the runs in ``artifacts/`` so far: a fixed training
-  split, cosine decay, early stopping after 10 epochs without improvement.
-* ``study``: fresh, augmented compositions every epoch and the whole cosine
-  schedule to its floor (no early stop), keeping the best-validation weights.
+* ``book``: the recipe of the chapters and of the study's main runs: fresh,
+  augmented compositions every epoch and the whole cosine schedule to its
+  floor (no early stop), keeping the best-validation weights.
+* ``fixed-split``: the same training split every epoch, cosine decay, early
+  stopping after 10 epochs without improvement.
 * ``original-unet`` / ``original-vnet``: the budgets of the original project
   (:data:`helpers.original_project.SETUP`): U-Net 10 epochs with Adam at
   0.001, V-Net 30 epochs at 0.00075, batch 32, a constant learning rate,

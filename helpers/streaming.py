@@ -1,4 +1,4 @@
-"""Training images composed anew every epoch, as a Keras input.
+"""Training batches that depend on the epoch alone, as Keras inputs: fresh compositions, or a fixed split reshuffled.
 
 :class:`FreshCompositions` hands ``model.fit`` a new set of M2NIST images
 every epoch, composed from a pool of training digits by
@@ -16,6 +16,11 @@ workers), and every backend's iterator covers one epoch, so prefetching
 never reaches into the next one. A run resumed at epoch ``k`` (Keras'
 ``BackupAndRestore``) gets ``on_epoch_begin(k)`` too, and composes the
 images that epoch ``k`` of an uninterrupted run had.
+
+:class:`ShuffledSplit` does the same for a fixed training split: its order in
+epoch ``e`` is drawn from ``(seed, e)`` alone (Keras' own shuffling draws from
+a global stream that a resumed run restarts), so a resumed run trains on the
+batches an uninterrupted one would have.
 """
 
 from __future__ import annotations
@@ -29,7 +34,48 @@ from helpers.compose import DigitAugmentation, Split, check_digits, compose_imag
 from helpers.inference import as_model_input
 
 
-class FreshCompositions(keras.utils.PyDataset):
+class EpochBatches(keras.utils.PyDataset):
+    """Batches that are a function of ``(seed, epoch, batch)``; :meth:`epoch_callback` tells them the epoch."""
+
+    epoch = 0
+
+    def epoch_callback(self) -> keras.callbacks.Callback:
+        """A callback that tells this input the number of each epoch as it begins (resumed runs included)."""
+        return _SetEpoch(self)
+
+
+class ShuffledSplit(EpochBatches):
+    """A fixed split in batches of ``(model input, int32 class maps)``, in a new order every epoch, drawn from
+    ``(seed, epoch)``."""
+
+    def __init__(self, split: Split, batch_size: int, seed: int, **pydataset_kwargs) -> None:
+        super().__init__(**pydataset_kwargs)
+        _check_whole(batch_size=batch_size, seed=seed)
+        self.split, self.batch_size, self.seed = split, int(batch_size), int(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.split) / self.batch_size)
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The order of the split's examples in ``epoch``."""
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(epoch,))).permutation(len(self.split))
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range: an epoch has {len(self)} batches")
+        chosen = np.sort(self.order(self.epoch)[index * self.batch_size : (index + 1) * self.batch_size])
+        return as_model_input(self.split.images[chosen]), self.split.masks[chosen].astype(np.int32)
+
+
+def _check_whole(**values: int) -> None:
+    """A ValueError naming the first value that is not a whole number (> 0, or >= 0 for a seed)."""
+    for name, value in values.items():
+        low = 0 if name == "seed" else 1
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+
+class FreshCompositions(EpochBatches):
     """``images_per_epoch`` new M2NIST images every epoch, in batches of ``(model input, int32 class maps)``.
 
     ``pixels`` ``uint8 (K, 28, 28)`` and ``labels`` ``(K,)`` are the digit
@@ -50,15 +96,10 @@ class FreshCompositions(keras.utils.PyDataset):
     ) -> None:
         super().__init__(**pydataset_kwargs)
         check_digits(pixels, labels)
-        for name, value in (("images_per_epoch", images_per_epoch), ("batch_size", batch_size)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
+        _check_whole(images_per_epoch=images_per_epoch, batch_size=batch_size, seed=seed)
         self.pixels, self.labels = pixels, labels
         self.images_per_epoch, self.batch_size, self.seed = int(images_per_epoch), int(batch_size), int(seed)
         self.augmentation = augmentation
-        self.epoch = 0
 
     def __len__(self) -> int:
         return math.ceil(self.images_per_epoch / self.batch_size)
@@ -82,15 +123,11 @@ class FreshCompositions(keras.utils.PyDataset):
         batches = [self._batch(epoch, index) for index in range(len(self))]
         return Split(np.concatenate([b.images for b in batches]), np.concatenate([b.masks for b in batches]))
 
-    def epoch_callback(self) -> keras.callbacks.Callback:
-        """A callback that tells this stream the number of each epoch as it begins (resumed runs included)."""
-        return _SetEpoch(self)
-
 
 class _SetEpoch(keras.callbacks.Callback):
-    """Sets the stream's epoch in ``on_epoch_begin``, which ``fit`` calls before it fetches the epoch's batches."""
+    """Sets the input's epoch in ``on_epoch_begin``, which ``fit`` calls before it fetches the epoch's batches."""
 
-    def __init__(self, stream: FreshCompositions) -> None:
+    def __init__(self, stream: EpochBatches) -> None:
         super().__init__()
         self.stream = stream
 

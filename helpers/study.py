@@ -6,13 +6,20 @@ entry's own ``settings`` on top of its preset)::
     {"name": "main study",
      "data": {"sizes": [4000, 500, 2000], "pools": [3500, 500, 1000], "seed": 0},
      "settings": {"mixed_precision": "mixed_bfloat16"},
-     "runs": [{"run": "unet", "model": "unet", "preset": "study", "seeds": [0, 1, 2]},
-              {"run": "vnet-dice", "model": "vnet", "preset": "study", "settings": {"loss": "dice"}, "seeds": [0]}]}
+     "runs": [{"run": "unet", "model": "unet", "preset": "book", "seeds": [0, 1, 2]},
+              {"run": "vnet-dice", "model": "vnet", "preset": "book", "settings": {"loss": "dice"}, "seeds": [0]}]}
 
 :func:`read_manifest` checks every entry before anything runs and names the
 entry that is wrong. :func:`plan` checks every run folder: a finished run is
 skipped, an unfinished one resumed, and a folder written by other settings
-stops the study before it starts, so nothing is overwritten.
+stops the study before it starts, so nothing is overwritten. A run that
+older code made (:func:`helpers.runs.is_stale`) is trained again.
+
+The study and the chapters share their runs: a manifest whose data are the
+book's (the full profile's sizes, :data:`helpers.data.DIGIT_POOLS`, seed 0)
+trains in the full profile into ``artifacts/<run>/seed-<k>/``, where a
+chapter's :func:`helpers.training.train` finds the same run finished. This
+module imports no Keras, so a manifest is checked in a moment.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 
 from helpers import data
 from helpers.config import PROFILES, Profile, display_path
-from helpers.runs import RunFolderConflict, folder_state, run_config, run_folder
+from helpers.runs import MODEL_LABELS, RunFolderConflict, folder_state, run_config, run_folder
 from helpers.settings import PRESETS, TrainSettings
 
 MODES = ("full", "quick")
@@ -41,6 +48,14 @@ class DataSpec:
     sizes: tuple[int, int, int]
     pools: tuple[int, int, int]
     seed: int = 0
+
+    def source(self) -> dict[str, Any]:
+        """The data as a run's configuration records them (:func:`helpers.data.describe_source`)."""
+        return data.describe_source(seed=self.seed, sizes=self.sizes, pools=self.pools)
+
+    def is_the_books(self) -> bool:
+        """Whether these are the data of the book's full profile, so that the chapters read the same runs."""
+        return (self.sizes, self.pools, self.seed) == (data.DEFAULT_SPLIT, data.DIGIT_POOLS, 0)
 
 
 @dataclass(frozen=True)
@@ -69,10 +84,13 @@ class Manifest:
     jobs: tuple[Job, ...]
 
     def profile(self, mode: str) -> Profile:
-        """The profile of a mode: the manifest's sizes in full, the quick profile's in quick."""
+        """The profile of a mode: the quick profile in quick; in full, the book's full profile if the data are the
+        book's, else a profile named after the manifest (no book profile's name for other data)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
-        return Profile("full", *self.data.sizes) if mode == "full" else PROFILES["quick"]
+        if mode == "quick":
+            return PROFILES["quick"]
+        return PROFILES["full"] if self.data.is_the_books() else Profile(f"manifest {self.name}", *self.data.sizes)
 
     def dataset(self) -> data.Dataset:
         """The study's fixed splits (generated once, then read from the cache)."""
@@ -134,8 +152,6 @@ def _read_entry(entry: Any, shared: dict[str, Any], models: set[str], where: str
 
 def read_manifest(path: str | Path) -> Manifest:
     """Read and check a study manifest; any problem is a :class:`ManifestError` naming the file and the entry."""
-    from helpers.models import MODEL_BUILDERS
-
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
@@ -148,7 +164,7 @@ def read_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"{path}: 'settings' must be an object, got {shared!r}")
     jobs = []
     for index, entry in enumerate(raw["runs"]):
-        jobs += _read_entry(entry, shared, set(MODEL_BUILDERS), f"{path}, runs[{index}]")
+        jobs += _read_entry(entry, shared, set(MODEL_LABELS), f"{path}, runs[{index}]")
     labels = [job.label for job in jobs]
     if repeated := sorted({label for label in labels if labels.count(label) > 1}):
         raise ManifestError(f"{path}: the same run folder appears twice: {', '.join(repeated)}")
@@ -156,20 +172,39 @@ def read_manifest(path: str | Path) -> Manifest:
 
 
 def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
-    """The ``config.json`` that :func:`helpers.training.train` writes for ``job`` in ``mode``."""
-    profile = manifest.profile(mode)
-    images = dict(zip(data.Dataset._fields, (profile.n_train, profile.n_val, profile.n_test)))
-    train_digits = len(manifest.training_digits[0]) if job.settings.fresh_images else None
-    return run_config(job.model, profile, job.settings, images, job.model_kwargs, job.seed, train_digits)
+    """The ``config.json`` of ``job`` in ``mode``: :func:`helpers.runs.run_config`, as :func:`helpers.training.train`
+    builds it from the same arguments."""
+    train_digits = manifest.data.pools[0] if job.settings.fresh_images else None
+    return run_config(
+        job.model,
+        manifest.profile(mode),
+        job.settings,
+        manifest.data.sizes,
+        job.model_kwargs,
+        job.seed,
+        train_digits,
+        manifest.data.source(),
+    )
+
+
+def training_order(jobs: list[Job]) -> list[Job]:
+    """The order in which to train: runs of several seeds first, seed by seed (every model's seed 0, then seed 1,
+    ...), then the runs of one seed, each group in manifest order. A study cut short has compared the models first."""
+    seeds_of: dict[str, int] = {}
+    for job in jobs:
+        seeds_of[job.run] = seeds_of.get(job.run, 0) + 1
+    position = {job.label: index for index, job in enumerate(jobs)}
+    return sorted(jobs, key=lambda job: (seeds_of[job.run] == 1, job.seed, position[job.label]))
 
 
 def plan(manifest: Manifest, mode: str, root: Path) -> dict[str, list[Job]]:
-    """Sort the jobs into "finished", "unfinished" and "new"; a folder of another run stops the study first.
+    """Sort the jobs into "finished", "unfinished", "stale" (older code's, to retrain) and "new"; a folder of another
+    run of today's code stops the study first.
 
     Every folder is checked before any training starts, and all conflicts are
     reported at once, each with its entry.
     """
-    states: dict[str, list[Job]] = {"finished": [], "unfinished": [], "new": []}
+    states: dict[str, list[Job]] = {"finished": [], "unfinished": [], "stale": [], "new": []}
     conflicts = []
     for job in manifest.jobs:
         try:

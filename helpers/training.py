@@ -13,6 +13,7 @@ a full run without redoing it.
 from __future__ import annotations
 
 import contextlib
+import csv
 import math
 import os
 import shutil
@@ -45,14 +46,15 @@ from helpers.machine import describe_device, versions
 from helpers.models import build_model, count_flops
 from helpers.runs import RunFolderConflict, folder_state, read_history_log, run_config, run_folder
 from helpers.settings import PRESETS, TrainSettings
-from helpers.streaming import FreshCompositions
+from helpers.streaming import EpochBatches, FreshCompositions, ShuffledSplit
 
 DEFAULT_SETTINGS = PRESETS["book"]
-"""The recipe of the book's runs: what :func:`train` uses unless given other settings."""
+"""The recipe of the book's runs (the chapters' and the study's main runs): what :func:`train` uses by default."""
 
 _HISTORY_LOG = "history.csv"
 _BEST_WEIGHTS = "best.weights.h5"
 _BACKUP_DIR = "backup"
+_BACKUP_METADATA = "training_metadata.json"  # Keras' BackupAndRestore: {"epoch": epochs finished, "batch": ...}
 
 
 @dataclass
@@ -79,8 +81,10 @@ class _EpochTimer(keras.callbacks.Callback):
 def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> TrainResult | None:
     """Return the finished run in ``run_dir`` if it has ``config``; otherwise make the folder ready to train.
 
-    An unfinished run with the same settings is kept, so that training resumes
-    from it; a folder with another run is cleared only if ``retrain`` is set.
+    An unfinished run with the same settings is kept if it has a backup to
+    resume from; one without (its first epoch never finished), a run made by
+    older code, and (only if ``retrain`` is set) a run with other settings are
+    cleared first.
     """
     try:
         state = folder_state(run_dir, config)
@@ -89,6 +93,7 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
             raise RunFolderConflict(f"{conflict}; pass retrain=True to replace it, or choose another folder") from None
         state = "other"
     if state == "finished" and not retrain:
+        _remove_training_state(run_dir)  # left behind if a process died right after writing run.json
         facts = read_json(run_dir / RUN_FILE)
         print(
             f"Loaded the finished run in {display_path(run_dir)} ({facts['epochs_run']} epochs, "
@@ -96,14 +101,81 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
         )
         return TrainResult(load_model(run_dir / MODEL_FILE), read_json(run_dir / HISTORY_FILE), facts, run_dir)
     if state == "unfinished" and not retrain:
-        print(f"Resuming the unfinished run in {display_path(run_dir)} from its last finished epoch.")
-        return None
-    if state != "empty":
+        if _backup_epochs(run_dir) is not None:
+            print(f"Resuming the unfinished run in {display_path(run_dir)} after epoch {_backup_epochs(run_dir)}.")
+            return None
+        print(f"{display_path(run_dir)} holds a run stopped before its first epoch ended; training it from the start.")
+    elif state == "stale":
+        print(f"{display_path(run_dir)} holds a run made by older code (other data or recipe); training it again.")
+    elif state in ("finished", "unfinished", "other"):
         print(f"Clearing {display_path(run_dir)} to train again (retrain=True).")
+    if state != "empty":
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / CONFIG_FILE, config)
     return None
+
+
+def _backup_epochs(run_dir: Path) -> int | None:
+    """How many epochs the run's backup holds (None without a backup): where a resumed run goes on from."""
+    metadata = run_dir / _BACKUP_DIR / _BACKUP_METADATA
+    return int(read_json(metadata)["epoch"]) if metadata.is_file() else None
+
+
+def _history_up_to(run_dir: Path, epochs: int) -> dict[str, list[float]]:
+    """The history log cut to its first ``epochs`` epochs (rewritten so), the epochs the backup's weights have seen.
+
+    A process killed between logging an epoch and backing it up leaves a row
+    that the resumed run trains again; the row goes, so it is not counted twice.
+    """
+    log = run_dir / _HISTORY_LOG
+    if not log.is_file():
+        return {}
+    with log.open() as file:
+        rows = [row for row in csv.DictReader(file) if int(row["epoch"]) < epochs]
+    if rows:
+        temporary = log.with_suffix(".tmp")
+        with temporary.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temporary, log)
+    else:
+        log.unlink()
+    return read_history_log(log)
+
+
+def _training_complete(val_losses: list[float], epochs: int, patience: int | None) -> bool:
+    """Whether a run with these validation losses so far has nothing left to train: all its epochs, or early stopped.
+
+    Early stopping as Keras decides it: after ``patience`` epochs without a
+    lower validation loss (NaN is never lower).
+    """
+    if len(val_losses) >= epochs:
+        return True
+    if patience is None or not val_losses or np.isnan(val_losses).all():
+        return False
+    return len(val_losses) - 1 - int(np.nanargmin(val_losses)) >= patience
+
+
+def _remove_training_state(run_dir: Path) -> None:
+    """Delete what only training needs (the backup, the best weights so far): once run.json is written."""
+    shutil.rmtree(run_dir / _BACKUP_DIR, ignore_errors=True)
+    (run_dir / _BEST_WEIGHTS).unlink(missing_ok=True)
+
+
+class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' early stopping on the validation loss, starting from the validation losses of the epochs already run."""
+
+    def __init__(self, patience: int, val_losses: list[float]) -> None:
+        super().__init__(monitor="val_loss", patience=patience)
+        self.val_losses = list(val_losses)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        if self.val_losses and not np.isnan(self.val_losses).all():
+            best = int(np.nanargmin(self.val_losses))
+            self.best, self.best_epoch, self.wait = self.val_losses[best], best, len(self.val_losses) - 1 - best
 
 
 @contextlib.contextmanager
@@ -165,6 +237,7 @@ def train(
     model_kwargs: dict | None = None,
     seed: int = 0,
     train_digits: tuple[np.ndarray, np.ndarray] | None = None,
+    data_source: dict[str, Any] | None = None,
     strategy: Any = "auto",
     run_dir: str | os.PathLike | None = None,
     retrain: bool = False,
@@ -179,10 +252,14 @@ def train(
     book's data. With ``settings.fresh_images`` the training images are
     composed anew every epoch from ``train_digits`` (pixels, labels: the
     training digit pool of ``dataset``; by default that of the book's data).
+    ``data_source`` describes a given ``dataset`` for the run's configuration
+    (:func:`helpers.data.describe_source`); the book's data describe themselves.
     The run folder (default ``artifacts/<model>/seed-<seed>``) is reused when
     it holds a finished run with the same settings, resumed when it holds an
-    unfinished one, and refused (:class:`RunFolderConflict`) when it holds a
-    run with other settings, unless ``retrain`` is set.
+    unfinished one (also one killed while it was being finished: it is
+    finished without training again), trained again when older code made it,
+    and refused (:class:`RunFolderConflict`) when it holds a run with other
+    settings, unless ``retrain`` is set.
 
     ``strategy``: "auto" mirrors over several GPUs under TensorFlow, or pass a
     ``tf.distribute`` strategy. ``callbacks`` are extra Keras callbacks, run
@@ -196,17 +273,21 @@ def train(
         if dataset is not None:
             raise ValueError("fresh_images needs the training digit pool of the given dataset: pass train_digits")
         train_digits = data.training_digits()
-    dataset = (dataset or data.load_m2nist()).for_profile(profile)
+    if dataset is None:
+        dataset, data_source = data.load_m2nist(), data.describe_source()
     model_kwargs = dict(model_kwargs or {})
     n_digits = len(train_digits[0]) if settings.fresh_images else None
-    images = {name: len(split) for name, split in dataset._asdict().items()}
-    config = run_config(model_name, profile, settings, images, model_kwargs, seed, n_digits)
+    split_sizes = tuple(len(split) for split in dataset)
+    config = run_config(model_name, profile, settings, split_sizes, model_kwargs, seed, n_digits, data_source)
+    dataset = dataset.for_profile(profile)
+    images = config["images"]
     run_dir = Path(run_dir) if run_dir is not None else run_folder(artifacts_dir(profile), model_name, seed)
     if finished := _prepare_run_dir(run_dir, config, retrain):
         return finished
 
     keras.utils.set_random_seed(seed)
     epochs = profile.epochs_of(settings.epochs)
+    history = _history_up_to(run_dir, _backup_epochs(run_dir) or 0)
     training_images = _training_images(settings, dataset.train, train_digits, images["train"], seed)
     with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
         model = build_model(model_name, **model_kwargs)
@@ -220,17 +301,16 @@ def train(
         f"({source}), {epochs} epochs, batch {settings.batch_size}, {settings.loss} loss, "
         f"profile '{profile.name}', {describe_device()}"
     )
-    if isinstance(training_images, FreshCompositions):
-        fit_input = {"x": training_images}  # the stream makes its own batches
-    else:
-        x, y = as_model_input(training_images.images), training_images.masks.astype("int32")
-        fit_input = {"x": x, "y": y, "batch_size": settings.batch_size, "shuffle": True}
+    val_losses = history.get("val_loss", [])
+    # A run whose training is over (killed while it was being finished) fits no epoch: the backup's weights are
+    # restored and the run is finished as it would have been.
+    complete = _training_complete(val_losses, epochs, settings.patience)
     model.fit(
-        **fit_input,
+        training_images,
         validation_data=(as_model_input(dataset.val.images), dataset.val.masks.astype("int32")),
-        epochs=epochs,
+        epochs=len(val_losses) if complete else epochs,
         verbose=verbose,
-        callbacks=_book_callbacks(run_dir, settings, training_images) + list(callbacks or []),
+        callbacks=_book_callbacks(run_dir, settings, training_images, val_losses) + list(callbacks or []),
     )
     return _finish_run(model, config, dataset.test, run_dir, settings)
 
@@ -241,10 +321,13 @@ def _training_images(
     train_digits: tuple[np.ndarray, np.ndarray] | None,
     images_per_epoch: int,
     seed: int,
-) -> data.Split | FreshCompositions:
-    """The fixed training split, or a stream that composes ``images_per_epoch`` new images every epoch."""
+) -> EpochBatches:
+    """The fixed training split reshuffled every epoch, or a stream that composes ``images_per_epoch`` new images.
+
+    Either way an epoch's batches depend on ``(seed, epoch)`` alone, so a resumed run trains as an uninterrupted one.
+    """
     if not settings.fresh_images:
-        return fixed
+        return ShuffledSplit(fixed, settings.batch_size, seed)
     pixels, labels = train_digits
     augmentation = DigitAugmentation() if settings.augment else None
     # Two worker threads compose the next batches while the device trains on the current one.
@@ -252,27 +335,34 @@ def _training_images(
 
 
 def _book_callbacks(
-    run_dir: Path, settings: TrainSettings, training_images: data.Split | FreshCompositions
+    run_dir: Path, settings: TrainSettings, training_images: EpochBatches, val_losses: list[float]
 ) -> list[keras.callbacks.Callback]:
-    """Epoch timing, the stream's epoch, resume after an interruption, best-validation weights, early stopping, log."""
-    history_log = run_dir / _HISTORY_LOG
-    best_so_far = min(read_history_log(history_log).get("val_loss", [math.inf]))
-    callbacks = [_EpochTimer()]
-    if isinstance(training_images, FreshCompositions):
-        callbacks.append(training_images.epoch_callback())
-    callbacks += [
-        keras.callbacks.BackupAndRestore(str(run_dir / _BACKUP_DIR)),
+    """Epoch timing, the stream's epoch, best-validation weights, early stopping, the log, and the backup to resume.
+
+    ``val_losses``: those of the epochs run before a resume, so that the best
+    weights and early stopping go on from where they were. The backup is
+    written last at the end of an epoch, after the log: a run killed in
+    between trains that epoch again, and its logged row is dropped
+    (:func:`_history_up_to`). The backup is kept until the run is finished.
+    """
+    callbacks = [_EpochTimer(), training_images.epoch_callback()]
+    best_so_far = float(np.nanmin(val_losses)) if val_losses and not np.isnan(val_losses).all() else math.inf
+    callbacks.append(
         keras.callbacks.ModelCheckpoint(
             str(run_dir / _BEST_WEIGHTS),
             monitor="val_loss",
             save_best_only=True,
             save_weights_only=True,
             initial_value_threshold=best_so_far,
-        ),
-    ]
+        )
+    )
     if settings.patience is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience))
-    return [*callbacks, keras.callbacks.CSVLogger(str(history_log), append=True)]
+        callbacks.append(_ResumableEarlyStopping(settings.patience, val_losses))
+    return [
+        *callbacks,
+        keras.callbacks.CSVLogger(str(run_dir / _HISTORY_LOG), append=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / _BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False),
+    ]
 
 
 def _finish_run(
@@ -291,8 +381,8 @@ def _finish_run(
     write_json(run_dir / METRICS_FILE, score_predictions(test.masks, predicted))
     write_confusions(run_dir / CONFUSIONS_FILE, metrics.per_image_confusions(test.masks, predicted))
     facts = _run_facts(model, config, history, test, settings)
-    write_json(run_dir / RUN_FILE, facts)
-    (run_dir / _BEST_WEIGHTS).unlink(missing_ok=True)
+    write_json(run_dir / RUN_FILE, facts)  # last: a run killed before this line is finished again, not retrained
+    _remove_training_state(run_dir)
     print(
         f"Test mean IoU over the digits: {read_json(run_dir / METRICS_FILE)['mean_iou_digits']:.4f}; "
         f"artifacts in {display_path(run_dir)}"

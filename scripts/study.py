@@ -1,6 +1,6 @@
 """Run a study: every run of a manifest (models x seeds x variants), several side by side on one GPU.
 
-    python scripts/study.py [scripts/study.json] [--quick] [--parallel N] [--artifacts DIR]
+    python scripts/study.py [scripts/study.json] [--quick] [--parallel N] [--threads T] [--artifacts DIR]
 
 Finished runs are skipped, interrupted ones resume from their last finished
 epoch, and a run folder written by other settings stops the study before
@@ -10,7 +10,10 @@ at a time; each process may use 0.9/N of the GPU memory (JAX:
 leaves a large GPU mostly idle, so side-by-side runs finish the study sooner. ``--quick`` runs the whole
 manifest in the quick profile (one epoch on a tiny subset) into a scratch
 folder: a check of the manifest and the code path in minutes on a CPU. Each
-run's output goes to ``<artifacts>/logs/``.
+run's output goes to ``<artifacts>/logs/``. Runs of several seeds train first,
+seed by seed, then the single runs (:func:`helpers.study.training_order`).
+On a CPU, ``--parallel 2 --threads 1`` trains one run per core
+(``benchmarks/cpu_threads.py`` compares it with one run on both cores).
 """
 
 from __future__ import annotations
@@ -32,9 +35,14 @@ DEFAULT_MANIFEST = REPOSITORY / "scripts" / "study.json"
 MEMORY_SHARE_ENV = "SEGBOOK_GPU_MEMORY_SHARE"
 
 
-def run_job(manifest: study.Manifest, job: study.Job, mode: str, root: Path) -> None:
+def run_job(manifest: study.Manifest, job: study.Job, mode: str, root: Path, threads: int | None) -> None:
     """Train one job in this process (the study's workers call this)."""
     _bound_gpu_memory()
+    if threads and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     from helpers import training
 
     dataset = manifest.dataset()
@@ -46,6 +54,7 @@ def run_job(manifest: study.Manifest, job: study.Job, mode: str, root: Path) -> 
         model_kwargs=job.model_kwargs,
         seed=job.seed,
         train_digits=manifest.training_digits if job.settings.fresh_images else None,
+        data_source=manifest.data.source(),
         run_dir=job.folder(root),
         verbose=2,
     )
@@ -115,6 +124,7 @@ class Scheduler:
         log = (self.logs / f"{job.run}-seed-{job.seed}.log").open("w")
         command = [sys.executable, __file__, str(self.args.manifest), "--worker", job.run, str(job.seed)]
         command += ["--artifacts", str(self.args.artifacts)] + (["--quick"] if self.args.quick else [])
+        command += ["--threads", str(self.args.threads)] if self.args.threads else []
         share = f"{0.9 / self.args.parallel:.3f}"
         env = {**os.environ, "XLA_PYTHON_CLIENT_MEM_FRACTION": share, MEMORY_SHARE_ENV: share}
         self.running[subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)] = (job, log)
@@ -147,6 +157,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="every run in the quick profile, into a scratch folder")
     parser.add_argument("--parallel", type=int, default=1, help="runs side by side, each in its own process")
     parser.add_argument("--artifacts", type=Path, help="where runs go (default: artifacts/, or a scratch folder)")
+    parser.add_argument("--threads", type=int, help="TensorFlow threads per run (CPU: e.g. one per core, --parallel 2)")
     parser.add_argument("--worker", nargs=2, metavar=("RUN", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a time limit stops the study as Ctrl-C would
@@ -158,18 +169,19 @@ def main() -> int:
         manifest = study.read_manifest(args.manifest)
         if args.worker:
             job = next(job for job in manifest.jobs if [job.run, str(job.seed)] == args.worker)
-            run_job(manifest, job, mode, args.artifacts)
+            run_job(manifest, job, mode, args.artifacts, args.threads)
             return 0
         manifest.dataset()  # generated once here, so that the workers read it from the cache
         states = study.plan(manifest, mode, args.artifacts)
     except ValueError as error:
         print(f"study: {error}", file=sys.stderr)
         return 2
-    todo = states["unfinished"] + states["new"]
+    todo = study.training_order(states["unfinished"]) + study.training_order(states["stale"] + states["new"])
     print(
         f"Study '{manifest.name}' ({mode}): {len(manifest.jobs)} runs in {config.display_path(args.artifacts)}; "
         f"{len(states['finished'])} finished (skipped), {len(states['unfinished'])} to resume, "
-        f"{len(states['new'])} to train, {args.parallel} side by side",
+        f"{len(states['stale'])} made by older code (trained again), {len(states['new'])} to train, "
+        f"{args.parallel} side by side",
         flush=True,
     )
     start = time.perf_counter()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from helpers import artifacts, data, machine, settings, training
+from helpers import artifacts, machine, settings, training
 from helpers.config import current_profile
 from helpers.models import MODEL_BUILDERS
 from helpers.runs import BOOK_MODELS
@@ -27,15 +27,11 @@ def main() -> None:
     parser.add_argument("--loss", choices=list(settings.LOSSES), help="another loss than the preset's")
     args = parser.parse_args()
 
-    dataset = data.load_m2nist()
     print(f"Profile {current_profile().name}; device {machine.describe_device()}", flush=True)
     for name in args.models:
         start = time.perf_counter()
         recipe = settings.preset(args.preset).but(**({"loss": args.loss} if args.loss else {}))
-        digits = data.training_digits() if recipe.fresh_images else None
-        result = training.train(
-            name, dataset, settings=recipe, seed=args.seed, train_digits=digits, retrain=args.retrain
-        )
+        result = training.train(name, settings=recipe, seed=args.seed, retrain=args.retrain)
         scores = artifacts.read_json(result.run_dir / artifacts.METRICS_FILE)
         print(
             f"{name}: test mean IoU (digits) {scores['mean_iou_digits']:.4f}, background IoU "

@@ -134,6 +134,20 @@ def test_the_default_augmentation_changes_every_digit_a_little(pool):
     assert 0.7 < ink.min() and ink.max() < 1.4  # no digit vanishes or doubles
 
 
+def test_augmentation_keeps_the_share_of_foreground_pixels(pool):
+    """Warped digits keep the extent of their strokes: no faint rim of interpolated grey levels becomes digit."""
+    plain = compose.compose_images(*pool, 2000, np.random.default_rng(7))
+    augmented = compose.compose_images(*pool, 2000, np.random.default_rng(7), compose.DigitAugmentation())
+    plain_share, augmented_share = (np.mean(split.masks != BACKGROUND) for split in (plain, augmented))
+    assert augmented_share == pytest.approx(plain_share, rel=0.03)
+
+
+def test_augmentation_is_recorded_with_its_ranges_and_version():
+    recorded = compose.DigitAugmentation(rotation=5.0).as_dict()
+    assert recorded["rotation"] == 5.0 and recorded["scale"] == [0.9, 1.1]
+    assert recorded["version"] == compose.AUGMENTATION_VERSION
+
+
 def centre_of_mass(digits: np.ndarray) -> np.ndarray:
     """(row, column) of each digit's centre of mass."""
     rows, cols = np.mgrid[:28, :28]

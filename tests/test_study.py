@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from helpers import artifacts, study
+from helpers.config import COMMITTED_ARTIFACTS, PROFILES
 from helpers.runs import RunFolderConflict
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SCRIPT = REPOSITORY / "scripts" / "study.py"
 MANIFEST = REPOSITORY / "scripts" / "study.json"
 DATA = {"sizes": [40, 16, 16], "pools": [3500, 500, 1000], "seed": 0}
-ENTRY = {"run": "unet", "model": "unet", "preset": "study", "seeds": [0, 1]}
+ENTRY = {"run": "unet", "model": "unet", "preset": "book", "seeds": [0, 1]}
 
 
 def write_manifest(folder: Path, runs: list, **extra) -> Path:
@@ -94,9 +95,10 @@ def test_the_plan_skips_finished_runs_and_resumes_unfinished_ones(tmp_path):
         for name in files:
             artifacts.write_json(job.folder(root) / name, study.job_config(job, manifest, "quick"))
     states = study.plan(manifest, "quick", root)
-    assert [[job.label for job in states[state]] for state in ("finished", "unfinished", "new")] == [
+    assert [[job.label for job in states[state]] for state in ("finished", "unfinished", "stale", "new")] == [
         ["unet seed 0"],
         ["unet seed 1"],
+        [],
         [],
     ]
 
@@ -114,15 +116,64 @@ def test_a_bad_manifest_stops_the_command_before_any_folder_is_made(tmp_path):
     assert not (tmp_path / "artifacts").exists()
 
 
-def test_the_whole_committed_manifest_runs_in_the_quick_mode_then_skips_what_is_finished(tmp_path):
+def test_a_fresh_image_entry_and_a_fixed_split_entry_run_in_the_quick_mode_then_are_skipped(tmp_path):
+    fixed = {"run": "unet-fixed", "model": "unet", "preset": "fixed-split", "seeds": [0, 1]}
+    path = write_manifest(tmp_path, [ENTRY, fixed])
     root = tmp_path / "artifacts"
-    first = run_study(str(MANIFEST), "--quick", "--parallel", "2", "--artifacts", str(root))
+    first = run_study(str(path), "--quick", "--parallel", "2", "--threads", "1", "--artifacts", str(root))
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    manifest = study.read_manifest(MANIFEST)
+    manifest = study.read_manifest(path)
     for job in manifest.jobs:
-        assert (job.folder(root) / artifacts.RUN_FILE).is_file(), job.label
         assert (job.folder(root) / artifacts.CONFUSIONS_FILE).is_file(), job.label
-    assert f"[{len(manifest.jobs)}/{len(manifest.jobs)} done" in first.stdout and "s left]" in first.stdout
-    second = run_study(str(MANIFEST), "--quick", "--artifacts", str(root))
-    assert second.returncode == 0 and f"{len(manifest.jobs)} finished (skipped)" in second.stdout
+        stored = artifacts.read_json(job.folder(root) / artifacts.RUN_FILE)["config"]
+        assert stored == artifacts.to_json(study.job_config(job, manifest, "quick")), job.label
+    assert "[4/4 done" in first.stdout and "s left]" in first.stdout
+    second = run_study(str(path), "--quick", "--artifacts", str(root))
+    assert second.returncode == 0 and "4 finished (skipped)" in second.stdout
     assert "started" not in second.stdout
+
+
+def test_the_committed_manifest_plans_against_the_committed_runs_without_a_conflict():
+    manifest = study.read_manifest(MANIFEST)
+    states = study.plan(manifest, "full", COMMITTED_ARTIFACTS)
+    assert sum(len(jobs) for jobs in states.values()) == len(manifest.jobs)
+
+
+def test_checking_and_planning_a_manifest_import_neither_keras_nor_tensorflow():
+    script = (
+        "import sys; from helpers import study; from helpers.config import COMMITTED_ARTIFACTS\n"
+        f"study.plan(study.read_manifest({str(MANIFEST)!r}), 'full', COMMITTED_ARTIFACTS)\n"
+        "print(sorted(name for name in ('keras', 'tensorflow', 'jax') if name in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPOSITORY)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_manifest_of_the_books_data_trains_in_the_full_profile_and_one_of_other_data_in_its_own():
+    book = study.read_manifest(MANIFEST)
+    assert book.profile("full") == PROFILES["full"]
+    other = study.Manifest("small", study.DataSpec((40, 16, 16), (3500, 500, 1000)), book.jobs)
+    assert other.profile("full").name not in PROFILES and other.profile("full").n_test == 16
+
+
+def test_a_folder_of_a_run_made_by_older_code_is_planned_to_train_again(tmp_path):
+    manifest = study.read_manifest(write_manifest(tmp_path, [ENTRY]))
+    folder = manifest.jobs[0].folder(tmp_path)
+    folder.mkdir(parents=True)
+    config = study.job_config(manifest.jobs[0], manifest, "quick")
+    older = {**config, "data": {**config["data"], "generator": config["data"]["generator"] - 1}}
+    artifacts.write_json(folder / artifacts.CONFIG_FILE, older)
+    assert [job.label for job in study.plan(manifest, "quick", tmp_path)["stale"]] == ["unet seed 0"]
+
+
+def test_runs_of_several_seeds_train_first_seed_by_seed_then_the_single_runs():
+    order = [job.label for job in study.training_order(list(study.read_manifest(MANIFEST).jobs))]
+    assert order[:4] == ["fcn8s seed 0", "unet seed 0", "vnet seed 0", "fcn8s seed 1"]
+    assert order[8] == "vnet seed 2" and order[9:] == [
+        "fcn16s seed 0",
+        "fcn32s seed 0",
+        "vnet-dice seed 0",
+        "unet-original-budget seed 0",
+        "vnet-original-budget seed 0",
+    ]

@@ -131,30 +131,100 @@ def test_retrain_replaces_a_run_with_other_settings(finished, dataset, tmp_path)
     assert recorder.epochs == [0] and other.facts["config"]["seed"] == 1
 
 
-def test_an_interrupted_run_resumes_from_its_last_finished_epoch(dataset, tmp_path):
-    with pytest.raises(KeyboardInterrupt):
-        training.train(
-            "unet",
-            dataset,
-            settings=THREE_EPOCHS,
-            profile=TINY,
-            model_kwargs=SMALL_UNET,
-            run_dir=tmp_path,
-            callbacks=[Interrupt(after_epoch=1)],
-        )
-    assert not (tmp_path / "run.json").exists()
-    recorder = EpochRecorder()
-    resumed = training.train(
+def train_small_unet(dataset, run_dir, callbacks=(), settings=THREE_EPOCHS) -> training.TrainResult:
+    """A run of the small U-Net on ``dataset`` (fresh images from the digit pool of the tiny data set)."""
+    digits = data.training_digits((16, 8, 8), seed=1) if settings.fresh_images else None
+    return training.train(
         "unet",
         dataset,
-        settings=THREE_EPOCHS,
+        settings=settings,
         profile=TINY,
         model_kwargs=SMALL_UNET,
-        run_dir=tmp_path,
-        callbacks=[recorder],
+        train_digits=digits,
+        run_dir=run_dir,
+        callbacks=list(callbacks),
     )
-    assert recorder.epochs == [2]
-    assert len(resumed.history["loss"]) == 3 and resumed.facts["epochs_run"] == 3
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_dataset, tmp_path_factory) -> training.TrainResult:
+    """A three-epoch run that nothing interrupted: what every interrupted one must end as."""
+    return train_small_unet(tiny_dataset, tmp_path_factory.mktemp("uninterrupted"))
+
+
+def assert_same_run(run: training.TrainResult, reference: training.TrainResult) -> None:
+    """Same validation losses, kept epoch and weights (up to the rounding of a repeated computation)."""
+    assert run.history["val_loss"] == pytest.approx(reference.history["val_loss"], rel=1e-4)
+    assert run.facts["best_epoch"] == reference.facts["best_epoch"]
+    for weights, expected in zip(run.model.get_weights(), reference.model.get_weights()):
+        np.testing.assert_allclose(weights, expected, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("fresh_images", [False, True], ids=["fixed split", "fresh images"])
+def test_an_interrupted_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_one(
+    uninterrupted, dataset, tmp_path, fresh_images
+):
+    settings = THREE_EPOCHS.but(fresh_images=fresh_images)
+    reference = uninterrupted
+    if fresh_images:
+        reference = train_small_unet(dataset, tmp_path / "reference", settings=settings)
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(dataset, tmp_path / "run", [Interrupt(after_epoch=1)], settings)
+    assert not (tmp_path / "run" / "run.json").exists()
+    recorder = EpochRecorder()
+    resumed = train_small_unet(dataset, tmp_path / "run", [recorder], settings)
+    assert recorder.epochs == [2] and resumed.facts["epochs_run"] == 3
+    assert_same_run(resumed, reference)
+
+
+def test_a_run_killed_while_it_is_being_finished_is_finished_without_training_again(
+    uninterrupted, dataset, tmp_path, monkeypatch
+):
+    def killed(*args):
+        raise KeyboardInterrupt("killed while writing the test confusions")
+
+    monkeypatch.setattr(training, "write_confusions", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(dataset, tmp_path)
+    assert not (tmp_path / "run.json").exists()
+    monkeypatch.undo()
+    recorder = EpochRecorder()
+    finished = train_small_unet(dataset, tmp_path, [recorder])
+    assert recorder.epochs == [] and finished.facts["epochs_run"] == 3
+    assert_same_run(finished, uninterrupted)
+    assert not (tmp_path / "backup").exists() and not (tmp_path / "best.weights.h5").exists()
+
+
+def test_a_resumed_run_keeps_counting_the_epochs_without_improvement_for_early_stopping(dataset, tmp_path):
+    """Patience 2, and epoch 1 made worst: an uninterrupted run stops after epoch 2, and so must a resumed one."""
+    settings = THREE_EPOCHS.but(epochs=6, patience=2)
+    uninterrupted = train_small_unet(dataset, tmp_path / "whole", [ScrambleInLastEpoch(last_epoch=1)], settings)
+    assert uninterrupted.facts["epochs_run"] == 3 and uninterrupted.facts["best_epoch"] == 1
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(
+            dataset, tmp_path / "run", [ScrambleInLastEpoch(last_epoch=1), Interrupt(after_epoch=1)], settings
+        )
+    recorder = EpochRecorder()
+    resumed = train_small_unet(dataset, tmp_path / "run", [recorder], settings)
+    assert recorder.epochs == [2] and resumed.facts["epochs_run"] == 3
+
+
+def test_a_run_killed_after_stopping_early_is_finished_without_training_again(dataset, tmp_path):
+    settings = THREE_EPOCHS.but(epochs=6, patience=1)
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(dataset, tmp_path, [ScrambleInLastEpoch(last_epoch=1), Interrupt(after_epoch=1)], settings)
+    recorder = EpochRecorder()
+    finished = train_small_unet(dataset, tmp_path, [recorder], settings)
+    assert recorder.epochs == [] and finished.facts["epochs_run"] == 2 and finished.facts["best_epoch"] == 1
+
+
+def test_a_run_stopped_before_its_first_backup_trains_from_the_start(dataset, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(dataset, tmp_path, [Interrupt(after_epoch=0)], THREE_EPOCHS)
+    shutil.rmtree(tmp_path / "backup")  # as if killed during the first epoch, with a history row left behind
+    recorder = EpochRecorder()
+    result = train_small_unet(dataset, tmp_path, [recorder])
+    assert recorder.epochs == [0, 1, 2] and len(result.history["val_loss"]) == 3
 
 
 def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
