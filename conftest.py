@@ -79,3 +79,19 @@ def tiny_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory):
         model_kwargs={"base_filters": 4, "depth": 2},
         run_dir=tmp_path_factory.mktemp("run"),
     )
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole book built once per test session, with warnings as errors, into the scratch folder; its HTML folder."""
+    import subprocess
+    import sys
+
+    from helpers.config import REPO_ROOT
+
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", "-W", "--keep-going", "--path-output", str(out), str(REPO_ROOT)]
+    build = subprocess.run(command, capture_output=True, text=True)
+    assert build.returncode == 0, f"the book did not build:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    return out / "_build" / "html"

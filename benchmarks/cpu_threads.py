@@ -1,11 +1,12 @@
 """How to spend a CPU's cores on training: one process with every core, or one process per core side by side?
 
-    python benchmarks/cpu_threads.py [--model unet] [--batches 40] [--out PATH]
+    python benchmarks/cpu_threads.py [--model unet] [--batches 40] [--rounds 2] [--out PATH]
 
 Trains the book's model (TensorFlow, the book's compile settings) on random M2NIST-shaped batches, first in one
 process with all cores as TensorFlow's threads, then in one process per core with one thread each, all started
 together, and prints the training images per second of each layout in total. The study command's ``--threads``
-takes the faster layout. Rounds alternate the two layouts, so a busy machine slows both alike.
+takes the faster layout. Rounds alternate the two layouts, so a busy machine slows both alike. The result goes to
+``benchmarks/cpu_threads.json`` unless ``--out`` names another file.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def main() -> None:
     parser.add_argument("--model", default="unet")
     parser.add_argument("--batches", type=int, default=40, help="training batches each process times")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="a JSON file for the measured rates")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".json"), help="the JSON file to write")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     layouts = {f"1 process x {cores} threads": (1, cores), f"{cores} processes x 1 thread": (cores, 1)}
@@ -70,8 +71,7 @@ def main() -> None:
             print(f"round {round_number + 1}, {name}: {rates[name][-1]:.1f} training images/s", flush=True)
     best = max(rates, key=lambda name: min(rates[name]))
     print(f"faster on this machine ({cores} cores, {args.model}): {best}")
-    if args.out:
-        args.out.write_text(json.dumps({"model": args.model, "cores": cores, "rates": rates, "faster": best}, indent=1))
+    args.out.write_text(json.dumps({"model": args.model, "cores": cores, "rates": rates, "faster": best}, indent=1))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Everything here reads artifacts written by :func:`helpers.training.train`
 through :mod:`helpers.runs` (whose loaders it offers too, as the chapters read
 runs from here), so the tables in the book are the numbers in those files, not
 copies of them. The statistics over seeds and test images are in
-:mod:`helpers.stats`.
+:mod:`helpers.stats`; a run needs :data:`MIN_SEEDS_TO_RANK` seeds to be ranked.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from helpers.runs import BOOK_MODELS, MODEL_LABELS, RUN_LABELS, Run, load_run, l
 __all__ = ["BOOK_MODELS", "MODEL_LABELS", "RUN_LABELS", "Run", "load_run", "load_runs", "load_study"]
 
 INTERVAL_LEVEL = 0.95
+MIN_SEEDS_TO_RANK = 3  # fewer seeds say too little about how far another seed would move the score
 _PERCENT = f"{INTERVAL_LEVEL * 100:g} %"
 
 
@@ -75,9 +76,11 @@ def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
     """One row per run name: its seeds' dataset-level mean digit IoU, and how sure the mean of them is.
 
     ``mean``, ``sd`` (NaN for one seed), ``min`` and ``max`` describe the
-    seeds' scores; ``95 % low`` and ``95 % high`` bound the percentile
-    bootstrap interval of their mean over test images, read from each run's
-    per-image confusions; ``background IoU`` is the seeds' mean.
+    seeds' scores; ``95 % low`` and ``95 % high`` bound the two-level bootstrap
+    interval of their mean, over test images and seeds, read from each run's
+    per-image confusions (with one seed, over test images only);
+    ``background IoU`` is the seeds' mean. Every run is shown, but
+    :func:`ranking_sentences` ranks only those with enough seeds.
     """
     rows = []
     for runs in study.values():
@@ -92,26 +95,36 @@ def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
 def ranking_sentences(study: dict[str, list[Run]], names: tuple[str, ...] | list[str]) -> list[str]:
     """For each pair of the named runs, a sentence that ranks them only where it can.
 
-    A pair is ranked when the paired bootstrap interval of the difference in
-    seed-mean digit IoU excludes 0; otherwise the sentence says the two cannot
-    be told apart on this test set.
+    A pair is ranked only when both runs have :data:`MIN_SEEDS_TO_RANK` seeds
+    or more and the two-level bootstrap interval (over test images and seeds)
+    of their difference in seed-mean digit IoU excludes 0; otherwise the
+    sentence says why it is not ranked, or that it is undecided.
     """
     return [_ranking_sentence(study[first], study[second]) for first, second in itertools.combinations(names, 2)]
 
 
 def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
-    """``a`` against ``b``: the higher first where their difference's interval excludes 0, else a tie."""
-    difference = stats.bootstrap_difference([run.confusions for run in a], [run.confusions for run in b])
+    """``a`` against ``b``: not ranked for want of seeds, the higher first where the interval excludes 0, else
+    undecided; the seeds' ranges tell how far the score moves with the seed alone."""
+    pair = f"{a[0].label} against {b[0].label}"
+    short = [f"{runs[0].label} has only {_seeds(len(runs))}" for runs in (a, b) if len(runs) < MIN_SEEDS_TO_RANK]
+    if short:
+        return f"{pair}: not ranked, as {' and '.join(short)} (ranking needs {MIN_SEEDS_TO_RANK})."
+    comparison = stats.compare([run.confusions for run in a], [run.confusions for run in b], level=INTERVAL_LEVEL)
+    difference, ranges = comparison.difference, (comparison.a_seed_range, comparison.b_seed_range)
     if difference.high < 0:
-        a, b = b, a
+        a, b, ranges = b, a, ranges[::-1]
         difference = stats.Interval(-difference.estimate, -difference.high, -difference.low)
     seeds = f"{_seeds(len(a))} each" if len(a) == len(b) else f"{_seeds(len(a))} and {_seeds(len(b))}"
-    numbers = f"{difference.estimate:.4f}, {_PERCENT} interval {difference.low:.4f} to {difference.high:.4f}"
+    seeds += ", whose scores span {:.4f} and {:.4f}".format(*ranges)
     if difference.low > 0:
-        return f"{a[0].label} scores higher than {b[0].label}: difference {numbers}, over {seeds}."
+        return (
+            f"{a[0].label} scores higher than {b[0].label}: difference {difference.estimate:.4f}, {_PERCENT} "
+            f"interval {difference.low:.4f} to {difference.high:.4f}, over {seeds}."
+        )
     return (
-        f"{a[0].label} and {b[0].label} cannot be told apart on this test set: the {_PERCENT} interval of "
-        f"{a[0].label} minus {b[0].label} includes 0 (difference {numbers}, over {seeds})."
+        f"{pair}: undecided, the {_PERCENT} interval of {a[0].label} minus {b[0].label}, {difference.low:.4f} to "
+        f"{difference.high:.4f}, includes 0 (difference {difference.estimate:.4f}, over {seeds})."
     )
 
 

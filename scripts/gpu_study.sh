@@ -4,8 +4,8 @@
 #   scripts/gpu_study.sh OUT [study|benchmark|all] [--quick]
 #
 # The study trains its runs side by side ($SEGBOOK_PARALLEL at once, default 14: every run of the manifest).
-# OUT receives artifacts.tar.gz (every finished run; the model file only of seed 0 of FCN-8s, U-Net and V-Net,
-# which the chapters load), study-logs.tar.gz, study.log, and the benchmark's JSON and log. The study stops after
+# OUT receives artifacts.tar.gz (every finished run; the model file only of seed 0 of each run, which the chapters,
+# the figures and the demo load), study-logs.tar.gz, study.log, and the benchmark's JSON and log. The study stops after
 # $SEGBOOK_STUDY_SECONDS and the benchmark after $SEGBOOK_BENCHMARK_SECONDS (default 1 hour each); the runs and
 # the models measured by then are collected all the same, and the benchmark runs whatever the study's outcome.
 # --quick runs both in their quick modes, to try the script end to end on a CPU.
@@ -29,7 +29,7 @@ if [[ $phase == study || $phase == all ]]; then
     rm -r "$work/artifacts/logs"
     # Finished runs only: an unfinished one's backup (weights and optimizer state) is large and stays behind.
     for run in "$work"/artifacts/*/seed-*; do [[ -f $run/run.json ]] || rm -r "$run"; done
-    find "$work/artifacts" -name model.keras | { grep -v -E '/(fcn8s|unet|vnet)/seed-0/model.keras$' || true; } | xargs -r rm
+    find "$work/artifacts" -name model.keras | { grep -v -E '/seed-0/model.keras$' || true; } | xargs -r rm
     tar -czf "$out/artifacts.tar.gz" -C "$work/artifacts" . || status=$?
 fi
 if [[ $phase == benchmark || $phase == all ]]; then

@@ -1,9 +1,10 @@
 """Re-execute every chapter top to bottom in the full profile, in place.
 
-    python scripts/reproduce.py [--retrain]
+    python scripts/reproduce.py [--retrain] [--chapters 01 05 ...]
 
 With ``--retrain`` the three models are first trained again from scratch into
 ``artifacts/``; without it the chapters reuse the finished runs there.
+``--chapters`` re-executes only the chapters whose file names start so.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ def execute_in_place(notebook: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--retrain", action="store_true", help="train the three models again first")
+    parser.add_argument("--chapters", nargs="+", default=["0"], help="file name starts of the chapters to run")
     args = parser.parse_args()
     os.environ[PROFILE_ENV] = "full"
     if args.retrain:
         subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train_all.py"), "--retrain"], check=True)
-    for notebook in sorted((REPO_ROOT / "notebooks").glob("0*.ipynb")):
+    chapters = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
+    for notebook in [chapter for chapter in chapters if chapter.name.startswith(tuple(args.chapters))]:
         start = time.perf_counter()
         print(f"Executing {notebook.name} ...", flush=True)
         execute_in_place(notebook)

@@ -75,18 +75,6 @@ def test_the_settings_of_a_model_are_timed_in_the_same_rounds(report):
             assert len(row[name]["values"]) == report["rounds"] > 1
 
 
-def test_the_books_setting_has_a_speedup_of_exactly_one_in_every_round(report):
-    for row in books(report).values():
-        assert row["train_speedup_over_book"]["values"] == [1.0] * report["rounds"]
-
-
-def test_a_variants_speedup_is_its_rate_over_the_books_in_the_same_round(report):
-    for row in variants(report):
-        book = books(report)[row["model"]]["train_images_per_second"]["values"]
-        paired = [rate / book_rate for rate, book_rate in zip(row["train_images_per_second"]["values"], book)]
-        assert row["train_speedup_over_book"]["values"] == pytest.approx(paired)
-
-
 def test_each_variant_changes_one_thing_and_says_whether_that_changes_the_training(report):
     for row in variants(report):
         book = books(report)[row["model"]]["setting"]

@@ -12,8 +12,6 @@ import functools
 import http.server
 import json
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +21,6 @@ import pytest
 from chromium import Chromium, chromium_executable
 
 from helpers import BACKGROUND, HEIGHT, WIDTH, browser_demo
-from helpers.config import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(
     chromium_executable() is None, reason="Chromium is not installed (apt-get install chromium); .ci/run installs it"
@@ -39,17 +36,6 @@ DIGIT_STROKES = [
     [(30, 22), (45, 22), (35, 44)],
     [(64 + 7 * np.sin(t), 32 - 11 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 25)],
 ]
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole book built with warnings as errors into the scratch folder; its HTML folder."""
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book), "build", "-W", "--keep-going", "--path-output", str(out), str(REPO_ROOT)]
-    build = subprocess.run(command, capture_output=True, text=True)
-    assert build.returncode == 0, f"the book did not build:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
-    return out / "_build" / "html"
 
 
 @pytest.fixture(scope="module")

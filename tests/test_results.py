@@ -221,6 +221,23 @@ def study(study_folder) -> dict[str, list[results.Run]]:
     return results.load_study(study_folder)
 
 
+@pytest.fixture(scope="module")
+def seed_effect_study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[results.Run]]:
+    """200 test images, and in each seed every image misses the same number of pixels, so only the seed moves a score.
+    U-Net's seeds 0, 1, 2 miss 0, 10, 20 pixels, V-Net's 25, 15, 5: U-Net is better on average, but seed 2 of V-Net
+    beats seed 2 of U-Net. FCN-8s has two seeds and "unet-original-budget" one."""
+    folder = tmp_path_factory.mktemp("seed-effect")
+    for name, misses in {
+        "unet": (0, 10, 20),
+        "vnet": (25, 15, 5),
+        "fcn8s": (5, 5),
+        "unet-original-budget": (5,),
+    }.items():
+        for seed, missed in enumerate(misses):
+            write_run(folder, name, seed, synthetic_confusions(np.full(200, missed)))
+    return results.load_study(folder)
+
+
 def test_a_study_gathers_each_run_names_seeds_in_numeric_order(study):
     assert [run.seed for run in study["unet"]] == [0, 2, 10]
     assert all(run.name == "unet" for run in study["unet"])
@@ -289,37 +306,74 @@ def test_the_seed_table_describes_each_run_names_seeds(study):
     assert np.isnan(table.loc["U-Net (original budget)", "sd"])
 
 
+def test_the_seed_tables_interval_counts_the_seeds(seed_effect_study):
+    """The images all agree, so U-Net's interval is that of its seeds alone: from three draws of its worst seed to
+    three of its best, where images alone would give an interval of zero width."""
+    row = results.seed_table(seed_effect_study).loc["U-Net"]
+    assert (row["95 % low"], row["95 % high"]) == pytest.approx((100 / 120, 1.0), abs=1e-12)
+
+
 NUMBER = r"-?\d\.\d{4}"
 
 
-def test_a_pair_whose_difference_interval_excludes_zero_is_ranked_in_either_order(study):
+def test_a_pair_whose_difference_interval_excludes_zero_is_ranked_higher_first_in_either_order(study):
     ranked = (
-        rf"U-Net scores higher than V-Net: difference {NUMBER}, 95 % interval {NUMBER} to {NUMBER}, over 3 seeds each\."
+        rf"U-Net scores higher than V-Net: difference {NUMBER}, 95 % interval {NUMBER} to {NUMBER}, "
+        rf"over 3 seeds each, whose scores span {NUMBER} and {NUMBER}\."
     )
-    assert re.fullmatch(ranked, results.ranking_sentences(study, ["unet", "vnet"])[0])
-    assert re.fullmatch(ranked, results.ranking_sentences(study, ["vnet", "unet"])[0])
+    [sentence] = results.ranking_sentences(study, ["unet", "vnet"])
+    assert re.fullmatch(ranked, sentence)
+    assert results.ranking_sentences(study, ["vnet", "unet"]) == [sentence]
 
 
 def test_the_ranked_difference_and_its_interval_are_positive(study):
     sentence = results.ranking_sentences(study, ["vnet", "unet"])[0]
-    estimate, low, high = (float(number) for number in re.findall(NUMBER, sentence))
+    estimate, low, high = (float(number) for number in re.findall(NUMBER, sentence)[:3])
     assert 0 < low < estimate < high
 
 
-def test_a_pair_whose_difference_interval_includes_zero_is_not_ranked(study):
+def test_a_pair_whose_difference_interval_includes_zero_is_undecided(study):
     [sentence] = results.ranking_sentences(study, ["vnet", "vnet-dice"])
-    assert sentence.startswith(
-        "V-Net and V-Net (Dice loss) cannot be told apart on this test set: the 95 % interval of V-Net minus "
-        "V-Net (Dice loss) includes 0 (difference 0.0000, 95 % interval -"
+    assert re.fullmatch(
+        rf"V-Net against V-Net \(Dice loss\): undecided, the 95 % interval of V-Net minus V-Net \(Dice loss\), "
+        rf"-\d\.\d{{4}} to \d\.\d{{4}}, includes 0 \(difference 0\.0000, over 3 seeds each, whose scores span "
+        rf"{NUMBER} and {NUMBER}\)\.",
+        sentence,
     )
-    assert sentence.endswith(", over 3 seeds each).")
 
 
-def test_every_pair_of_the_named_runs_gets_a_sentence_that_counts_each_ones_seeds(study):
+def test_a_seed_effect_larger_than_the_difference_leaves_the_pair_undecided(seed_effect_study):
+    """With the seeds held fixed, U-Net would win every resample."""
+    [sentence] = results.ranking_sentences(seed_effect_study, ["unet", "vnet"])
+    assert sentence.startswith("U-Net against V-Net: undecided, the 95 % interval of U-Net minus V-Net, -0.")
+    assert sentence.endswith(", over 3 seeds each, whose scores span 0.1667 and 0.1524).")
+
+
+@pytest.mark.parametrize(
+    ("names", "short"),
+    [
+        (["unet", "fcn8s"], "FCN-8s has only 2 seeds"),
+        (["unet-original-budget", "vnet"], "U-Net (original budget) has only 1 seed"),
+        (["fcn8s", "unet-original-budget"], "FCN-8s has only 2 seeds and U-Net (original budget) has only 1 seed"),
+    ],
+    ids=["two seeds", "one seed", "both short"],
+)
+def test_a_run_with_fewer_than_three_seeds_is_not_ranked_and_its_seeds_are_counted(seed_effect_study, names, short):
+    """FCN-8s's two seeds score the same and U-Net's are far apart: the seeds' count decides, not the interval."""
+    [sentence] = results.ranking_sentences(seed_effect_study, names)
+    labels = [seed_effect_study[name][0].label for name in names]
+    assert sentence == f"{labels[0]} against {labels[1]}: not ranked, as {short} (ranking needs 3)."
+
+
+def test_every_pair_of_the_named_runs_gets_a_sentence(study):
     sentences = results.ranking_sentences(study, ["unet", "vnet", "unet-original-budget"])
     assert len(sentences) == 3
-    assert sentences[2].startswith("U-Net (original budget) scores higher than V-Net: difference ")
-    assert sentences[2].endswith(", over 1 seed and 3 seeds.")
+    assert sentences[0].startswith("U-Net scores higher than V-Net: difference ")
+    assert sentences[1] == (
+        "U-Net against U-Net (original budget): not ranked, as U-Net (original budget) has only 1 seed "
+        "(ranking needs 3)."
+    )
+    assert sentences[2].startswith("V-Net against U-Net (original budget): not ranked, as ")
 
 
 def test_every_fcn_variant_has_a_label():

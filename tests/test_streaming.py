@@ -8,7 +8,8 @@ import pytest
 from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
 from helpers import HEIGHT, NUM_CLASSES, WIDTH, digits
-from helpers.streaming import DigitAugmentation, FreshCompositions
+from helpers.compose import Split
+from helpers.streaming import DigitAugmentation, FreshCompositions, ShuffledSplit
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +140,33 @@ def test_bad_input_is_rejected_by_name(pool, change, message):
     arguments = {"pixels": pool[0], "labels": pool[1], "images_per_epoch": 24, "batch_size": 8, "seed": 0} | change
     with pytest.raises(ValueError, match=message):
         FreshCompositions(**arguments)
+
+
+# --------------------------------------------------------------------------- a fixed split, reshuffled
+
+
+def numbered_split(n: int) -> Split:
+    """``n`` images whose grey level at (0, 0) is their index, so a batch says which images it holds."""
+    images = np.zeros((n, HEIGHT, WIDTH), np.uint8)
+    images[:, 0, 0] = np.arange(n)
+    return Split(images, np.zeros((n, HEIGHT, WIDTH), np.uint8))
+
+
+def epoch_order(split: ShuffledSplit, epoch: int) -> list[int]:
+    split.epoch = epoch
+    return [int(index) for batch in range(len(split)) for index in split[batch][0][:, 0, 0, 0]]
+
+
+def test_a_shuffled_split_shows_every_example_once_an_epoch_in_a_new_order_each_epoch():
+    split = ShuffledSplit(numbered_split(20), batch_size=8, seed=0)
+    orders = [epoch_order(split, epoch) for epoch in range(3)]
+    assert all(sorted(order) == list(range(20)) for order in orders)
+    assert [len(split[batch][0]) for batch in range(len(split))] == [8, 8, 4]
+    assert orders[0] != orders[1] and orders[1] != orders[2]  # Keras' own shuffling repeats under a global seed
+
+
+def test_a_shuffled_splits_order_depends_on_the_seed_and_the_epoch_alone():
+    first, again = (ShuffledSplit(numbered_split(20), batch_size=8, seed=3) for _ in range(2))
+    epoch_order(first, 0)  # a run that went through epoch 0 ...
+    assert epoch_order(first, 1) == epoch_order(again, 1)  # ... and one resumed at epoch 1 see the same batches
+    assert epoch_order(first, 1) != epoch_order(ShuffledSplit(numbered_split(20), batch_size=8, seed=4), 1)
