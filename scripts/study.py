@@ -121,7 +121,7 @@ class Scheduler:
         return self.failures
 
     def _start(self, job: study.Job) -> None:
-        log = (self.logs / f"{job.run}-seed-{job.seed}.log").open("w")
+        log = (self.logs / f"{job.run}-seed-{job.seed}.log").open("a")  # a resumed run adds to its log
         command = [sys.executable, __file__, str(self.args.manifest), "--worker", job.run, str(job.seed)]
         command += ["--artifacts", str(self.args.artifacts)] + (["--quick"] if self.args.quick else [])
         command += ["--threads", str(self.args.threads)] if self.args.threads else []

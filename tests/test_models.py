@@ -246,7 +246,7 @@ MIN_DIGIT_IOU = 0.9
 @pytest.fixture(scope="module")
 def one_batch(tmp_path_factory: pytest.TempPathFactory) -> data.Split:
     """Two generated M2NIST training images, with digits of three classes (5, 6 and 9)."""
-    return data.generate((2, 1, 1), seed=0, cache=tmp_path_factory.mktemp("m2nist"), progress=False).train
+    return data.generate((2, 1, 1), seed=0, cache=tmp_path_factory.mktemp("m2nist"), progress=False, pools=None).train
 
 
 def fit_one_batch(model: keras.Model, batch: data.Split, steps: int) -> tuple[float, float, float]:
