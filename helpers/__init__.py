@@ -3,7 +3,8 @@
 Data: ``config`` (profiles and folders), ``digits`` (the MNIST digits and
 their pools), ``compose`` (composing M2NIST images, digit augmentation),
 ``data`` (the splits: generated, cached, or the Kaggle files), ``streaming``
-(fresh compositions every epoch). Networks: ``blocks`` (the layers all share),
+(training batches that depend on the seed and the epoch alone: fresh
+compositions, or a fixed split reshuffled). Networks: ``blocks`` (the layers all share),
 ``fcn`` (FCN-32s, 16s, 8s), ``models`` (U-Net, 2D V-Net, the registry and
 budgets). Training: ``losses``, ``settings`` (recipes and presets),
 ``training`` (the training loop, resume), ``runs`` (run folders, reading a
