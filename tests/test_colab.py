@@ -67,6 +67,13 @@ def test_the_setup_cell_comes_first(chapter: Path) -> None:
     assert "git" in setup_cell(chapter) and 'find_spec("helpers")' in setup_cell(chapter)
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
+def test_the_setup_cell_is_collapsed_behind_a_one_line_summary(chapter: Path) -> None:
+    cell = next(cell for cell in nbformat.read(chapter, as_version=4).cells if cell.cell_type == "code")
+    assert "hide-input" in cell.metadata.get("tags", [])
+    assert cell.metadata["mystnb"]["code_prompt_show"].startswith("Setup:")
+
+
 def test_every_chapter_has_the_same_setup_cell() -> None:
     assert len({setup_cell(chapter) for chapter in CHAPTERS}) == 1
 
