@@ -101,8 +101,8 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
         )
         return TrainResult(load_model(run_dir / MODEL_FILE), read_json(run_dir / HISTORY_FILE), facts, run_dir)
     if state == "unfinished" and not retrain:
-        if _backup_epochs(run_dir) is not None:
-            print(f"Resuming the unfinished run in {display_path(run_dir)} after epoch {_backup_epochs(run_dir)}.")
+        if (backed_up := _backup_epochs(run_dir)) is not None:
+            print(f"Resuming the unfinished run in {display_path(run_dir)} after epoch {backed_up}.")
             return None
         print(f"{display_path(run_dir)} holds a run stopped before its first epoch ended; training it from the start.")
     elif state == "stale":

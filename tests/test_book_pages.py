@@ -6,7 +6,6 @@ Headless Chromium (the Debian package) opens chapter pages as plain files from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 CHAPTER_1 = Path("notebooks") / "01_semantic_segmentation.html"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    chromium = Chromium(chromium_executable(), profile=tmp_path_factory.mktemp("chromium-profile"))
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture(scope="module")

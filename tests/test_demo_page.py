@@ -39,13 +39,6 @@ DIGIT_STROKES = [
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    chromium = Chromium(chromium_executable(), profile=tmp_path_factory.mktemp("chromium-profile"))
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture(scope="module")
 def served_book(built_book: Path) -> Iterator[str]:
     """The built book served over HTTP on the loopback address; its base URL."""
     handler = functools.partial(QuietHandler, directory=str(built_book))
