@@ -1,10 +1,12 @@
-"""Tests run in the quick profile and write only into one scratch folder per test session.
+"""Tests run in the quick profile and write only into one scratch folder per test
+session.
 
-The folder (``$SEGBOOK_TEST_SCRATCH``, a fresh ``tempfile.mkdtemp``) holds the generated data
-(``$M2NIST_CACHE``), the quick runs' artifacts (``$SEGBOOK_ARTIFACTS``), pytest's ``tmp_path`` folders,
-and the files the tools write on the side: Keras' config, Matplotlib's font cache, the notebook kernels'
-IPython profile and Jupyter connection files. It is set up when pytest loads this file, before any test
-module imports Keras, so the notebooks that nbval runs inherit it too; it is removed when the session ends
+The folder (``$SEGBOOK_TEST_SCRATCH``, a fresh ``tempfile.mkdtemp``) holds the generated
+data (``$M2NIST_CACHE``), the quick runs' artifacts (``$SEGBOOK_ARTIFACTS``), pytest's
+``tmp_path`` folders, and the files the tools write on the side: Keras' config,
+Matplotlib's font cache, the notebook kernels' IPython profile and Jupyter connection
+files. It is set up when pytest loads this file, before any test module imports Keras,
+so the notebooks that nbval runs inherit it too; it is removed when the session ends
 unless ``SEGBOOK_KEEP_SCRATCH`` is set.
 """
 
@@ -20,7 +22,8 @@ import pytest
 SCRATCH_ENV = "SEGBOOK_TEST_SCRATCH"
 SCRATCH = Path(tempfile.mkdtemp(prefix="segbook-tests-")).resolve()
 
-# Subfolders of the scratch folder, by the environment variable that points the writer there.
+# Subfolders of the scratch folder, by the environment variable that points the writer
+# there.
 SCRATCH_FOLDERS = {
     "M2NIST_CACHE": "m2nist-cache",  # helpers.config.cache_dir(): generated data
     "SEGBOOK_ARTIFACTS": "artifacts",  # helpers.config.artifacts_dir(): model runs
@@ -37,7 +40,8 @@ for variable, folder in SCRATCH_FOLDERS.items():
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """``tmp_path`` folders go into the scratch folder too, unless ``--basetemp`` names another."""
+    """``tmp_path`` folders go into the scratch folder too, unless ``--basetemp`` names
+    another."""
     if config.option.basetemp is None:
         config.option.basetemp = str(SCRATCH / "pytest")
 
@@ -58,15 +62,22 @@ TINY_PROFILE_SIZES = (16, 8, 8)
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory):
-    """A small generated M2NIST data set (16 / 8 / 8 images), shared by the tests that train."""
+    """A small generated M2NIST data set (16 / 8 / 8 images), shared by the tests that
+    train."""
     from helpers import data
 
-    return data.generate(TINY_PROFILE_SIZES, seed=1, cache=tmp_path_factory.mktemp("cache"), progress=False)
+    return data.generate(
+        TINY_PROFILE_SIZES,
+        seed=1,
+        cache=tmp_path_factory.mktemp("cache"),
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory):
-    """A finished one-epoch run of a small U-Net on :func:`tiny_dataset`, shared by the tests that read a run."""
+    """A finished one-epoch run of a small U-Net on :func:`tiny_dataset`, shared by the
+    tests that read a run."""
     from helpers import training
     from helpers.config import Profile
     from helpers.settings import TrainSettings
@@ -83,7 +94,8 @@ def tiny_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole book built once per test session, with warnings as errors, into the scratch folder; its HTML folder."""
+    """The whole book built once per test session, with warnings as errors, into the
+    scratch folder; its HTML folder."""
     import subprocess
     import sys
 
@@ -91,7 +103,17 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book), "build", "-W", "--keep-going", "--path-output", str(out), str(REPO_ROOT)]
+    command = [
+        str(jupyter_book),
+        "build",
+        "-W",
+        "--keep-going",
+        "--path-output",
+        str(out),
+        str(REPO_ROOT),
+    ]
     build = subprocess.run(command, capture_output=True, text=True)
-    assert build.returncode == 0, f"the book did not build:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    assert build.returncode == 0, (
+        f"the book did not build:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    )
     return out / "_build" / "html"

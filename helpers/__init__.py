@@ -20,7 +20,8 @@ share), ``source`` (a function's real source on the page), ``browser_demo``
 
 import os
 
-# TensorFlow's C++ start-up messages (no CUDA on a CPU machine, ...) would otherwise land in
+# TensorFlow's C++ start-up messages (no CUDA on a CPU machine, ...) would otherwise
+# land in
 # every chapter's saved outputs; set TF_CPP_MIN_LOG_LEVEL yourself to see them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

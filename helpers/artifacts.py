@@ -1,4 +1,5 @@
-"""The files a run leaves in its folder, JSON that survives NaN, and the per-image confusions: read without Keras."""
+"""The files a run leaves in its folder, JSON that survives NaN, and the per-image
+confusions: read without Keras."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ _CONFUSIONS_KEY = "confusions"
 
 
 def to_json(value: Any) -> Any:
-    """``value`` with numpy arrays and numbers as plain Python, and NaN as None (JSON null)."""
+    """``value`` with numpy arrays and numbers as plain Python, and NaN as None (JSON
+    null)."""
     if isinstance(value, dict):
         return {key: to_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -37,8 +39,11 @@ def to_json(value: Any) -> Any:
 
 
 def nan_for_null(values: list) -> np.ndarray:
-    """A JSON list of scores back as floats, null as NaN: the inverse of :func:`to_json` for one list."""
-    return np.array([np.nan if value is None else value for value in values], dtype=float)
+    """A JSON list of scores back as floats, null as NaN: the inverse of :func:`to_json`
+    for one list."""
+    return np.array(
+        [np.nan if value is None else value for value in values], dtype=float
+    )
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -54,18 +59,24 @@ def read_json(path: Path) -> Any:
 
 
 def _check_confusions(confusions: np.ndarray, source: str) -> np.ndarray:
-    """``confusions`` if it holds integer counts of shape ``(N, 11, 11)``; otherwise an error naming ``source``."""
-    shape_ok = confusions.ndim == 3 and confusions.shape[1:] == (NUM_CLASSES, NUM_CLASSES)
+    """``confusions`` if it holds integer counts of shape ``(N, 11, 11)``; otherwise an
+    error naming ``source``."""
+    shape_ok = confusions.ndim == 3 and confusions.shape[1:] == (
+        NUM_CLASSES,
+        NUM_CLASSES,
+    )
     if not shape_ok or not np.issubdtype(confusions.dtype, np.integer):
         raise ValueError(
-            f"{source}: expected per-image confusion matrices, integers of shape (N, {NUM_CLASSES}, {NUM_CLASSES}), "
+            f"{source}: expected per-image confusion matrices, integers of shape (N, "
+            f"{NUM_CLASSES}, {NUM_CLASSES}), "
             f"got {confusions.dtype} of shape {confusions.shape}"
         )
     return confusions
 
 
 def write_confusions(path: Path, confusions: np.ndarray) -> None:
-    """Write per-image confusion matrices ``(N, 11, 11)`` to a compressed ``.npz``, atomically."""
+    """Write per-image confusion matrices ``(N, 11, 11)`` to a compressed ``.npz``,
+    atomically."""
     path = Path(path)
     confusions = _check_confusions(np.asarray(confusions), f"confusions for {path}")
     temporary = path.with_suffix(path.suffix + ".tmp")
@@ -75,8 +86,12 @@ def write_confusions(path: Path, confusions: np.ndarray) -> None:
 
 
 def read_confusions(path: Path) -> np.ndarray:
-    """The per-image confusion matrices ``(N, 11, 11)`` that :func:`write_confusions` wrote to ``path``."""
+    """The per-image confusion matrices ``(N, 11, 11)`` that :func:`write_confusions`
+    wrote to ``path``."""
     with np.load(path) as stored:
         if _CONFUSIONS_KEY not in stored:
-            raise ValueError(f"{path}: no array named {_CONFUSIONS_KEY!r}, found {', '.join(stored.files) or 'none'}")
+            raise ValueError(
+                f"{path}: no array named {_CONFUSIONS_KEY!r}, found "
+                f"{', '.join(stored.files) or 'none'}"
+            )
         return _check_confusions(stored[_CONFUSIONS_KEY], str(path))

@@ -1,4 +1,5 @@
-"""What every network of the book is built from: the padded input, the cropped output, conv + batch norm + ReLU.
+"""What every network of the book is built from: the padded input, the cropped output,
+conv + batch norm + ReLU.
 
 Every model takes ``(64, 84, 1)`` raw grey levels 0..255 as floats (it
 rescales them itself) and returns ``(64, 84, 11)`` softmax probabilities,
@@ -25,7 +26,8 @@ INPUT_LAYER, PAD_LAYER, CROP_LAYER = "image", "pad", "crop"
 """The input of every model, its zero padding and the crop that undoes it."""
 
 BN_SUFFIX, RELU_SUFFIX = "_bn", "_relu"
-"""Added by :func:`conv_bn` to a convolution's name for its batch norm and ReLU; ``_relu`` also ends residual blocks."""
+"""Added by :func:`conv_bn` to a convolution's name for its batch norm and ReLU;
+``_relu`` also ends residual blocks."""
 
 Padding = tuple[tuple[int, int], tuple[int, int]]
 
@@ -36,24 +38,31 @@ def conv_layer(block: str, conv: int) -> str:
 
 
 def pool_layer(index: int) -> str:
-    """Name of a max pooling: after FCN encoder stage ``index`` (from 1), or after U-Net level ``index`` (from 0)."""
+    """Name of a max pooling: after FCN encoder stage ``index`` (from 1), or after U-Net
+    level ``index`` (from 0)."""
     return f"pool{index}"
 
 
 def padding_for(size: int, multiple: int) -> tuple[int, int]:
-    """Zeros to add ``(before, after)`` so that ``size`` becomes a multiple of ``multiple``.
+    """Zeros to add ``(before, after)`` so that ``size`` becomes a multiple of
+    ``multiple``.
 
     The amount is split as evenly as possible (an odd extra goes after), so
     the image stays centred and the receptive fields stay symmetric.
     """
     if size < 1 or multiple < 1:
-        raise ValueError(f"size and multiple must be positive, got size={size}, multiple={multiple}")
+        raise ValueError(
+            f"size and multiple must be positive, got size={size}, multiple={multiple}"
+        )
     total = -size % multiple
     return total // 2, total - total // 2
 
 
-def padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTensor, Padding]:
-    """The model input, and that input rescaled to 0..1 and zero-padded to ``multiple``."""
+def padded_grey_input(
+    multiple: int,
+) -> tuple[keras.KerasTensor, keras.KerasTensor, Padding]:
+    """The model input, and that input rescaled to 0..1 and zero-padded to
+    ``multiple``."""
     padding = (padding_for(HEIGHT, multiple), padding_for(WIDTH, multiple))
     inputs = keras.Input(shape=(HEIGHT, WIDTH, 1), name=INPUT_LAYER)
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
@@ -61,7 +70,9 @@ def padded_grey_input(multiple: int) -> tuple[keras.KerasTensor, keras.KerasTens
     return inputs, x, padding
 
 
-def class_probabilities(scores: keras.KerasTensor, padding: Padding) -> keras.KerasTensor:
+def class_probabilities(
+    scores: keras.KerasTensor, padding: Padding
+) -> keras.KerasTensor:
     """Crop the class scores by exactly the input padding, then softmax in float32."""
     x = layers.Cropping2D(padding, name=CROP_LAYER)(scores)
     return layers.Activation("softmax", dtype="float32", name="probabilities")(x)
@@ -77,12 +88,15 @@ def conv_bn(
     transposed: bool = False,
     relu: bool = True,
 ) -> keras.KerasTensor:
-    """Convolution (no bias: batch norm has one), batch norm and, unless ``relu=False``, ReLU.
+    """Convolution (no bias: batch norm has one), batch norm and, unless ``relu=False``,
+    ReLU.
 
     Batch norm lets all the models train from scratch with one learning rate.
     """
     conv = layers.Conv2DTranspose if transposed else layers.Conv2D
-    x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
+    x = conv(
+        filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name
+    )(x)
     x = layers.BatchNormalization(name=name + BN_SUFFIX)(x)
     return layers.ReLU(name=name + RELU_SUFFIX)(x) if relu else x
 

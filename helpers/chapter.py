@@ -8,46 +8,74 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from helpers import BACKGROUND, data, inference, metrics, models, plotting, results, training
+from helpers import (
+    BACKGROUND,
+    data,
+    inference,
+    metrics,
+    models,
+    plotting,
+    results,
+    training,
+)
 from helpers.config import Profile
 from helpers.settings import TrainSettings
 
 
 def describe_setup(profile: Profile, settings: TrainSettings | None = None) -> None:
-    """Prints what a chapter's run trains on and how long: the profile's data and the recipe's epochs."""
+    """Prints what a chapter's run trains on and how long: the profile's data and the
+    recipe's epochs."""
     settings = settings or training.DEFAULT_SETTINGS
     images = "fresh compositions" if settings.fresh_images else "a fixed set"
     print(
-        f"profile: {profile.name}; training images: {profile.n_train:,} an epoch ({images}); "
-        f"validation: {profile.n_val:,}; test: {profile.n_test:,}; epochs: {profile.epochs_of(settings.epochs)}"
+        f"profile: {profile.name}; training images: {profile.n_train:,} an epoch "
+        f"({images}); "
+        f"validation: {profile.n_val:,}; test: {profile.n_test:,}; epochs: "
+        f"{profile.epochs_of(settings.epochs)}"
     )
 
 
 def budget_table(model: keras.Model) -> Styler:
-    """Prints ``model``'s size in layers, and returns parameters and FLOPs per image of every model at its defaults."""
-    print(f"{model.name}: {len(model.layers)} layers, input {model.input.shape[1:]}, output {model.output.shape[1:]}")
-    table = pd.DataFrame(models.model_summary_table(models.build_model(name) for name in models.MODEL_BUILDERS))
+    """Prints ``model``'s size in layers, and returns parameters and FLOPs per image of
+    every model at its defaults."""
+    print(
+        f"{model.name}: {len(model.layers)} layers, input {model.input.shape[1:]}, "
+        f"output {model.output.shape[1:]}"
+    )
+    table = pd.DataFrame(
+        models.model_summary_table(
+            models.build_model(name) for name in models.MODEL_BUILDERS
+        )
+    )
     return table.set_index("model").style.format("{:,}")
 
 
-def train_and_report(model_name: str, profile: Profile) -> tuple[training.TrainResult, data.Dataset]:
-    """Train ``model_name`` in ``profile`` with the book's recipe (or load its finished run); print time and epochs.
+def train_and_report(
+    model_name: str, profile: Profile
+) -> tuple[training.TrainResult, data.Dataset]:
+    """Train ``model_name`` in ``profile`` with the book's recipe (or load its finished
+    run); print time and epochs.
 
-    The book's data and recipe in the full profile are those of the study's main runs, so this loads seed 0 of
-    the committed study run.
+    The book's data and recipe in the full profile are those of the study's main runs,
+    so this loads seed 0 of the committed study run.
     """
-    result = training.train(model_name, settings=training.DEFAULT_SETTINGS, profile=profile)
+    result = training.train(
+        model_name, settings=training.DEFAULT_SETTINGS, profile=profile
+    )
     dataset = data.load_m2nist().for_profile(profile)
     facts = result.facts
     print(
-        f"epochs run: {facts['epochs_run']}; training time: {facts['train_seconds']:.0f} s on {facts['device']}; "
-        f"lowest validation loss after epoch {facts['best_epoch']}, whose weights the model keeps"
+        f"epochs run: {facts['epochs_run']}; training time: "
+        f"{facts['train_seconds']:.0f} s on {facts['device']}; "
+        f"lowest validation loss after epoch {facts['best_epoch']}, whose weights the "
+        "model keeps"
     )
     return result, dataset
 
 
 def test_scores(result: training.TrainResult) -> Styler:
-    """Prints the headline test scores the run saved (as chapter 5 shows them) and returns its per-class table."""
+    """Prints the headline test scores the run saved (as chapter 5 shows them) and
+    returns its per-class table."""
     scores = results.load_run(result.run_dir).metrics
     per_class = pd.DataFrame(metrics.scores_table(scores)).set_index("class")
     weakest_digit = per_class.drop(index="background")["IoU"].idxmin()
@@ -57,12 +85,18 @@ def test_scores(result: training.TrainResult) -> Styler:
     )
     print(f"IoU of the background:    {scores['iou'][BACKGROUND]:.4f}")
     print(f"pixel accuracy:           {scores['pixel_accuracy']:.4f}")
-    print(f"weakest digit: {weakest_digit} (IoU {per_class.loc[weakest_digit, 'IoU']:.4f})")
+    print(
+        f"weakest digit: {weakest_digit} (IoU "
+        f"{per_class.loc[weakest_digit, 'IoU']:.4f})"
+    )
     return per_class.style.format("{:.4f}")
 
 
-def show_test_predictions(result: training.TrainResult, test: data.Split, n: int = 4) -> np.ndarray:
-    """Draws ``n`` random test images and the ``n`` worst with their predictions; returns every image's mean IoU.
+def show_test_predictions(
+    result: training.TrainResult, test: data.Split, n: int = 4
+) -> np.ndarray:
+    """Draws ``n`` random test images and the ``n`` worst with their predictions;
+    returns every image's mean IoU.
 
     An image's score is its mean IoU over the digits in its true or predicted
     mask (:func:`helpers.metrics.per_image_mean_iou`), which ranks the images.
@@ -74,7 +108,9 @@ def show_test_predictions(result: training.TrainResult, test: data.Split, n: int
         f"{np.sum(image_scores < 0.9)} of {len(test)} test images below 0.9"
     )
     shown = {
-        "random test images": np.random.default_rng(0).choice(len(test), size=n, replace=False),
+        "random test images": np.random.default_rng(0).choice(
+            len(test), size=n, replace=False
+        ),
         f"the {n} worst test images": np.argsort(image_scores)[:n],
     }
     for caption, indices in shown.items():
@@ -83,7 +119,10 @@ def show_test_predictions(result: training.TrainResult, test: data.Split, n: int
             test.masks[indices],
             n=n,
             preds=predicted[indices],
-            titles=[f"test #{index}: mean IoU {image_scores[index]:.2f}" for index in indices],
+            titles=[
+                f"test #{index}: mean IoU {image_scores[index]:.2f}"
+                for index in indices
+            ],
             pred_label=f"{result.model.name} prediction",
         )
         fig.suptitle(f"{result.model.name}: {caption}")

@@ -1,4 +1,5 @@
-"""Composing M2NIST images from 28x28 digits, with optional random changes to each digit first.
+"""Composing M2NIST images from 28x28 digits, with optional random changes to each digit
+first.
 
 :func:`compose_images` is the one implementation of the M2NIST recipe: the
 fixed splits of :func:`helpers.data.generate` and the images that
@@ -40,21 +41,40 @@ class Split(NamedTuple):
 
 
 def check_digits(pixels: np.ndarray, labels: np.ndarray) -> None:
-    """Raise a ValueError naming the problem unless the pool holds K > 0 ``uint8 (28, 28)`` digits with labels 0..9."""
+    """Raise a ValueError naming the problem unless the pool holds K > 0 ``uint8 (28,
+    28)`` digits with labels 0..9."""
     pixels, labels = np.asarray(pixels), np.asarray(labels)
-    if pixels.ndim != 3 or pixels.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or pixels.dtype != np.uint8:
-        raise ValueError(f"digit pixels: expected uint8 (K, 28, 28), got {pixels.dtype} {pixels.shape}")
+    if (
+        pixels.ndim != 3
+        or pixels.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE)
+        or pixels.dtype != np.uint8
+    ):
+        raise ValueError(
+            f"digit pixels: expected uint8 (K, 28, 28), got {pixels.dtype} "
+            f"{pixels.shape}"
+        )
     if len(pixels) == 0:
         raise ValueError("digit pool is empty: pixels has shape (0, 28, 28)")
     if labels.shape != (len(pixels),):
-        raise ValueError(f"digit labels: expected one label per digit, shape ({len(pixels)},), got {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
-        raise ValueError(f"digit labels must be integers 0..9, got {labels.dtype} {labels.min()}..{labels.max()}")
+        raise ValueError(
+            f"digit labels: expected one label per digit, shape ({len(pixels)},), got "
+            f"{labels.shape}"
+        )
+    if (
+        not np.issubdtype(labels.dtype, np.integer)
+        or labels.min() < 0
+        or labels.max() > 9
+    ):
+        raise ValueError(
+            f"digit labels must be integers 0..9, got {labels.dtype} "
+            f"{labels.min()}..{labels.max()}"
+        )
 
 
 @dataclass(frozen=True)
 class DigitAugmentation:
-    """Ranges of a random affine change of each digit, drawn uniformly and independently per digit.
+    """Ranges of a random affine change of each digit, drawn uniformly and independently
+    per digit.
 
     The defaults keep every digit legible and, nearly always, inside its
     28x28 box: MNIST digits fit a 20x20 square centred in the box, which a
@@ -78,14 +98,22 @@ class DigitAugmentation:
             raise ValueError(f"scale must be a range 0 < low <= high, got {self.scale}")
         for name in ("rotation", "shear", "shift"):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be a non-negative range, got {getattr(self, name)}")
+                raise ValueError(
+                    f"{name} must be a non-negative range, got {getattr(self, name)}"
+                )
 
     def as_dict(self) -> dict[str, Any]:
-        """The ranges and :data:`AUGMENTATION_VERSION`, as a run's configuration records them."""
-        return {**asdict(self), "scale": list(self.scale), "version": AUGMENTATION_VERSION}
+        """The ranges and :data:`AUGMENTATION_VERSION`, as a run's configuration records
+        them."""
+        return {
+            **asdict(self),
+            "scale": list(self.scale),
+            "version": AUGMENTATION_VERSION,
+        }
 
     def apply(self, digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Digits ``uint8 (N, 28, 28)``, each moved by its own random affine map about the box centre.
+        """Digits ``uint8 (N, 28, 28)``, each moved by its own random affine map about
+        the box centre.
 
         Every output pixel is read from where the map sends it back in the
         original digit, by bilinear interpolation; pixels that come from
@@ -98,45 +126,64 @@ class DigitAugmentation:
         of the original rule.
         """
         digits = np.asarray(digits)
-        if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or digits.dtype != np.uint8:
-            raise ValueError(f"digits: expected uint8 (N, 28, 28), got {digits.dtype} {digits.shape}")
+        if (
+            digits.ndim != 3
+            or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE)
+            or digits.dtype != np.uint8
+        ):
+            raise ValueError(
+                f"digits: expected uint8 (N, 28, 28), got {digits.dtype} {digits.shape}"
+            )
         n = len(digits)
         angle = np.deg2rad(rng.uniform(-self.rotation, self.rotation, n))
         scale = rng.uniform(*self.scale, n)
         shear = rng.uniform(-self.shear, self.shear, n)
         shift = rng.uniform(-self.shift, self.shift, (n, 2))
-        # The forward map is (x, y) -> scale * rotation @ shear @ (x, y) + shift about the centre; sampling needs
-        # its inverse, from the output pixel back to the input: (a b; c d) @ ((x, y) - shift).
+        # The forward map is (x, y) -> scale * rotation @ shear @ (x, y) + shift about
+        # the centre; sampling needs
+        # its inverse, from the output pixel back to the input: (a b; c d) @ ((x, y) -
+        # shift).
         cos, sin = np.cos(angle), np.sin(angle)
-        forward = scale[:, None, None] * np.stack([cos, cos * shear - sin, sin, sin * shear + cos], 1).reshape(n, 2, 2)
+        forward = scale[:, None, None] * np.stack(
+            [cos, cos * shear - sin, sin, sin * shear + cos], 1
+        ).reshape(n, 2, 2)
         inverse = np.linalg.inv(forward)
-        maps = np.concatenate([inverse.reshape(n, 4), -(inverse @ shift[:, :, None]).reshape(n, 2)], axis=1)
+        maps = np.concatenate(
+            [inverse.reshape(n, 4), -(inverse @ shift[:, :, None]).reshape(n, 2)],
+            axis=1,
+        )
         augmented = np.empty_like(digits)
-        for start in range(0, n, _CHUNK):  # chunks keep the temporary arrays in the cache
+        for start in range(
+            0, n, _CHUNK
+        ):  # chunks keep the temporary arrays in the cache
             part = slice(start, start + _CHUNK)
             augmented[part] = _warp_digits(digits[part], maps[part].astype(np.float32))
         return augmented
 
 
 AUGMENTATION_VERSION = 2
-"""The version of :meth:`DigitAugmentation.apply`'s recipe (2: the support is warped with the digit)."""
+"""The version of :meth:`DigitAugmentation.apply`'s recipe (2: the support is warped
+with the digit)."""
 
 _CHUNK = 1024
 _CENTRED_ROWS, _CENTRED_COLS = (
-    np.mgrid[:DIGIT_SIZE, :DIGIT_SIZE].reshape(2, -1).astype(np.float32) - (DIGIT_SIZE - 1) / 2
+    np.mgrid[:DIGIT_SIZE, :DIGIT_SIZE].reshape(2, -1).astype(np.float32)
+    - (DIGIT_SIZE - 1) / 2
 )
 _PADDED = DIGIT_SIZE + 2
 
 
 def _warp_digits(digits: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    """Digits ``(N, 28, 28)`` read through affine maps ``(N, 6)``, black outside their warped support."""
+    """Digits ``(N, 28, 28)`` read through affine maps ``(N, 6)``, black outside their
+    warped support."""
     grey = _resample(digits.astype(np.float32), maps)
     inside = _resample((digits > 0).astype(np.float32), maps) >= 0.5
     return np.where(inside, np.clip(np.rint(grey), 1, 255), 0).astype(np.uint8)
 
 
 def _resample(values: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    """Images ``float32 (N, 28, 28)`` read through affine maps ``(N, 6)`` = (a, b, c, d, e, f), bilinearly, 0 outside.
+    """Images ``float32 (N, 28, 28)`` read through affine maps ``(N, 6)`` = (a, b, c, d,
+    e, f), bilinearly, 0 outside.
 
     Output pixel (x, y), counted from the box centre, takes the input value at
     (a x + b y + e, c x + d y + f) from the centre.
@@ -146,13 +193,17 @@ def _resample(values: np.ndarray, maps: np.ndarray) -> np.ndarray:
     centre = (DIGIT_SIZE - 1) / 2
     x = a * _CENTRED_COLS + b * _CENTRED_ROWS + (e + centre)
     y = c * _CENTRED_COLS + d * _CENTRED_ROWS + (f + centre)
-    padded = np.zeros((n, _PADDED, _PADDED), np.float32)  # a black border for points outside the box
+    padded = np.zeros(
+        (n, _PADDED, _PADDED), np.float32
+    )  # a black border for points outside the box
     padded[:, 1:-1, 1:-1] = values
     x0 = np.clip(np.floor(x), -1, DIGIT_SIZE - 1)
     y0 = np.clip(np.floor(y), -1, DIGIT_SIZE - 1)
     fx = np.clip(x - x0, 0, 1)
     fy = np.clip(y - y0, 0, 1)
-    corner = ((y0 + 1) * _PADDED + (x0 + 1)).astype(np.intp) + (_PADDED * _PADDED) * np.arange(n)[:, None]
+    corner = ((y0 + 1) * _PADDED + (x0 + 1)).astype(np.intp) + (
+        _PADDED * _PADDED
+    ) * np.arange(n)[:, None]
     flat = padded.reshape(-1)
     top_left, top_right = flat[corner], flat[corner + 1]
     bottom_left, bottom_right = flat[corner + _PADDED], flat[corner + _PADDED + 1]
@@ -161,8 +212,11 @@ def _resample(values: np.ndarray, maps: np.ndarray) -> np.ndarray:
     return (top + (bottom - top) * fy).reshape(n, DIGIT_SIZE, DIGIT_SIZE)
 
 
-def paste_digits(digits: np.ndarray, labels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> Split:
-    """Images and masks of digits ``uint8 (N, S, 28, 28)`` with labels ``(N, S)`` whose boxes start at ``rows, cols``.
+def paste_digits(
+    digits: np.ndarray, labels: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> Split:
+    """Images and masks of digits ``uint8 (N, S, 28, 28)`` with labels ``(N, S)`` whose
+    boxes start at ``rows, cols``.
 
     The image is the pixel-wise maximum of the digits. A pixel is foreground
     exactly where the image is > 0 and takes the label of the brightest digit
@@ -170,23 +224,38 @@ def paste_digits(digits: np.ndarray, labels: np.ndarray, rows: np.ndarray, cols:
     """
     n, slots = digits.shape[:2]
     labels = np.asarray(labels).astype(np.uint8)
-    outside = (rows < 0) | (rows > HEIGHT - DIGIT_SIZE) | (cols < 0) | (cols > WIDTH - DIGIT_SIZE)
+    outside = (
+        (rows < 0)
+        | (rows > HEIGHT - DIGIT_SIZE)
+        | (cols < 0)
+        | (cols > WIDTH - DIGIT_SIZE)
+    )
     if outside.any():
         image, slot = np.argwhere(outside)[0]
         raise ValueError(
-            f"digit {slot} of image {image} at row {rows[image, slot]}, column {cols[image, slot]} "
+            f"digit {slot} of image {image} at row {rows[image, slot]}, column "
+            f"{cols[image, slot]} "
             f"crosses the edge of the {HEIGHT}x{WIDTH} image"
         )
     images = np.zeros((n, HEIGHT, WIDTH), np.uint8)
     masks = np.full((n, HEIGHT, WIDTH), BACKGROUND, np.uint8)
     image_windows, mask_windows = (
-        sliding_window_view(canvas, (DIGIT_SIZE, DIGIT_SIZE), axis=(1, 2), writeable=True) for canvas in (images, masks)
-    )  # windows[i, row, col] is the 28x28 box of image i whose top-left corner is (row, col)
+        sliding_window_view(
+            canvas, (DIGIT_SIZE, DIGIT_SIZE), axis=(1, 2), writeable=True
+        )
+        for canvas in (images, masks)
+    )  # windows[i, row, col]: the 28x28 box of image i with top-left corner (row, col)
     for slot in range(slots):
         # a blank digit changes nothing, so only the shown ones are pasted
-        shown = np.flatnonzero(digits[:, slot].reshape(n, DIGIT_SIZE * DIGIT_SIZE).any(axis=1))
+        shown = np.flatnonzero(
+            digits[:, slot].reshape(n, DIGIT_SIZE * DIGIT_SIZE).any(axis=1)
+        )
         box = (shown, rows[shown, slot], cols[shown, slot])
-        digit, below, labelled = digits[shown, slot], image_windows[box], mask_windows[box]
+        digit, below, labelled = (
+            digits[shown, slot],
+            image_windows[box],
+            mask_windows[box],
+        )
         np.copyto(labelled, labels[shown, slot, None, None], where=digit > below)
         image_windows[box] = np.maximum(digit, below)
         mask_windows[box] = labelled
@@ -200,7 +269,8 @@ def compose_images(
     rng: np.random.Generator,
     augmentation: DigitAugmentation | None = None,
 ) -> Split:
-    """``n_images`` M2NIST images and masks composed from a pool of digits, drawn with replacement.
+    """``n_images`` M2NIST images and masks composed from a pool of digits, drawn with
+    replacement.
 
     Each image draws 2 or 3 digits; digit ``i`` goes to column ``28*i + U[0, 10)``
     and row ``U[0, 36]``, and a digit whose box would cross the right edge is
@@ -212,9 +282,19 @@ def compose_images(
         raise ValueError(f"n_images must be >= 0, got {n_images}")
     digit_count = rng.integers(2, MAX_DIGITS + 1, n_images)
     chosen = rng.integers(0, len(pixels), (n_images, MAX_DIGITS))
-    cols = DIGIT_SIZE * np.arange(MAX_DIGITS) + rng.integers(0, COLUMN_JITTER, (n_images, MAX_DIGITS))
+    cols = DIGIT_SIZE * np.arange(MAX_DIGITS) + rng.integers(
+        0, COLUMN_JITTER, (n_images, MAX_DIGITS)
+    )
     rows = rng.integers(0, HEIGHT - DIGIT_SIZE + 1, (n_images, MAX_DIGITS))
-    placed = (np.arange(MAX_DIGITS) < digit_count[:, None]) & (cols <= WIDTH - DIGIT_SIZE)
+    placed = (np.arange(MAX_DIGITS) < digit_count[:, None]) & (
+        cols <= WIDTH - DIGIT_SIZE
+    )
     digits = np.zeros((n_images, MAX_DIGITS, DIGIT_SIZE, DIGIT_SIZE), np.uint8)
-    digits[placed] = pixels[chosen[placed]] if augmentation is None else augmentation.apply(pixels[chosen[placed]], rng)
-    return paste_digits(digits, np.asarray(labels)[chosen], rows, np.minimum(cols, WIDTH - DIGIT_SIZE))
+    digits[placed] = (
+        pixels[chosen[placed]]
+        if augmentation is None
+        else augmentation.apply(pixels[chosen[placed]], rng)
+    )
+    return paste_digits(
+        digits, np.asarray(labels)[chosen], rows, np.minimum(cols, WIDTH - DIGIT_SIZE)
+    )

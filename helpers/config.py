@@ -26,7 +26,8 @@ ARTIFACTS_ENV = "SEGBOOK_ARTIFACTS"
 
 @dataclass(frozen=True)
 class Profile:
-    """How many images a run trains (per epoch), validates and tests on, and at most how many epochs it trains."""
+    """How many images a run trains (per epoch), validates and tests on, and at most how
+    many epochs it trains."""
 
     name: str
     n_train: int
@@ -38,7 +39,8 @@ class Profile:
         return asdict(self)
 
     def epochs_of(self, epochs: int) -> int:
-        """The epochs a recipe of ``epochs`` trains in this profile: all of them, or at most ``max_epochs``."""
+        """The epochs a recipe of ``epochs`` trains in this profile: all of them, or at
+        most ``max_epochs``."""
         return min(epochs, self.max_epochs or epochs)
 
 
@@ -52,12 +54,15 @@ def current_profile() -> Profile:
     """Return the profile named by ``$SEGBOOK_PROFILE`` (default ``full``)."""
     name = os.environ.get(PROFILE_ENV, "full").strip().lower()
     if name not in PROFILES:
-        raise ValueError(f"{PROFILE_ENV}={name!r} is not a profile; choose one of {sorted(PROFILES)}")
+        raise ValueError(
+            f"{PROFILE_ENV}={name!r} is not a profile; choose one of {sorted(PROFILES)}"
+        )
     return PROFILES[name]
 
 
 def cache_dir() -> Path:
-    """Folder for generated data and scratch runs (``$M2NIST_CACHE`` or ~/.cache/m2nist-book)."""
+    """Folder for generated data and scratch runs (``$M2NIST_CACHE`` or
+    ~/.cache/m2nist-book)."""
     return Path(os.environ.get("M2NIST_CACHE", Path.home() / ".cache" / "m2nist-book"))
 
 
@@ -71,11 +76,16 @@ def artifacts_dir(profile: Profile | None = None) -> Path:
     if override := os.environ.get(ARTIFACTS_ENV):
         return Path(override)
     profile = profile or current_profile()
-    return COMMITTED_ARTIFACTS if profile.name == "full" else cache_dir() / f"{profile.name}-artifacts"
+    return (
+        COMMITTED_ARTIFACTS
+        if profile.name == "full"
+        else cache_dir() / f"{profile.name}-artifacts"
+    )
 
 
 def display_path(path: os.PathLike | str) -> str:
-    """A path as messages show it: relative to the repository, or with ``~`` for the home folder."""
+    """A path as messages show it: relative to the repository, or with ``~`` for the
+    home folder."""
     path = Path(path).resolve()
     if path.is_relative_to(REPO_ROOT):
         return str(path.relative_to(REPO_ROOT))

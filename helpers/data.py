@@ -30,15 +30,21 @@ KAGGLE_ENV = "M2NIST_DIR"
 KAGGLE_IMAGES = "combined.npy"
 KAGGLE_MASKS = "segmented.npy"
 GENERATOR_VERSION = 3
-DEFAULT_SPLIT = (PROFILES["full"].n_train, PROFILES["full"].n_val, PROFILES["full"].n_test)
-"""Images per split (train, validation, test): those of the full profile, the book's results.
+DEFAULT_SPLIT = (
+    PROFILES["full"].n_train,
+    PROFILES["full"].n_val,
+    PROFILES["full"].n_test,
+)
+"""Images per split (train, validation, test): those of the full profile, the book's
+results.
 
 4,000 training images an epoch (composed anew every epoch by the book's
 recipe), 500 for validation and 2,000 fixed test images, enough that the test
 scores vary little from one draw of the data to the next.
 """
 DIGIT_POOLS = (3500, 500, 1000)
-"""Digits in the training, validation and test pools: 70 / 10 / 20 % of the 5,000, chosen apart from the image counts.
+"""Digits in the training, validation and test pools: 70 / 10 / 20 % of the 5,000,
+chosen apart from the image counts.
 
 Most digits go to training, where fresh compositions reuse them in ever new
 images; the 1,000 test digits are handwriting that no training image shows.
@@ -55,17 +61,26 @@ class Dataset(NamedTuple):
 
     def for_profile(self, profile: Profile) -> Dataset:
         """The subset of each split that a profile trains and evaluates on."""
-        return Dataset(self.train.head(profile.n_train), self.val.head(profile.n_val), self.test.head(profile.n_test))
+        return Dataset(
+            self.train.head(profile.n_train),
+            self.val.head(profile.n_val),
+            self.test.head(profile.n_test),
+        )
 
 
-# --------------------------------------------------------------------------- conversions
+# ---------------------------------------------------------------------------
+# conversions
 
 
 def one_hot(masks: np.ndarray, dtype: str = "float32") -> np.ndarray:
-    """Class maps ``(..., 64, 84)`` -> one-hot ``(..., 64, 84, 11)``; use it batch by batch."""
+    """Class maps ``(..., 64, 84)`` -> one-hot ``(..., 64, 84, 11)``; use it batch by
+    batch."""
     masks = np.asarray(masks)
     if masks.size and (masks.min() < 0 or masks.max() >= NUM_CLASSES):
-        raise ValueError(f"class maps must hold values 0..{NUM_CLASSES - 1}, got {masks.min()}..{masks.max()}")
+        raise ValueError(
+            f"class maps must hold values 0..{NUM_CLASSES - 1}, got "
+            f"{masks.min()}..{masks.max()}"
+        )
     return np.eye(NUM_CLASSES, dtype=dtype)[masks]
 
 
@@ -81,12 +96,16 @@ def class_maps(one_hot_masks: np.ndarray, name: str = "masks") -> np.ndarray:
         chunk = np.asarray(one_hot_masks[start : start + _CHUNK])
         if not np.isin(chunk, (0, 1)).all():
             bad = chunk[~np.isin(chunk, (0, 1))].flat[0]
-            raise ValueError(f"{name}: masks must be one-hot (0/1 values), found {bad!r} near image {start}")
+            raise ValueError(
+                f"{name}: masks must be one-hot (0/1 values), found {bad!r} near image "
+                f"{start}"
+            )
         per_pixel = chunk.sum(axis=-1)
         if not (per_pixel == 1).all():
             image = start + int(np.argwhere(per_pixel != 1)[0][0])
             raise ValueError(
-                f"{name}: masks are not one-hot: image {image} has a pixel with {per_pixel.max()} classes set or none"
+                f"{name}: masks are not one-hot: image {image} has a pixel with "
+                f"{per_pixel.max()} classes set or none"
             )
         result[start : start + _CHUNK] = chunk.argmax(axis=-1)
     return result
@@ -95,25 +114,40 @@ def class_maps(one_hot_masks: np.ndarray, name: str = "masks") -> np.ndarray:
 def _check_shape(array: np.ndarray, trailing: tuple[int, ...], name: str) -> None:
     expected = (None, *trailing)
     if array.ndim != len(expected) or tuple(array.shape[1:]) != trailing:
-        raise ValueError(f"{name}: expected shape (N, {', '.join(map(str, trailing))}), got {tuple(array.shape)}")
+        raise ValueError(
+            f"{name}: expected shape (N, {', '.join(map(str, trailing))}), got "
+            f"{tuple(array.shape)}"
+        )
 
 
 def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
-    """Validate grey images ``(N, 64, 84)`` with values 0..255 and return them as ``uint8``."""
+    """Validate grey images ``(N, 64, 84)`` with values 0..255 and return them as
+    ``uint8``."""
     images = np.asarray(images)
     _check_shape(images, (HEIGHT, WIDTH), name)
-    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+    if not (
+        np.issubdtype(images.dtype, np.integer)
+        or np.issubdtype(images.dtype, np.floating)
+    ):
         raise ValueError(f"{name}: expected a numeric dtype, got {images.dtype}")
     if images.size:
         low, high = images.min(), images.max()
         if low < 0 or high > 255 or not np.isfinite(high):
-            raise ValueError(f"{name}: grey levels must lie in 0..255, got {low}..{high}")
-        if np.issubdtype(images.dtype, np.floating) and not np.array_equal(images, np.round(images)):
-            raise ValueError(f"{name}: grey levels must be whole numbers 0..255 (got fractional values)")
+            raise ValueError(
+                f"{name}: grey levels must lie in 0..255, got {low}..{high}"
+            )
+        if np.issubdtype(images.dtype, np.floating) and not np.array_equal(
+            images, np.round(images)
+        ):
+            raise ValueError(
+                f"{name}: grey levels must be whole numbers 0..255 (got fractional "
+                "values)"
+            )
     return images.astype(np.uint8)
 
 
-# --------------------------------------------------------------------------- Kaggle files
+# --------------------------------------------------------------------------- Kaggle
+# files
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -122,7 +156,9 @@ def _load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise ValueError(f"{path} is not a readable .npy array (corrupt or truncated?): {error}") from error
+        raise ValueError(
+            f"{path} is not a readable .npy array (corrupt or truncated?): {error}"
+        ) from error
 
 
 def load_kaggle(folder: str | os.PathLike | None = None) -> Split:
@@ -148,13 +184,16 @@ def load_kaggle(folder: str | os.PathLike | None = None) -> Split:
 
 
 def split_kaggle(data: Split, sizes: tuple[int, int, int] = DEFAULT_SPLIT) -> Dataset:
-    """Split the Kaggle images in file order (train first), scaled down if the file is smaller."""
+    """Split the Kaggle images in file order (train first), scaled down if the file is
+    smaller."""
     total = sum(sizes)
     n = len(data)
     n_train = n * sizes[0] // total
     n_val = n * sizes[1] // total
     cut = [0, n_train, n_train + n_val, n]
-    return Dataset(*(Split(data.images[a:b], data.masks[a:b]) for a, b in zip(cut, cut[1:])))
+    return Dataset(
+        *(Split(data.images[a:b], data.masks[a:b]) for a, b in zip(cut, cut[1:]))
+    )
 
 
 # --------------------------------------------------------------------------- generator
@@ -165,7 +204,9 @@ def split_rng(seed: int, split_index: int) -> np.random.Generator:
     return np.random.default_rng([seed, split_index])
 
 
-def _cache_key(sizes: tuple[int, int, int], pools: tuple[int, int, int], seed: int) -> str:
+def _cache_key(
+    sizes: tuple[int, int, int], pools: tuple[int, int, int], seed: int
+) -> str:
     from importlib.metadata import version
 
     params = {
@@ -183,7 +224,8 @@ def _cache_path(key: str, folder: Path) -> Path:
 
 
 def _read_cache(path: Path, key: str, sizes: tuple[int, int, int]) -> Dataset | None:
-    """The cached dataset, or None (with a warning) if the file is unreadable or does not match."""
+    """The cached dataset, or None (with a warning) if the file is unreadable or does
+    not match."""
     if not path.exists():
         return None
     try:
@@ -193,13 +235,20 @@ def _read_cache(path: Path, key: str, sizes: tuple[int, int, int]) -> Dataset | 
             splits = []
             for name, size in zip(Dataset._fields, sizes):
                 split = Split(stored[f"{name}_images"], stored[f"{name}_masks"])
-                if split.images.shape != (size, HEIGHT, WIDTH) or split.masks.shape != (size, HEIGHT, WIDTH):
+                if split.images.shape != (size, HEIGHT, WIDTH) or split.masks.shape != (
+                    size,
+                    HEIGHT,
+                    WIDTH,
+                ):
                     raise ValueError(
-                        f"its {name} split has shape {split.images.shape}, expected {(size, HEIGHT, WIDTH)}"
+                        f"its {name} split has shape {split.images.shape}, expected "
+                        f"{(size, HEIGHT, WIDTH)}"
                     )
                 splits.append(split)
     except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        warnings.warn(f"ignoring cache file {path} ({error}); regenerating it", stacklevel=3)
+        warnings.warn(
+            f"ignoring cache file {path} ({error}); regenerating it", stacklevel=3
+        )
         return None
     return Dataset(*splits)
 
@@ -208,7 +257,9 @@ def _write_cache(path: Path, key: str, dataset: Dataset) -> None:
     """Write atomically: a crash leaves the old file or none, never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {
-        f"{name}_{part}": getattr(split, part) for name, split in dataset._asdict().items() for part in Split._fields
+        f"{name}_{part}": getattr(split, part)
+        for name, split in dataset._asdict().items()
+        for part in Split._fields
     }
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     try:
@@ -227,7 +278,8 @@ def generate(
     progress: bool = True,
     pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> Dataset:
-    """Generate M2NIST train / val / test splits of ``sizes`` images from real MNIST digits.
+    """Generate M2NIST train / val / test splits of ``sizes`` images from real MNIST
+    digits.
 
     The digits are split first into disjoint pools of ``pools`` digits (None:
     all 5,000 in proportion to ``sizes``), so every split uses its
@@ -244,25 +296,36 @@ def generate(
         return cached
     if progress:
         print(
-            f"Generating M2NIST-format data {sizes} from digit pools {pools} (seed {seed}) "
+            f"Generating M2NIST-format data {sizes} from digit pools {pools} (seed "
+            f"{seed}) "
             f"into {display_path(path)} ...",
             flush=True,
         )
     pixels, labels = digits.mnist_digits()
     splits = []
-    for index, (name, pool, size) in enumerate(zip(Dataset._fields, digits.split_pools(labels, pools, seed), sizes)):
-        splits.append(compose_images(pixels[pool], labels[pool], size, split_rng(seed, index)))
+    for index, (name, pool, size) in enumerate(
+        zip(Dataset._fields, digits.split_pools(labels, pools, seed), sizes)
+    ):
+        splits.append(
+            compose_images(pixels[pool], labels[pool], size, split_rng(seed, index))
+        )
         if progress:
-            print(f"  {name}: {size:,} images from {len(pool):,} digits of its own", flush=True)
+            print(
+                f"  {name}: {size:,} images from {len(pool):,} digits of its own",
+                flush=True,
+            )
     dataset = Dataset(*splits)
     _write_cache(path, key, dataset)
     return dataset
 
 
 def training_digits(
-    sizes: tuple[int, int, int] = DEFAULT_SPLIT, seed: int = 0, pools: tuple[int, int, int] | None = DIGIT_POOLS
+    sizes: tuple[int, int, int] = DEFAULT_SPLIT,
+    seed: int = 0,
+    pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels ``uint8 (n, 28, 28)`` and labels of the training digit pool of ``generate(sizes, seed, pools=pools)``.
+    """Pixels ``uint8 (n, 28, 28)`` and labels of the training digit pool of
+    ``generate(sizes, seed, pools=pools)``.
 
     Fresh training images composed from these digits never show a digit of
     the validation or test split.
@@ -279,7 +342,8 @@ def load_m2nist(
     sizes: tuple[int, int, int] = DEFAULT_SPLIT,
     pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> Dataset:
-    """The book's data set: the Kaggle files if a folder (or ``$M2NIST_DIR``) is given, else generated.
+    """The book's data set: the Kaggle files if a folder (or ``$M2NIST_DIR``) is given,
+    else generated.
 
     The Kaggle images are split in the proportions of ``sizes``; their digits
     are already composed, so ``pools`` applies to generated data only.
@@ -296,7 +360,8 @@ def describe_source(
     sizes: tuple[int, int, int] = DEFAULT_SPLIT,
     pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> dict[str, Any]:
-    """What :func:`load_m2nist` with these arguments returns, as a run's configuration records it.
+    """What :func:`load_m2nist` with these arguments returns, as a run's configuration
+    records it.
 
     Generated data: the generator's version, the split sizes, the digit pools
     and the seed, which together fix every image. The Kaggle files: their
@@ -314,14 +379,20 @@ def describe_source(
 
 
 def digit_classes_per_image(masks: np.ndarray) -> np.ndarray:
-    """How many different digit classes each mask holds (two equal digits count once)."""
-    present = np.stack([(masks == digit).any(axis=(1, 2)) for digit in range(10)], axis=1)
+    """How many different digit classes each mask holds (two equal digits count
+    once)."""
+    present = np.stack(
+        [(masks == digit).any(axis=(1, 2)) for digit in range(10)], axis=1
+    )
     return present.sum(axis=1)
 
 
 def example_index(split: Split) -> int:
-    """The book's example image: the first of ``split`` whose mask holds three different digits."""
+    """The book's example image: the first of ``split`` whose mask holds three different
+    digits."""
     candidates = np.flatnonzero(digit_classes_per_image(split.masks) == 3)
     if not len(candidates):
-        raise ValueError(f"no image of the {len(split)} in the split holds three different digits")
+        raise ValueError(
+            f"no image of the {len(split)} in the split holds three different digits"
+        )
     return int(candidates[0])

@@ -14,21 +14,27 @@ from helpers.artifacts import MODEL_FILE
 
 
 def as_model_input(images: np.ndarray) -> np.ndarray:
-    """Validated grey images ``(N, 64, 84)`` -> float32 ``(N, 64, 84, 1)`` as the models expect."""
+    """Validated grey images ``(N, 64, 84)`` -> float32 ``(N, 64, 84, 1)`` as the models
+    expect."""
     images = np.asarray(images)
     if images.ndim == 2:
         raise ValueError(
-            f"images: expected a batch (N, 64, 84), got one image of shape {images.shape}; use images[None]"
+            "images: expected a batch (N, 64, 84), got one image of shape "
+            f"{images.shape}; use images[None]"
         )
     if images.dtype == bool or not np.issubdtype(images.dtype, np.number):
-        raise ValueError(f"images: expected grey levels as integers or floats 0..255, got dtype {images.dtype}")
+        raise ValueError(
+            "images: expected grey levels as integers or floats 0..255, got dtype "
+            f"{images.dtype}"
+        )
     if len(images) == 0:
         raise ValueError("images: the batch is empty")
     return data.check_images(images).astype("float32")[..., None]
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a saved ``.keras`` model (inference only), with a clear error if it is missing or not a model."""
+    """Load a saved ``.keras`` model (inference only), with a clear error if it is
+    missing or not a model."""
     path = Path(path)
     if path.is_dir():
         path = path / MODEL_FILE
@@ -36,11 +42,15 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         raise FileNotFoundError(f"model file not found: {path}")
     try:
         return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # Keras raises several types for a file that is not a model
+    except (
+        Exception
+    ) as error:  # Keras raises several types for a file that is not a model
         raise ValueError(f"{path} is not a Keras model file: {error}") from error
 
 
-def predict(model: keras.Model | str | os.PathLike, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def predict(
+    model: keras.Model | str | os.PathLike, images: np.ndarray, batch_size: int = 64
+) -> np.ndarray:
     """Class maps ``uint8 (N, 64, 84)`` for grey images ``(N, 64, 84)``.
 
     The last batch is filled up with blank images, so that every batch has one
@@ -50,13 +60,20 @@ def predict(model: keras.Model | str | os.PathLike, images: np.ndarray, batch_si
         model = load_model(model)
     inputs = as_model_input(images)
     batch_size = min(batch_size, len(inputs))
-    blank_images = np.zeros((-len(inputs) % batch_size, *inputs.shape[1:]), inputs.dtype)
-    probabilities = model.predict(np.concatenate([inputs, blank_images]), batch_size=batch_size, verbose=0)
+    blank_images = np.zeros(
+        (-len(inputs) % batch_size, *inputs.shape[1:]), inputs.dtype
+    )
+    probabilities = model.predict(
+        np.concatenate([inputs, blank_images]), batch_size=batch_size, verbose=0
+    )
     return probabilities[: len(inputs)].argmax(axis=-1).astype(np.uint8)
 
 
-def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_size: int = 64) -> dict[str, Any]:
-    """Metrics of a model on a split: :func:`score_predictions` of its predicted class maps."""
+def evaluate(
+    model: keras.Model | str | os.PathLike, split: data.Split, batch_size: int = 64
+) -> dict[str, Any]:
+    """Metrics of a model on a split: :func:`score_predictions` of its predicted class
+    maps."""
     if not isinstance(model, keras.Model):
         model = load_model(model)
     if len(split) == 0:
@@ -64,8 +81,11 @@ def evaluate(model: keras.Model | str | os.PathLike, split: data.Split, batch_si
     return score_predictions(split.masks, predict(model, split.images, batch_size))
 
 
-def score_predictions(masks: np.ndarray, predictions: np.ndarray, chunk: int = 256) -> dict[str, Any]:
-    """The scores a run saves: dataset-level, the confusion matrix, per-image averages, the number of images.
+def score_predictions(
+    masks: np.ndarray, predictions: np.ndarray, chunk: int = 256
+) -> dict[str, Any]:
+    """The scores a run saves: dataset-level, the confusion matrix, per-image averages,
+    the number of images.
 
     The dataset-level scores of :func:`helpers.metrics.scores_from_confusion`
     come from one confusion matrix over all images (accumulated in chunks);
@@ -73,7 +93,9 @@ def score_predictions(masks: np.ndarray, predictions: np.ndarray, chunk: int = 2
     """
     accumulator = metrics.ConfusionAccumulator()
     for start in range(0, len(masks), chunk):
-        accumulator.update(masks[start : start + chunk], predictions[start : start + chunk])
+        accumulator.update(
+            masks[start : start + chunk], predictions[start : start + chunk]
+        )
     scores = accumulator.scores()
     scores["confusion_matrix"] = accumulator.matrix
     scores["per_image"] = metrics.per_image_scores(masks, predictions)

@@ -1,4 +1,5 @@
-"""The losses the book trains with: pixel-wise cross-entropy, the soft Dice loss, or their sum."""
+"""The losses the book trains with: pixel-wise cross-entropy, the soft Dice loss, or
+their sum."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from helpers.settings import LOSSES
 
 @keras.saving.register_keras_serializable(package="segbook")
 class SegmentationLoss(keras.losses.Loss):
-    """``cross_entropy_weight`` times pixel-wise cross-entropy plus ``dice_weight`` times the soft Dice loss.
+    """``cross_entropy_weight`` times pixel-wise cross-entropy plus ``dice_weight``
+    times the soft Dice loss.
 
     Cross-entropy alone is dominated by the ~95 % background pixels; the Dice
     term weighs every class by its overlap instead of its pixel count.
@@ -35,7 +37,10 @@ class SegmentationLoss(keras.losses.Loss):
         y_pred = ops.cast(y_pred, "float32")
         loss = ops.zeros(ops.shape(y_pred)[:1])
         if self.cross_entropy_weight:
-            cross_entropy = ops.mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred), axis=(1, 2))
+            cross_entropy = ops.mean(
+                keras.losses.sparse_categorical_crossentropy(y_true, y_pred),
+                axis=(1, 2),
+            )
             loss = loss + self.cross_entropy_weight * cross_entropy
         if self.dice_weight:
             loss = loss + self.dice_weight * soft_dice_loss(y_true, y_pred)
@@ -50,7 +55,8 @@ class SegmentationLoss(keras.losses.Loss):
 
 
 def segmentation_loss(name: str) -> SegmentationLoss:
-    """The loss called ``name``, a key of :data:`helpers.settings.LOSSES`: "cross-entropy", "dice" or their sum."""
+    """The loss called ``name``, a key of :data:`helpers.settings.LOSSES`:
+    "cross-entropy", "dice" or their sum."""
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {list(LOSSES)}")
     cross_entropy_weight, dice_weight = LOSSES[name]
@@ -58,7 +64,8 @@ def segmentation_loss(name: str) -> SegmentationLoss:
 
 
 def soft_dice_loss(y_true, y_pred):
-    """1 - mean soft Dice over the classes, one value per image (``y_true``: integer maps).
+    """1 - mean soft Dice over the classes, one value per image (``y_true``: integer
+    maps).
 
     The soft Dice of a class is ``(2 * sum(p * t) + 1) / (sum(p**2) + sum(t**2) + 1)``
     with ``p`` the predicted probabilities and ``t`` the one-hot truth, the

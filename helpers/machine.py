@@ -1,4 +1,5 @@
-"""What a run records about where it ran: the accelerator and the versions that decide whether it repeats."""
+"""What a run records about where it ran: the accelerator and the versions that decide
+whether it repeats."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ def accelerators() -> list[str]:
     if backend == "jax":
         import jax
 
-        return [device.device_kind for device in jax.devices() if device.platform != "cpu"]
+        return [
+            device.device_kind for device in jax.devices() if device.platform != "cpu"
+        ]
     if backend == "tensorflow":
         import tensorflow as tf
 

@@ -28,37 +28,52 @@ from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES
 
 
 def _class_map(values: ArrayLike, name: str, num_classes: int) -> np.ndarray:
-    """``values`` as an integer numpy array, checked to hold classes 0..num_classes-1."""
+    """``values`` as an integer numpy array, checked to hold classes
+    0..num_classes-1."""
     array = np.asarray(values)
     if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
         raise ValueError(
-            f"{name}: expected integer class labels, got dtype {array.dtype} (take argmax over the class axis first)"
+            f"{name}: expected integer class labels, got dtype {array.dtype} (take "
+            "argmax over the class axis first)"
         )
     if array.size:
         low, high = array.min(), array.max()
         if low < 0 or high >= num_classes:
             bad = low if low < 0 else high
-            raise ValueError(f"{name}: class labels must lie in 0..{num_classes - 1}, found {bad}")
+            raise ValueError(
+                f"{name}: class labels must lie in 0..{num_classes - 1}, found {bad}"
+            )
     return array.astype(np.int64)
 
 
-def _checked_pair(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def _checked_pair(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
     true = _class_map(y_true, "y_true", num_classes)
     pred = _class_map(y_pred, "y_pred", num_classes)
     if true.shape != pred.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape, got {true.shape} and {pred.shape}")
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, got {true.shape} and "
+            f"{pred.shape}"
+        )
     return true, pred
 
 
-def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Pixel counts ``int64 (num_classes, num_classes)``: rows are true classes, columns predicted ones."""
+def confusion_matrix(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Pixel counts ``int64 (num_classes, num_classes)``: rows are true classes, columns
+    predicted ones."""
     true, pred = _checked_pair(y_true, y_pred, num_classes)
-    counts = np.bincount((true * num_classes + pred).ravel(), minlength=num_classes * num_classes)
+    counts = np.bincount(
+        (true * num_classes + pred).ravel(), minlength=num_classes * num_classes
+    )
     return counts.reshape(num_classes, num_classes).astype(np.int64)
 
 
 class ConfusionAccumulator:
-    """A confusion matrix built batch by batch, so a whole test set never has to sit in memory."""
+    """A confusion matrix built batch by batch, so a whole test set never has to sit in
+    memory."""
 
     def __init__(self, num_classes: int = NUM_CLASSES) -> None:
         self.num_classes = num_classes
@@ -74,7 +89,8 @@ class ConfusionAccumulator:
         return self._matrix.copy()
 
     def scores(self) -> dict:
-        """Dataset-level scores of everything seen so far (see :func:`scores_from_confusion`)."""
+        """Dataset-level scores of everything seen so far (see
+        :func:`scores_from_confusion`)."""
         return scores_from_confusion(self._matrix)
 
 
@@ -107,12 +123,16 @@ def scores_from_confusion(cm: np.ndarray, background: int = BACKGROUND) -> dict:
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"confusion matrix must be square, got shape {cm.shape}")
     if cm.size and cm.min() < 0:
-        raise ValueError(f"confusion matrix holds counts, found a negative entry {cm.min()}")
+        raise ValueError(
+            f"confusion matrix holds counts, found a negative entry {cm.min()}"
+        )
     true_positives = np.diag(cm).astype(np.float64)
     false_positives = cm.sum(axis=0) - true_positives
     false_negatives = cm.sum(axis=1) - true_positives
     iou = _ratio(true_positives, true_positives + false_positives + false_negatives)
-    dice = _ratio(2 * true_positives, 2 * true_positives + false_positives + false_negatives)
+    dice = _ratio(
+        2 * true_positives, 2 * true_positives + false_positives + false_negatives
+    )
     digits = _foreground(len(cm), background)
     return {
         "iou": iou,
@@ -124,19 +144,29 @@ def scores_from_confusion(cm: np.ndarray, background: int = BACKGROUND) -> dict:
     }
 
 
-def _per_image_confusion(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int, caller: str) -> np.ndarray:
-    """One confusion matrix per image, ``int64 (N, num_classes, num_classes)``, for batches ``(N, H, W)``."""
+def _per_image_confusion(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int, caller: str
+) -> np.ndarray:
+    """One confusion matrix per image, ``int64 (N, num_classes, num_classes)``, for
+    batches ``(N, H, W)``."""
     true, pred = _checked_pair(y_true, y_pred, num_classes)
     if true.ndim != 3:
-        raise ValueError(f"{caller} needs a batch of class maps (N, H, W), got shape {true.shape}")
+        raise ValueError(
+            f"{caller} needs a batch of class maps (N, H, W), got shape {true.shape}"
+        )
     n_images = len(true)
     image_offset = (np.arange(n_images) * num_classes * num_classes)[:, None, None]
     flat = (image_offset + true * num_classes + pred).ravel()
-    return np.bincount(flat, minlength=n_images * num_classes * num_classes).reshape(n_images, num_classes, num_classes)
+    return np.bincount(flat, minlength=n_images * num_classes * num_classes).reshape(
+        n_images, num_classes, num_classes
+    )
 
 
-def per_image_confusions(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """One confusion matrix per image (rows true, columns predicted), ``(N, num_classes, num_classes)``.
+def per_image_confusions(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """One confusion matrix per image (rows true, columns predicted), ``(N, num_classes,
+    num_classes)``.
 
     For batches of class maps ``(N, H, W)``. The counts are stored in the
     smallest unsigned integer type that holds ``H * W`` (``uint16`` for
@@ -148,9 +178,13 @@ def per_image_confusions(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int 
 
 
 def per_image_scores(
-    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    num_classes: int = NUM_CLASSES,
+    background: int = BACKGROUND,
 ) -> dict:
-    """Per-image IoU and Dice of each class, averaged over the images whose truth holds it.
+    """Per-image IoU and Dice of each class, averaged over the images whose truth holds
+    it.
 
     ``y_true`` and ``y_pred`` are batches of class maps ``(N, H, W)``. For class
     ``c``, only images whose ground truth contains ``c`` contribute, so a digit
@@ -181,16 +215,22 @@ def per_image_scores(
 
 
 def per_image_mean_iou(
-    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = NUM_CLASSES, background: int = BACKGROUND
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    num_classes: int = NUM_CLASSES,
+    background: int = BACKGROUND,
 ) -> np.ndarray:
-    """Mean IoU of each image over the digits in its truth or its prediction, ``float (N,)``.
+    """Mean IoU of each image over the digits in its truth or its prediction, ``float
+    (N,)``.
 
     Made to rank images, e.g. to find a model's worst predictions: a digit
     missed, or predicted where there is none, scores 0 on that image and pulls
     its mean down. Background is left out. An image with no digit in truth or
     prediction has nothing to score: NaN.
     """
-    per_image_cm = _per_image_confusion(y_true, y_pred, num_classes, "per_image_mean_iou")
+    per_image_cm = _per_image_confusion(
+        y_true, y_pred, num_classes, "per_image_mean_iou"
+    )
     true_positives = np.diagonal(per_image_cm, axis1=1, axis2=2).astype(np.float64)
     union = per_image_cm.sum(axis=2) + per_image_cm.sum(axis=1) - true_positives
     digit_iou = _ratio(true_positives, union)[:, _foreground(num_classes, background)]
@@ -199,7 +239,8 @@ def per_image_mean_iou(
 
 
 def scores_table(scores: dict, class_names: list[str] = CLASS_NAMES) -> list[dict]:
-    """One row per class (``class``, ``IoU``, ``Dice``) for display, e.g. with ``pandas.DataFrame``.
+    """One row per class (``class``, ``IoU``, ``Dice``) for display, e.g. with
+    ``pandas.DataFrame``.
 
     When ``scores`` holds per-image averages under ``per_image`` (as
     :func:`helpers.inference.evaluate` returns), they become two more columns,
@@ -207,19 +248,28 @@ def scores_table(scores: dict, class_names: list[str] = CLASS_NAMES) -> list[dic
     """
     columns = {"IoU": scores["iou"], "Dice": scores["dice"]}
     if "per_image" in scores:
-        columns |= {"per-image IoU": scores["per_image"]["iou"], "per-image Dice": scores["per_image"]["dice"]}
+        columns |= {
+            "per-image IoU": scores["per_image"]["iou"],
+            "per-image Dice": scores["per_image"]["dice"],
+        }
     columns = {title: np.asarray(values) for title, values in columns.items()}
     if any(len(values) != len(class_names) for values in columns.values()):
-        counts = ", ".join(f"{len(values)} {title}" for title, values in columns.items())
+        counts = ", ".join(
+            f"{len(values)} {title}" for title, values in columns.items()
+        )
         raise ValueError(f"expected {len(class_names)} classes, got {counts} values")
     return [
-        {"class": name, **{title: float(values[row]) for title, values in columns.items()}}
+        {
+            "class": name,
+            **{title: float(values[row]) for title, values in columns.items()},
+        }
         for row, name in enumerate(class_names)
     ]
 
 
 def error_kinds(cm: np.ndarray, background: int = BACKGROUND) -> dict[str, float]:
-    """Shares of the wrongly labelled pixels by kind of mistake, from a confusion matrix (rows true).
+    """Shares of the wrongly labelled pixels by kind of mistake, from a confusion matrix
+    (rows true).
 
     ``digit as another digit``: a stroke given the wrong digit; ``digit missed``:
     a digit pixel labelled background; ``background as digit``: ink where

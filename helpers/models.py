@@ -1,4 +1,5 @@
-"""The book's segmentation networks: U-Net and a 2D V-Net here, the FCNs in :mod:`helpers.fcn`, all by name.
+"""The book's segmentation networks: U-Net and a 2D V-Net here, the FCNs in
+:mod:`helpers.fcn`, all by name.
 
 Every model is a Functional Keras model built from ``keras.layers`` alone, so
 it runs under the TensorFlow and the JAX backends, and all keep the contract
@@ -8,9 +9,8 @@ the input zero-padded to a multiple of ``2**poolings`` and the scores cropped
 back by exactly the same amounts.
 
 The default widths (16, 12 and 10 base filters) give FCN-8s, U-Net and V-Net
-comparable budgets, 1.1-1.4 M parameters and 0.25-0.32 GFLOPs per image, so the
-book compares architectures rather than sizes; :func:`count_flops` and
-:func:`model_summary_table` report them.
+comparable budgets, so the book compares architectures rather than sizes;
+:func:`count_flops` and :func:`model_summary_table` report them.
 """
 
 from __future__ import annotations
@@ -78,25 +78,30 @@ VNET_MAX_CONVS = 3
 """V-Net residual blocks hold ``level + 1`` convolutions, at most this many."""
 
 BOTTOM_BLOCK = "bottom"
-"""U-Net and V-Net: the block at the lowest resolution, between the encoder and the decoder.
+"""U-Net and V-Net: the block at the lowest resolution, between the encoder and the
+decoder.
 
 This and the names below are part of the layer-name contract of :mod:`helpers.blocks`.
 """
 
 SHORTCUT_SUFFIX, ADD_SUFFIX = "_shortcut", "_add"
-"""Appended to a residual block's name: its 1x1 projection shortcut (only where channels change) and its addition."""
+"""Appended to a residual block's name: its 1x1 projection shortcut (only where channels
+change) and its addition."""
 
 DOWNCONV_SUFFIX, UPCONV_SUFFIX, CONCAT_SUFFIX = "_downconv", "_upconv", "_concat"
-"""Appended to a level's block name: V-Net's strided convolution down, the transposed convolution up, the skip."""
+"""Appended to a level's block name: V-Net's strided convolution down, the transposed
+convolution up, the skip."""
 
 
 def encoder_block(level: int) -> str:
-    """Name of the U-Net or V-Net encoder block at ``level`` (from 0, full resolution)."""
+    """Name of the U-Net or V-Net encoder block at ``level`` (from 0, full
+    resolution)."""
     return f"down{level}"
 
 
 def decoder_block(level: int) -> str:
-    """Name of the U-Net or V-Net decoder block at ``level`` (from 0, full resolution)."""
+    """Name of the U-Net or V-Net decoder block at ``level`` (from 0, full
+    resolution)."""
     return f"up{level}"
 
 
@@ -106,8 +111,11 @@ def double_conv(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTen
     return conv_bn(x, filters, 3, name=conv_layer(name, 2))
 
 
-def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> keras.Model:
-    """U-Net: a symmetric encoder-decoder with a concatenated skip connection at every level.
+def build_unet(
+    base_filters: int = 12, depth: int = 4, name: str = "unet"
+) -> keras.Model:
+    """U-Net: a symmetric encoder-decoder with a concatenated skip connection at every
+    level.
 
     Level ``k`` has ``base_filters * 2**k`` filters; the encoder max-pools
     ``depth`` times, the decoder upsamples by 2x2 stride-2 transposed
@@ -116,25 +124,38 @@ def build_unet(base_filters: int = 12, depth: int = 4, name: str = "unet") -> ke
     """
     check_positive(base_filters=base_filters, depth=depth)
     inputs, x, padding = padded_grey_input(2**depth)
-    # Encoder: a double convolution per level, kept for the skip, then a pooling that halves the resolution.
+    # Encoder: a double convolution per level, kept for the skip, then a pooling that
+    # halves the resolution.
     skips = []
     for level in range(depth):
         x = double_conv(x, base_filters * 2**level, name=encoder_block(level))
         skips.append(x)
         x = layers.MaxPooling2D(2, name=pool_layer(level))(x)
     x = double_conv(x, base_filters * 2**depth, name=BOTTOM_BLOCK)
-    # Decoder: upsample 2x, concatenate the encoder's features of the same level (the skip), convolve.
+    # Decoder: upsample 2x, concatenate the encoder's features of the same level (the
+    # skip), convolve.
     for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2, name=decoder_block(level) + UPCONV_SUFFIX)(x)
-        x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)([skips[level], x])
+        x = layers.Conv2DTranspose(
+            base_filters * 2**level,
+            2,
+            strides=2,
+            name=decoder_block(level) + UPCONV_SUFFIX,
+        )(x)
+        x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)(
+            [skips[level], x]
+        )
         x = double_conv(x, base_filters * 2**level, name=decoder_block(level))
-    # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding, softmax.
+    # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding,
+    # softmax.
     scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
     return keras.Model(inputs, class_probabilities(scores, padding), name=name)
 
 
-def residual_block(x: keras.KerasTensor, filters: int, n_convs: int, name: str) -> keras.KerasTensor:
-    """V-Net residual block: ``n_convs`` 3x3 convolutions added to a shortcut, then ReLU.
+def residual_block(
+    x: keras.KerasTensor, filters: int, n_convs: int, name: str
+) -> keras.KerasTensor:
+    """V-Net residual block: ``n_convs`` 3x3 convolutions added to a shortcut, then
+    ReLU.
 
     The shortcut is the identity when the channel count is kept and a linear
     1x1 convolution where it changes, so the addition is always defined.
@@ -148,8 +169,11 @@ def residual_block(x: keras.KerasTensor, filters: int, n_convs: int, name: str) 
     return layers.ReLU(name=name + RELU_SUFFIX)(x)
 
 
-def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> keras.Model:
-    """2D V-Net: residual blocks, strided convolutions instead of pooling, concatenated skips.
+def build_vnet(
+    base_filters: int = 10, depth: int = 4, name: str = "vnet"
+) -> keras.Model:
+    """2D V-Net: residual blocks, strided convolutions instead of pooling, concatenated
+    skips.
 
     Level ``k`` is a residual block of ``min(k + 1, 3)`` 3x3 convolutions with
     ``base_filters * 2**k`` filters. Going down, a 2x2 stride-2 convolution
@@ -160,21 +184,49 @@ def build_vnet(base_filters: int = 10, depth: int = 4, name: str = "vnet") -> ke
     """
     check_positive(base_filters=base_filters, depth=depth)
     inputs, x, padding = padded_grey_input(2**depth)
-    # Encoder: a residual block per level, kept for the skip, then a strided convolution that halves the resolution.
+    # Encoder: a residual block per level, kept for the skip, then a strided convolution
+    # that halves the resolution.
     skips = []
     for level in range(depth):
-        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=encoder_block(level))
+        x = residual_block(
+            x,
+            base_filters * 2**level,
+            min(level + 1, VNET_MAX_CONVS),
+            name=encoder_block(level),
+        )
         skips.append(x)
-        x = conv_bn(x, base_filters * 2 ** (level + 1), 2, strides=2, name=encoder_block(level) + DOWNCONV_SUFFIX)
-    x = residual_block(x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name=BOTTOM_BLOCK)
-    # Decoder: upsample 2x, concatenate the encoder's features of the same level (the skip), a residual block.
+        x = conv_bn(
+            x,
+            base_filters * 2 ** (level + 1),
+            2,
+            strides=2,
+            name=encoder_block(level) + DOWNCONV_SUFFIX,
+        )
+    x = residual_block(
+        x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name=BOTTOM_BLOCK
+    )
+    # Decoder: upsample 2x, concatenate the encoder's features of the same level (the
+    # skip), a residual block.
     for level in reversed(range(depth)):
         x = conv_bn(
-            x, base_filters * 2**level, 2, strides=2, transposed=True, name=decoder_block(level) + UPCONV_SUFFIX
+            x,
+            base_filters * 2**level,
+            2,
+            strides=2,
+            transposed=True,
+            name=decoder_block(level) + UPCONV_SUFFIX,
         )
-        x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)([skips[level], x])
-        x = residual_block(x, base_filters * 2**level, min(level + 1, VNET_MAX_CONVS), name=decoder_block(level))
-    # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding, softmax.
+        x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)(
+            [skips[level], x]
+        )
+        x = residual_block(
+            x,
+            base_filters * 2**level,
+            min(level + 1, VNET_MAX_CONVS),
+            name=decoder_block(level),
+        )
+    # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding,
+    # softmax.
     scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
     return keras.Model(inputs, class_probabilities(scores, padding), name=name)
 
@@ -189,17 +241,21 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
 
 
 def build_model(name: str, /, **kwargs) -> keras.Model:
-    """Build the model called ``name`` (a key of :data:`MODEL_BUILDERS`) with the builder's keywords.
+    """Build the model called ``name`` (a key of :data:`MODEL_BUILDERS`) with the
+    builder's keywords.
 
     ``name`` is positional-only so that ``name=`` can still rename the model.
     """
     if name not in MODEL_BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODEL_BUILDERS)}")
+        raise ValueError(
+            f"unknown model {name!r}; choose one of {sorted(MODEL_BUILDERS)}"
+        )
     return MODEL_BUILDERS[name](**kwargs)
 
 
 def _spatial_positions(shape: tuple) -> int:
-    """Number of positions a layer applies its kernel at: all dimensions but batch and channels."""
+    """Number of positions a layer applies its kernel at: all dimensions but batch and
+    channels."""
     return math.prod(shape[1:-1])
 
 
@@ -217,15 +273,28 @@ def count_flops(model: keras.Model) -> int:
         if isinstance(layer, keras.Model):
             flops += count_flops(layer)
         elif isinstance(layer, layers.Conv2DTranspose):
-            flops += 2 * math.prod(layer.kernel.shape) * _spatial_positions(layer.input.shape)
+            flops += (
+                2
+                * math.prod(layer.kernel.shape)
+                * _spatial_positions(layer.input.shape)
+            )
         elif isinstance(layer, (layers.Conv2D, layers.Dense)):
-            flops += 2 * math.prod(layer.kernel.shape) * _spatial_positions(layer.output.shape)
+            flops += (
+                2
+                * math.prod(layer.kernel.shape)
+                * _spatial_positions(layer.output.shape)
+            )
     return flops
 
 
 def model_summary_table(models: Iterable[keras.Model]) -> list[dict]:
-    """One row per model (name, parameters, FLOPs per image), for the book's comparison tables."""
+    """One row per model (name, parameters, FLOPs per image), for the book's comparison
+    tables."""
     return [
-        {"model": model.name, "parameters": model.count_params(), "flops_per_image": count_flops(model)}
+        {
+            "model": model.name,
+            "parameters": model.count_params(),
+            "flops_per_image": count_flops(model),
+        }
         for model in models
     ]

@@ -1,4 +1,5 @@
-"""The published results and set-up of the original M2NIST U-Net / V-Net project, as its notebook prints them.
+"""The published results and set-up of the original M2NIST U-Net / V-Net project, as its
+notebook prints them.
 
 Source: the repository github.com/AmirhosseinKoochakian2003/Semantic-Segmentation
 (cited as ``koochakian_segmentation``), notebook ``semantic-segmentation.ipynb``
@@ -21,27 +22,101 @@ COMMIT = "d42507926f65055e87053d9cecc1a6df0f563327"
 
 PER_CLASS = {
     "unet": {
-        "test IoU": (0.9253, 0.9259, 0.9475, 0.9338, 0.9282, 0.9345, 0.9444, 0.9082, 0.9419, 0.8846, 0.9973),
-        "test Dice": (0.9470, 0.9483, 0.9724, 0.9580, 0.9502, 0.9635, 0.9685, 0.9372, 0.9671, 0.9147, 0.9987),
-        "validation Dice": (0.9684, 0.9774, 0.9700, 0.9658, 0.9653, 0.9617, 0.9762, 0.9460, 0.9733, 0.9390, 0.9987),
+        "test IoU": (
+            0.9253,
+            0.9259,
+            0.9475,
+            0.9338,
+            0.9282,
+            0.9345,
+            0.9444,
+            0.9082,
+            0.9419,
+            0.8846,
+            0.9973,
+        ),
+        "test Dice": (
+            0.9470,
+            0.9483,
+            0.9724,
+            0.9580,
+            0.9502,
+            0.9635,
+            0.9685,
+            0.9372,
+            0.9671,
+            0.9147,
+            0.9987,
+        ),
+        "validation Dice": (
+            0.9684,
+            0.9774,
+            0.9700,
+            0.9658,
+            0.9653,
+            0.9617,
+            0.9762,
+            0.9460,
+            0.9733,
+            0.9390,
+            0.9987,
+        ),
     },
     "vnet": {
-        "test IoU": (0.9457, 0.9478, 0.9413, 0.9208, 0.9122, 0.9421, 0.9511, 0.9506, 0.9348, 0.9175, 0.9975),
-        "test Dice": (0.9670, 0.9646, 0.9670, 0.9504, 0.9389, 0.9686, 0.9738, 0.9719, 0.9562, 0.9461, 0.9987),
+        "test IoU": (
+            0.9457,
+            0.9478,
+            0.9413,
+            0.9208,
+            0.9122,
+            0.9421,
+            0.9511,
+            0.9506,
+            0.9348,
+            0.9175,
+            0.9975,
+        ),
+        "test Dice": (
+            0.9670,
+            0.9646,
+            0.9670,
+            0.9504,
+            0.9389,
+            0.9686,
+            0.9738,
+            0.9719,
+            0.9562,
+            0.9461,
+            0.9987,
+        ),
     },
 }
-"""Per-class scores, classes 0-9 then background, per-image averages (cells 41, 44 and 66)."""
+"""Per-class scores, classes 0-9 then background, per-image averages (cells 41, 44 and
+66)."""
 
-README_COLUMNS = {"unet": ("test IoU", "validation Dice"), "vnet": ("test IoU", "test Dice")}
-"""Which of the printed columns the README's results table shows, as (IoU column, Dice column)."""
+README_COLUMNS = {
+    "unet": ("test IoU", "validation Dice"),
+    "vnet": ("test IoU", "test Dice"),
+}
+"""Which of the printed columns the README's results table shows, as (IoU column, Dice
+column)."""
 
 SETUP = {
-    "data": ("Kaggle M2NIST files, 5,000 images split at random 80 / 10 / 10 % (cell 4)",) * 2,
+    "data": (
+        "Kaggle M2NIST files, 5,000 images split at random 80 / 10 / 10 % (cell 4)",
+    )
+    * 2,
     "input scaling": ("grey levels to -1..1 (cell 4)",) * 2,
     "base filters": (32, 32),
-    "normalisation": ("none; dropout 0.2 in the two deepest levels", "none; dropout 0.3 in the two deepest levels"),
+    "normalisation": (
+        "none; dropout 0.2 in the two deepest levels",
+        "none; dropout 0.3 in the two deepest levels",
+    ),
     "parameters": (7_855_659, 9_163_243),
-    "optimiser": ("Adam, Keras' default learning rate (0.001)", "Adam, learning rate 0.00075"),
+    "optimiser": (
+        "Adam, Keras' default learning rate (0.001)",
+        "Adam, learning rate 0.00075",
+    ),
     "epochs": (10, 30),
     "batch size": (32, 32),
     "loss": ("categorical cross-entropy",) * 2,
@@ -52,19 +127,25 @@ SETUP = {
         "input padded 6 columns each side, all 12 cropped from the right (cell 51)",
     ),
 }
-"""The original set-up, (U-Net, V-Net), as its notebook's code and outputs state it (cells 4, 25-57)."""
+"""The original set-up, (U-Net, V-Net), as its notebook's code and outputs state it
+(cells 4, 25-57)."""
 
 GPU = "a Kaggle T4 GPU"
-"""Where the original project trained (its notebook's metadata): the device of its seconds per epoch."""
+"""Where the original project trained (its notebook's metadata): the device of its
+seconds per epoch."""
 
 CLAIMS = {
-    "better": "The results indicate that V-Net better captures the spatial relationships and boundaries within "
+    "better": "The results indicate that V-Net better captures the spatial "
+    "relationships and boundaries within "
     "these classes.",
-    "digit 1": "The V-Net demonstrated superior accuracy in capturing spatial patterns. For example, in a test image, "
+    "digit 1": "The V-Net demonstrated superior accuracy in capturing spatial "
+    "patterns. For example, in a test image, "
     "the V-Net excelled in outlining the boundaries of a digit 1.",
-    "faster": "pooling operations can be replaced efficiently with convolutions of larger strides, resulting in "
+    "faster": "pooling operations can be replaced efficiently with convolutions of "
+    "larger strides, resulting in "
     "networks that are quicker to train.",
-    "memory": "The elimination of pooling layers in V-Net reduces memory overhead and helps maintain spatial "
+    "memory": "The elimination of pooling layers in V-Net reduces memory overhead and "
+    "helps maintain spatial "
     "information throughout the network.",
 }
 """The README's claims about V-Net against U-Net, quoted."""

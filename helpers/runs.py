@@ -1,4 +1,5 @@
-"""Run folders: a run's settings, whether a folder holds that run finished, unfinished or another, and reading it.
+"""Run folders: a run's settings, whether a folder holds that run finished, unfinished
+or another, and reading it.
 
 Runs live in ``<artifacts>/<run name>/seed-<k>/``. No Keras here, so that the
 study command can check every run folder of a manifest before any training
@@ -16,15 +17,30 @@ from typing import Any
 import numpy as np
 
 from helpers import artifacts
-from helpers.artifacts import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, RUN_FILE, nan_for_null, read_json, to_json
+from helpers.artifacts import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    RUN_FILE,
+    nan_for_null,
+    read_json,
+    to_json,
+)
 from helpers.compose import DigitAugmentation
 from helpers.config import COMMITTED_ARTIFACTS, Profile, display_path
 from helpers.settings import TrainSettings
 
 SPLITS = ("train", "val", "test")
 BOOK_MODELS = ("fcn8s", "unet", "vnet")
-MODEL_LABELS = {"fcn32s": "FCN-32s", "fcn16s": "FCN-16s", "fcn8s": "FCN-8s", "unet": "U-Net", "vnet": "V-Net"}
-# Run names of variants of a model's recipe, beside the models' own (a run name is the folder above seed-<k>).
+MODEL_LABELS = {
+    "fcn32s": "FCN-32s",
+    "fcn16s": "FCN-16s",
+    "fcn8s": "FCN-8s",
+    "unet": "U-Net",
+    "vnet": "V-Net",
+}
+# Run names of variants of a model's recipe, beside the models' own (a run name is the
+# folder above seed-<k>).
 RUN_LABELS = MODEL_LABELS | {
     "vnet-dice": "V-Net (Dice loss)",
     "unet-original-budget": "U-Net (original budget)",
@@ -33,7 +49,8 @@ RUN_LABELS = MODEL_LABELS | {
 
 
 def read_history_log(path: Path) -> dict[str, list[float]]:
-    """The CSV history, one row per finished epoch (a row repeated by a resume counts once)."""
+    """The CSV history, one row per finished epoch (a row repeated by a resume counts
+    once)."""
     if not path.exists():
         return {}
     rows: dict[int, dict[str, str]] = {}
@@ -58,7 +75,8 @@ def run_config(
     train_digits: int | None,
     data_source: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """Everything that decides a run's result, as ``config.json`` stores it: the one place a run's identity is built.
+    """Everything that decides a run's result, as ``config.json`` stores it: the one
+    place a run's identity is built.
 
     ``split_sizes``: images in the data set's splits (train, val, test), of
     which the profile takes at most its own counts; ``train_digits``: the size
@@ -76,18 +94,22 @@ def run_config(
         "settings": settings.as_dict(),
         "augmentation": DigitAugmentation().as_dict() if settings.augment else None,
         "seed": seed,
-        "images": {name: min(size, cap) for name, size, cap in zip(SPLITS, split_sizes, caps)},
+        "images": {
+            name: min(size, cap) for name, size, cap in zip(SPLITS, split_sizes, caps)
+        },
         "train_digits": train_digits,
         "data": data_source,
     }
 
 
 class RunFolderConflict(ValueError):
-    """A run folder holds a run with other settings: it is never overwritten unless a retrain is asked for."""
+    """A run folder holds a run with other settings: it is never overwritten unless a
+    retrain is asked for."""
 
 
 def is_stale(stored: Any, wanted: dict[str, Any]) -> bool:
-    """Whether a stored run config was written by older code: today's code can neither reuse nor reproduce it.
+    """Whether a stored run config was written by older code: today's code can neither
+    reuse nor reproduce it.
 
     Stale: its configuration has other fields than today's, or it was made on
     another version of the data generator or of the augmentation.
@@ -104,7 +126,8 @@ def is_stale(stored: Any, wanted: dict[str, Any]) -> bool:
 
 
 def folder_state(run_dir: Path, config: dict[str, Any]) -> str:
-    """What ``run_dir`` holds for a run with ``config``: "finished", "unfinished" (to resume), "stale" or "empty".
+    """What ``run_dir`` holds for a run with ``config``: "finished", "unfinished" (to
+    resume), "stale" or "empty".
 
     "stale": a run made by older code (:func:`is_stale`), to be trained again.
     A folder that holds a run of today's code with other settings raises
@@ -120,22 +143,31 @@ def folder_state(run_dir: Path, config: dict[str, Any]) -> str:
         if stored is not None and is_stale(stored, wanted):
             return "stale"
         raise RunFolderConflict(
-            f"{display_path(run_dir)} holds a run with other settings ({_differences(stored, wanted)})"
+            f"{display_path(run_dir)} holds a run with other settings "
+            f"({_differences(stored, wanted)})"
         )
     return "finished" if (run_dir / RUN_FILE).exists() else "unfinished"
 
 
 def _differences(stored: Any, wanted: dict[str, Any]) -> str:
-    """The top-level settings in which a stored run config differs from the wanted one, for error messages."""
+    """The top-level settings in which a stored run config differs from the wanted one,
+    for error messages."""
     if not isinstance(stored, dict):
         return "no readable config.json"
-    keys = sorted(key for key in stored.keys() | wanted.keys() if stored.get(key) != wanted.get(key))
-    return "; ".join(f"{key}: {stored.get(key)!r} there, {wanted.get(key)!r} here" for key in keys)
+    keys = sorted(
+        key
+        for key in stored.keys() | wanted.keys()
+        if stored.get(key) != wanted.get(key)
+    )
+    return "; ".join(
+        f"{key}: {stored.get(key)!r} there, {wanted.get(key)!r} here" for key in keys
+    )
 
 
 @dataclass
 class Run:
-    """One finished run: its test metrics, its facts, its history and the folder they came from."""
+    """One finished run: its test metrics, its facts, its history and the folder they
+    came from."""
 
     name: str
     metrics: dict[str, Any]
@@ -158,24 +190,36 @@ class Run:
 
     @cached_property
     def confusions(self) -> np.ndarray:
-        """The test split's per-image confusion matrices ``(N, 11, 11)``, read on first use: what intervals need."""
+        """The test split's per-image confusion matrices ``(N, 11, 11)``, read on first
+        use: what intervals need."""
         path = self.run_dir / artifacts.CONFUSIONS_FILE
         if not path.is_file():
-            raise FileNotFoundError(f"{self.run_dir} has no {path.name}: train it again to have intervals over images")
+            raise FileNotFoundError(
+                f"{self.run_dir} has no {path.name}: train it again to have intervals "
+                "over images"
+            )
         return artifacts.read_confusions(path)
 
     @property
     def seconds_to_best_epoch(self) -> float:
-        """Training seconds until the epoch whose weights were kept (the reported score)."""
+        """Training seconds until the epoch whose weights were kept (the reported
+        score)."""
         return float(sum(self.history["epoch_seconds"][: self.facts["best_epoch"]]))
 
 
 def load_run(run_dir: str | Path) -> Run:
-    """The finished run in ``run_dir``: the same numbers a chapter and the results chapter show for it."""
+    """The finished run in ``run_dir``: the same numbers a chapter and the results
+    chapter show for it."""
     run_dir = Path(run_dir)
-    missing = [file for file in (METRICS_FILE, RUN_FILE, HISTORY_FILE) if not (run_dir / file).is_file()]
+    missing = [
+        file
+        for file in (METRICS_FILE, RUN_FILE, HISTORY_FILE)
+        if not (run_dir / file).is_file()
+    ]
     if missing:
-        raise FileNotFoundError(f"{run_dir} is not a finished run: missing {', '.join(missing)}")
+        raise FileNotFoundError(
+            f"{run_dir} is not a finished run: missing {', '.join(missing)}"
+        )
     metrics = read_json(run_dir / METRICS_FILE)
     for key in ("iou", "dice"):
         metrics[key] = nan_for_null(metrics[key])
@@ -183,33 +227,52 @@ def load_run(run_dir: str | Path) -> Run:
     metrics["confusion_matrix"] = np.array(metrics["confusion_matrix"])
     in_seed_folder = run_dir.name.startswith("seed-")
     name = run_dir.parent.name if in_seed_folder else run_dir.name
-    run = Run(name, metrics, read_json(run_dir / RUN_FILE), read_json(run_dir / HISTORY_FILE), run_dir)
+    run = Run(
+        name,
+        metrics,
+        read_json(run_dir / RUN_FILE),
+        read_json(run_dir / HISTORY_FILE),
+        run_dir,
+    )
     if in_seed_folder and _seed_of(run_dir) != run.seed:
-        raise ValueError(f"{run_dir} holds a run of seed {run.seed}, not of the seed its folder names")
+        raise ValueError(
+            f"{run_dir} holds a run of seed {run.seed}, not of the seed its folder "
+            "names"
+        )
     return run
 
 
-def load_runs(folder: str | Path = COMMITTED_ARTIFACTS, names: tuple[str, ...] = BOOK_MODELS) -> dict[str, Run]:
-    """One finished run per name in ``folder``: its lowest seed in ``<name>/seed-<k>/``, in the order of ``names``."""
+def load_runs(
+    folder: str | Path = COMMITTED_ARTIFACTS, names: tuple[str, ...] = BOOK_MODELS
+) -> dict[str, Run]:
+    """One finished run per name in ``folder``: its lowest seed in ``<name>/seed-<k>/``,
+    in the order of ``names``."""
     runs = {}
     for name in names:
         seed_dirs = _finished_seed_dirs(Path(folder) / name)
         if not seed_dirs:
             raise FileNotFoundError(
-                f"{Path(folder) / name} holds no finished run: no seed-<k> folder with a {RUN_FILE}"
+                f"{Path(folder) / name} holds no finished run: no seed-<k> folder with "
+                f"a {RUN_FILE}"
             )
         runs[name] = load_run(seed_dirs[0])
     return runs
 
 
 def load_study(folder: str | Path = COMMITTED_ARTIFACTS) -> dict[str, list[Run]]:
-    """Every finished run in ``folder``, by run name (models first, then variants), each name's runs sorted by seed."""
+    """Every finished run in ``folder``, by run name (models first, then variants), each
+    name's runs sorted by seed."""
     study = {}
     for run_folder in sorted(path for path in Path(folder).iterdir() if path.is_dir()):
         if seed_dirs := _finished_seed_dirs(run_folder):
             study[run_folder.name] = [load_run(seed_dir) for seed_dir in seed_dirs]
     known = list(RUN_LABELS)
-    return dict(sorted(study.items(), key=lambda item: known.index(item[0]) if item[0] in known else len(known)))
+    return dict(
+        sorted(
+            study.items(),
+            key=lambda item: known.index(item[0]) if item[0] in known else len(known),
+        )
+    )
 
 
 def run_folder(root: Path, run_name: str, seed: int) -> Path:
@@ -226,6 +289,9 @@ def _seed_of(seed_dir: Path) -> int:
 
 
 def _finished_seed_dirs(run_folder: Path) -> list[Path]:
-    """The ``seed-<k>`` folders of one run name that hold a finished run (a run.json), by increasing seed."""
-    seed_dirs = sorted((path for path in run_folder.glob("seed-*") if path.is_dir()), key=_seed_of)
+    """The ``seed-<k>`` folders of one run name that hold a finished run (a run.json),
+    by increasing seed."""
+    seed_dirs = sorted(
+        (path for path in run_folder.glob("seed-*") if path.is_dir()), key=_seed_of
+    )
     return [seed_dir for seed_dir in seed_dirs if (seed_dir / RUN_FILE).is_file()]

@@ -1,4 +1,5 @@
-"""How a model is trained: the recipe of a run, apart from the data size (the profile) and the model.
+"""How a model is trained: the recipe of a run, apart from the data size (the profile)
+and the model.
 
 A :class:`TrainSettings` is everything :func:`helpers.training.train` needs to
 know about optimisation: epochs, batch size, learning-rate schedule, loss,
@@ -12,7 +13,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-LOSSES = {"cross-entropy": (1.0, 0.0), "dice": (0.0, 1.0), "cross-entropy+dice": (1.0, 1.0)}
+LOSSES = {
+    "cross-entropy": (1.0, 0.0),
+    "dice": (0.0, 1.0),
+    "cross-entropy+dice": (1.0, 1.0),
+}
 """The selectable losses: their weights of (pixel-wise cross-entropy, soft Dice)."""
 
 MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
@@ -20,7 +25,8 @@ MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """One training recipe; every field is recorded with the run and decides whether a finished run is reused.
+    """One training recipe; every field is recorded with the run and decides whether a
+    finished run is reused.
 
     * ``epochs`` of ``batch_size`` images; the learning rate starts at
       ``learning_rate`` and follows a cosine down to ``lr_floor`` times it at
@@ -56,15 +62,24 @@ class TrainSettings:
         if not self.learning_rate > 0:
             problems.append(f"learning_rate={self.learning_rate!r} (> 0)")
         if not 0 <= self.lr_floor <= 1:
-            problems.append(f"lr_floor={self.lr_floor!r} (a fraction 0..1 of the learning rate)")
-        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            problems.append(
+                f"lr_floor={self.lr_floor!r} (a fraction 0..1 of the learning rate)"
+            )
+        if self.patience is not None and (
+            not isinstance(self.patience, int) or self.patience < 1
+        ):
             problems.append(f"patience={self.patience!r} (None or a whole number >= 1)")
         if self.loss not in LOSSES:
             problems.append(f"loss={self.loss!r} (one of {', '.join(LOSSES)})")
         if self.mixed_precision not in MIXED_PRECISION:
-            problems.append(f"mixed_precision={self.mixed_precision!r} (one of {MIXED_PRECISION})")
+            problems.append(
+                f"mixed_precision={self.mixed_precision!r} (one of {MIXED_PRECISION})"
+            )
         if self.augment and not self.fresh_images:
-            problems.append("augment=True needs fresh_images=True (augmented digits are composed anew every epoch)")
+            problems.append(
+                "augment=True needs fresh_images=True (augmented digits are composed "
+                "anew every epoch)"
+            )
         if problems:
             raise ValueError("invalid training settings: " + "; ".join(problems))
 
@@ -75,15 +90,22 @@ class TrainSettings:
         """A copy with ``changes``; an unknown field is an error that names it."""
         unknown = set(changes) - {field.name for field in fields(self)}
         if unknown:
-            raise ValueError(f"unknown training settings {sorted(unknown)}; known: {[f.name for f in fields(self)]}")
+            raise ValueError(
+                f"unknown training settings {sorted(unknown)}; known: "
+                f"{[f.name for f in fields(self)]}"
+            )
         return replace(self, **changes)
 
 
 PRESETS: dict[str, TrainSettings] = {
     "book": TrainSettings(patience=None, fresh_images=True, augment=True),
     "fixed-split": TrainSettings(),
-    "original-unet": TrainSettings(epochs=10, lr_floor=1.0, patience=None, keep_best=False),
-    "original-vnet": TrainSettings(epochs=30, learning_rate=7.5e-4, lr_floor=1.0, patience=None, keep_best=False),
+    "original-unet": TrainSettings(
+        epochs=10, lr_floor=1.0, patience=None, keep_best=False
+    ),
+    "original-vnet": TrainSettings(
+        epochs=30, learning_rate=7.5e-4, lr_floor=1.0, patience=None, keep_best=False
+    ),
 }
 """The book's recipes.
 
@@ -100,7 +122,8 @@ PRESETS: dict[str, TrainSettings] = {
 
 
 def preset(name: str) -> TrainSettings:
-    """The preset called ``name``; an unknown name is an error that lists the known ones."""
+    """The preset called ``name``; an unknown name is an error that lists the known
+    ones."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]

@@ -1,4 +1,5 @@
-"""Show the book's own code on its pages: the real source of a function or class, highlighted."""
+"""Show the book's own code on its pages: the real source of a function or class,
+highlighted."""
 
 from __future__ import annotations
 
@@ -18,4 +19,7 @@ def show_source(*objects: Callable | type) -> Code:
     """
     if not objects:
         raise ValueError("show_source needs at least one function or class")
-    return Code("\n\n".join(inspect.getsource(obj).rstrip() for obj in objects), language="python")
+    return Code(
+        "\n\n".join(inspect.getsource(obj).rstrip() for obj in objects),
+        language="python",
+    )

@@ -1,4 +1,5 @@
-"""How far to trust a score and a ranking: spread over seeds, and a two-level bootstrap over test images and seeds.
+"""How far to trust a score and a ranking: spread over seeds, and a two-level bootstrap
+over test images and seeds.
 
 Two things move a test score that have nothing to do with the model's design:
 
@@ -41,7 +42,8 @@ _DIGITS = np.array([c for c in range(NUM_CLASSES) if c != BACKGROUND])
 
 
 class Interval(NamedTuple):
-    """A score on the whole test set and the bounds of its percentile bootstrap interval."""
+    """A score on the whole test set and the bounds of its percentile bootstrap
+    interval."""
 
     estimate: float
     low: float
@@ -49,7 +51,8 @@ class Interval(NamedTuple):
 
 
 class SeedSpread(NamedTuple):
-    """Scores of several seeds of one recipe: how many, their mean, standard deviation and range."""
+    """Scores of several seeds of one recipe: how many, their mean, standard deviation
+    and range."""
 
     seeds: int
     mean: float
@@ -73,22 +76,31 @@ class Comparison(NamedTuple):
 
 
 def seed_spread(scores: Sequence[float]) -> SeedSpread:
-    """Mean, standard deviation (``ddof=1``; NaN for one seed, which measures no spread), min and max."""
+    """Mean, standard deviation (``ddof=1``; NaN for one seed, which measures no
+    spread), min and max."""
     values = np.asarray(scores, dtype=float)
     if values.ndim != 1 or not values.size:
-        raise ValueError(f"seed_spread needs a list of one score per seed, got shape {values.shape}")
+        raise ValueError(
+            f"seed_spread needs a list of one score per seed, got shape {values.shape}"
+        )
     sd = float(values.std(ddof=1)) if values.size > 1 else float("nan")
-    return SeedSpread(values.size, float(values.mean()), sd, float(values.min()), float(values.max()))
+    return SeedSpread(
+        values.size, float(values.mean()), sd, float(values.min()), float(values.max())
+    )
 
 
 def mean_iou_digits(confusion: ArrayLike) -> float:
-    """Dataset-level mean IoU over the ten digits of one confusion matrix (11, 11), as :mod:`helpers.metrics`.
+    """Dataset-level mean IoU over the ten digits of one confusion matrix (11, 11), as
+    :mod:`helpers.metrics`.
 
     A digit absent from both truth and prediction has no IoU and is skipped.
     """
     confusion = np.asarray(confusion)
     if confusion.shape != (NUM_CLASSES, NUM_CLASSES):
-        raise ValueError(f"expected one confusion matrix ({NUM_CLASSES}, {NUM_CLASSES}), got shape {confusion.shape}")
+        raise ValueError(
+            f"expected one confusion matrix ({NUM_CLASSES}, {NUM_CLASSES}), got shape "
+            f"{confusion.shape}"
+        )
     return metrics.scores_from_confusion(confusion)["mean_iou_digits"]
 
 
@@ -99,7 +111,8 @@ def bootstrap_mean_iou(
     seed: int = 0,
     resample_seeds: bool = True,
 ) -> Interval:
-    """Mean digit IoU of one model, averaged over its seeds, with a two-level bootstrap interval.
+    """Mean digit IoU of one model, averaged over its seeds, with a two-level bootstrap
+    interval.
 
     ``confusions_per_seed`` holds one ``(N, 11, 11)`` array of per-image
     confusion matrices per seed, all on the same N test images. Each resample
@@ -107,7 +120,9 @@ def bootstrap_mean_iou(
     ``seed`` seeds the resampling, so an interval is reproducible.
     """
     model = _checked_seeds(confusions_per_seed, "confusions_per_seed")
-    return _bootstrap([model], lambda scores: scores, n_resamples, level, seed, resample_seeds)
+    return _bootstrap(
+        [model], lambda scores: scores, n_resamples, level, seed, resample_seeds
+    )
 
 
 def bootstrap_difference(
@@ -118,7 +133,8 @@ def bootstrap_difference(
     seed: int = 0,
     resample_seeds: bool = True,
 ) -> Interval:
-    """Seed-mean digit IoU of model a minus that of model b, with a paired two-level bootstrap interval.
+    """Seed-mean digit IoU of model a minus that of model b, with a paired two-level
+    bootstrap interval.
 
     Both models are scored on the same drawn images in every resample, so
     their seeds must all hold the same N test images. With as many seeds on
@@ -139,42 +155,67 @@ def compare(
     seed: int = 0,
     resample_seeds: bool = True,
 ) -> Comparison:
-    """Both models' seed means and seed ranges, and the interval of a minus b of :func:`bootstrap_difference`."""
+    """Both models' seed means and seed ranges, and the interval of a minus b of
+    :func:`bootstrap_difference`."""
     models = _checked_pair(a_confusions_per_seed, b_confusions_per_seed)
     a_scores, b_scores = (_scores_on_all_images(model) for model in models)
-    difference = _bootstrap(models, np.subtract, n_resamples, level, seed, resample_seeds)
+    difference = _bootstrap(
+        models, np.subtract, n_resamples, level, seed, resample_seeds
+    )
     return Comparison(
-        float(a_scores.mean()), float(b_scores.mean()), float(np.ptp(a_scores)), float(np.ptp(b_scores)), difference
+        float(a_scores.mean()),
+        float(b_scores.mean()),
+        float(np.ptp(a_scores)),
+        float(np.ptp(b_scores)),
+        difference,
     )
 
 
-def _checked_pair(a: Sequence[ArrayLike], b: Sequence[ArrayLike]) -> list[list[np.ndarray]]:
-    """Both models' seeds, checked and flattened, once they are known to hold the same number of test images."""
-    models = [_checked_seeds(a, "a_confusions_per_seed"), _checked_seeds(b, "b_confusions_per_seed")]
+def _checked_pair(
+    a: Sequence[ArrayLike], b: Sequence[ArrayLike]
+) -> list[list[np.ndarray]]:
+    """Both models' seeds, checked and flattened, once they are known to hold the same
+    number of test images."""
+    models = [
+        _checked_seeds(a, "a_confusions_per_seed"),
+        _checked_seeds(b, "b_confusions_per_seed"),
+    ]
     if len(models[0][0]) != len(models[1][0]):
         raise ValueError(
-            f"a paired difference needs the same test images: a has {len(models[0][0])} per seed, "
+            "a paired difference needs the same test images: a has "
+            f"{len(models[0][0])} per seed, "
             f"b has {len(models[1][0])}"
         )
     return models
 
 
-def _checked_seeds(confusions_per_seed: Sequence[ArrayLike], name: str) -> list[np.ndarray]:
-    """Each seed's confusions flattened to float ``(N, 121)``, once every seed is checked to be ``(N, 11, 11)``."""
+def _checked_seeds(
+    confusions_per_seed: Sequence[ArrayLike], name: str
+) -> list[np.ndarray]:
+    """Each seed's confusions flattened to float ``(N, 121)``, once every seed is
+    checked to be ``(N, 11, 11)``."""
     if not len(confusions_per_seed):
         raise ValueError(f"{name}: no seeds")
     flattened = []
     for index, confusions in enumerate(confusions_per_seed):
         confusions = np.asarray(confusions)
-        if confusions.ndim != 3 or confusions.shape[1:] != (NUM_CLASSES, NUM_CLASSES) or not len(confusions):
+        if (
+            confusions.ndim != 3
+            or confusions.shape[1:] != (NUM_CLASSES, NUM_CLASSES)
+            or not len(confusions)
+        ):
             raise ValueError(
-                f"{name}[{index}]: expected per-image confusion matrices (N, {NUM_CLASSES}, {NUM_CLASSES}) "
+                f"{name}[{index}]: expected per-image confusion matrices (N, "
+                f"{NUM_CLASSES}, {NUM_CLASSES}) "
                 f"with N > 0, got shape {confusions.shape}"
             )
         flattened.append(confusions.reshape(len(confusions), -1).astype(np.float64))
     sizes = [len(confusions) for confusions in flattened]
     if len(set(sizes)) > 1:
-        raise ValueError(f"{name}: every seed must be scored on the same test images, got N = {sizes}")
+        raise ValueError(
+            f"{name}: every seed must be scored on the same test images, got N = "
+            f"{sizes}"
+        )
     return flattened
 
 
@@ -186,7 +227,8 @@ def _bootstrap(
     seed: int,
     resample_seeds: bool,
 ) -> Interval:
-    """``statistic`` of the models' seed-mean scores on all images, and its percentile interval over resamples.
+    """``statistic`` of the models' seed-mean scores on all images, and its percentile
+    interval over resamples.
 
     The images are drawn first, so that with one seed per model the seed draw,
     which then always picks that seed, leaves the interval of images alone.
@@ -197,8 +239,12 @@ def _bootstrap(
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
     rng = np.random.default_rng(seed)
     image_counts = _resample_counts(rng, len(models[0][0]), n_resamples)
-    weights = _seed_weights(rng, [len(model) for model in models], n_resamples, resample_seeds)
-    estimate = statistic(*(_scores_on_all_images(model).mean(keepdims=True) for model in models))[0]
+    weights = _seed_weights(
+        rng, [len(model) for model in models], n_resamples, resample_seeds
+    )
+    estimate = statistic(
+        *(_scores_on_all_images(model).mean(keepdims=True) for model in models)
+    )[0]
     resampled = statistic(
         *(
             (_scores_per_seed(image_counts, model) * model_weights).sum(axis=1)
@@ -209,8 +255,11 @@ def _bootstrap(
     return Interval(float(estimate), float(low), float(high))
 
 
-def _resample_counts(rng: np.random.Generator, n_images: int, n_resamples: int) -> np.ndarray:
-    """How often each image is drawn in each resample of ``n_images`` draws with replacement, float ``(R, N)``."""
+def _resample_counts(
+    rng: np.random.Generator, n_images: int, n_resamples: int
+) -> np.ndarray:
+    """How often each image is drawn in each resample of ``n_images`` draws with
+    replacement, float ``(R, N)``."""
     draws = rng.integers(n_images, size=(n_resamples, n_images))
     draws += np.arange(n_resamples)[:, None] * n_images
     counts = np.bincount(draws.ravel(), minlength=n_resamples * n_images)
@@ -218,9 +267,13 @@ def _resample_counts(rng: np.random.Generator, n_images: int, n_resamples: int) 
 
 
 def _seed_weights(
-    rng: np.random.Generator, seed_counts: list[int], n_resamples: int, resample_seeds: bool
+    rng: np.random.Generator,
+    seed_counts: list[int],
+    n_resamples: int,
+    resample_seeds: bool,
 ) -> list[np.ndarray]:
-    """Per model, the weight of each seed in each resample, rows summing to 1: ``(R, k)``, or ``(1, k)`` when fixed.
+    """Per model, the weight of each seed in each resample, rows summing to 1: ``(R,
+    k)``, or ``(1, k)`` when fixed.
 
     A draw of k seeds out of k with replacement is multinomial counts over
     them, divided by k; models with as many seeds share one draw (seeds paired
@@ -241,17 +294,27 @@ def _scores_on_all_images(model: list[np.ndarray]) -> np.ndarray:
 
 
 def _scores_per_seed(counts: np.ndarray, model: list[np.ndarray]) -> np.ndarray:
-    """Each seed's mean digit IoU on each resample of images, ``(R, k)``; a resample's confusion is ``counts @`` the
-    per-image confusions, whose sums are whole numbers well below 2**53 and so exact in float64."""
-    return np.stack([_mean_iou_digits_of_each(counts @ confusions) for confusions in model], axis=1)
+    """Each seed's mean digit IoU on each resample of images, ``(R, k)``; a resample's
+    confusion is ``counts @`` the per-image confusions, whose sums are whole numbers
+    well below 2**53 and so exact in float64."""
+    return np.stack(
+        [_mean_iou_digits_of_each(counts @ confusions) for confusions in model], axis=1
+    )
 
 
 def _mean_iou_digits_of_each(flat_confusions: np.ndarray) -> np.ndarray:
-    """:func:`mean_iou_digits` of each row of ``(R, 121)`` flattened confusion matrices, vectorised."""
+    """:func:`mean_iou_digits` of each row of ``(R, 121)`` flattened confusion matrices,
+    vectorised."""
     confusions = flat_confusions.reshape(-1, NUM_CLASSES, NUM_CLASSES)
     true_positives = np.diagonal(confusions, axis1=1, axis2=2)
-    union = (confusions.sum(axis=1) + confusions.sum(axis=2) - true_positives)[:, _DIGITS]
+    union = (confusions.sum(axis=1) + confusions.sum(axis=2) - true_positives)[
+        :, _DIGITS
+    ]
     scored = union > 0
-    iou = np.divide(true_positives[:, _DIGITS], union, out=np.zeros_like(union), where=scored)
+    iou = np.divide(
+        true_positives[:, _DIGITS], union, out=np.zeros_like(union), where=scored
+    )
     n_scored = scored.sum(axis=1)
-    return np.divide(iou.sum(axis=1), n_scored, out=np.full(len(iou), np.nan), where=n_scored > 0)
+    return np.divide(
+        iou.sum(axis=1), n_scored, out=np.full(len(iou), np.nan), where=n_scored > 0
+    )

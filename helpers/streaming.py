@@ -1,4 +1,5 @@
-"""Training batches that depend on the epoch alone, as Keras inputs: fresh compositions, or a fixed split reshuffled.
+"""Training batches that depend on the epoch alone, as Keras inputs: fresh compositions,
+or a fixed split reshuffled.
 
 :class:`FreshCompositions` hands ``model.fit`` a new set of M2NIST images
 every epoch, composed from a pool of training digits by
@@ -35,20 +36,24 @@ from helpers.inference import as_model_input
 
 
 class EpochBatches(keras.utils.PyDataset):
-    """Batches that are a function of ``(seed, epoch, batch)``; :meth:`epoch_callback` tells them the epoch."""
+    """Batches that are a function of ``(seed, epoch, batch)``; :meth:`epoch_callback`
+    tells them the epoch."""
 
     epoch = 0
 
     def epoch_callback(self) -> keras.callbacks.Callback:
-        """A callback that tells this input the number of each epoch as it begins (resumed runs included)."""
+        """A callback that tells this input the number of each epoch as it begins
+        (resumed runs included)."""
         return _SetEpoch(self)
 
 
 class ShuffledSplit(EpochBatches):
-    """A fixed split in batches of ``(model input, int32 class maps)``, in a new order every epoch, drawn from
-    ``(seed, epoch)``."""
+    """A fixed split in batches of ``(model input, int32 class maps)``, in a new order
+    every epoch, drawn from ``(seed, epoch)``."""
 
-    def __init__(self, split: Split, batch_size: int, seed: int, **pydataset_kwargs) -> None:
+    def __init__(
+        self, split: Split, batch_size: int, seed: int, **pydataset_kwargs
+    ) -> None:
         super().__init__(**pydataset_kwargs)
         _check_whole(batch_size=batch_size, seed=seed)
         self.split, self.batch_size, self.seed = split, int(batch_size), int(seed)
@@ -58,17 +63,28 @@ class ShuffledSplit(EpochBatches):
 
     def order(self, epoch: int) -> np.ndarray:
         """The order of the split's examples in ``epoch``."""
-        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(epoch,))).permutation(len(self.split))
+        return np.random.default_rng(
+            np.random.SeedSequence(self.seed, spawn_key=(epoch,))
+        ).permutation(len(self.split))
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if not 0 <= index < len(self):
-            raise IndexError(f"batch {index} out of range: an epoch has {len(self)} batches")
-        chosen = np.sort(self.order(self.epoch)[index * self.batch_size : (index + 1) * self.batch_size])
-        return as_model_input(self.split.images[chosen]), self.split.masks[chosen].astype(np.int32)
+            raise IndexError(
+                f"batch {index} out of range: an epoch has {len(self)} batches"
+            )
+        chosen = np.sort(
+            self.order(self.epoch)[
+                index * self.batch_size : (index + 1) * self.batch_size
+            ]
+        )
+        return as_model_input(self.split.images[chosen]), self.split.masks[
+            chosen
+        ].astype(np.int32)
 
 
 def _check_whole(**values: int) -> None:
-    """A ValueError naming the first value that is not a whole number (> 0, or >= 0 for a seed)."""
+    """A ValueError naming the first value that is not a whole number (> 0, or >= 0 for
+    a seed)."""
     for name, value in values.items():
         low = 0 if name == "seed" else 1
         if not isinstance(value, (int, np.integer)) or value < low:
@@ -76,7 +92,8 @@ def _check_whole(**values: int) -> None:
 
 
 class FreshCompositions(EpochBatches):
-    """``images_per_epoch`` new M2NIST images every epoch, in batches of ``(model input, int32 class maps)``.
+    """``images_per_epoch`` new M2NIST images every epoch, in batches of ``(model input,
+    int32 class maps)``.
 
     ``pixels`` ``uint8 (K, 28, 28)`` and ``labels`` ``(K,)`` are the digit
     pool; ``pydataset_kwargs`` (``workers``, ``use_multiprocessing``,
@@ -96,36 +113,54 @@ class FreshCompositions(EpochBatches):
     ) -> None:
         super().__init__(**pydataset_kwargs)
         check_digits(pixels, labels)
-        _check_whole(images_per_epoch=images_per_epoch, batch_size=batch_size, seed=seed)
+        _check_whole(
+            images_per_epoch=images_per_epoch, batch_size=batch_size, seed=seed
+        )
         self.pixels, self.labels = pixels, labels
-        self.images_per_epoch, self.batch_size, self.seed = int(images_per_epoch), int(batch_size), int(seed)
+        self.images_per_epoch, self.batch_size, self.seed = (
+            int(images_per_epoch),
+            int(batch_size),
+            int(seed),
+        )
         self.augmentation = augmentation
 
     def __len__(self) -> int:
         return math.ceil(self.images_per_epoch / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Batch ``index`` of the epoch: grey levels 0..255 ``float32 (B, 64, 84, 1)``, masks ``int32 (B, 64, 84)``."""
+        """Batch ``index`` of the epoch: grey levels 0..255 ``float32 (B, 64, 84, 1)``,
+        masks ``int32 (B, 64, 84)``."""
         batch = self._batch(self.epoch, index)
         return as_model_input(batch.images), batch.masks.astype(np.int32)
 
     def _batch(self, epoch: int, index: int) -> Split:
         if not 0 <= index < len(self):
-            raise IndexError(f"batch {index} out of range: an epoch has {len(self)} batches")
+            raise IndexError(
+                f"batch {index} out of range: an epoch has {len(self)} batches"
+            )
         size = min(self.batch_size, self.images_per_epoch - index * self.batch_size)
-        # The (epoch, batch) pair is a spawn key, not more entropy: an entropy list [seed, epoch, 0] would give the same
-        # stream as [seed, epoch], which helpers.data.split_rng uses for the fixed splits.
-        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(epoch, index)))
+        # The (epoch, batch) pair is a spawn key, not more entropy: an entropy list
+        # [seed, epoch, 0] would give the same
+        # stream as [seed, epoch], which helpers.data.split_rng uses for the fixed
+        # splits.
+        rng = np.random.default_rng(
+            np.random.SeedSequence(self.seed, spawn_key=(epoch, index))
+        )
         return compose_images(self.pixels, self.labels, size, rng, self.augmentation)
 
     def epoch_images(self, epoch: int) -> Split:
-        """All images and class maps ``uint8`` of an epoch, in batch order: what ``fit`` trains on in that epoch."""
+        """All images and class maps ``uint8`` of an epoch, in batch order: what ``fit``
+        trains on in that epoch."""
         batches = [self._batch(epoch, index) for index in range(len(self))]
-        return Split(np.concatenate([b.images for b in batches]), np.concatenate([b.masks for b in batches]))
+        return Split(
+            np.concatenate([b.images for b in batches]),
+            np.concatenate([b.masks for b in batches]),
+        )
 
 
 class _SetEpoch(keras.callbacks.Callback):
-    """Sets the input's epoch in ``on_epoch_begin``, which ``fit`` calls before it fetches the epoch's batches."""
+    """Sets the input's epoch in ``on_epoch_begin``, which ``fit`` calls before it
+    fetches the epoch's batches."""
 
     def __init__(self, stream: EpochBatches) -> None:
         super().__init__()

@@ -1,4 +1,5 @@
-"""A study: a named set of runs (models x seeds x variants) read from a JSON manifest, planned and run.
+"""A study: a named set of runs (models x seeds x variants) read from a JSON manifest,
+planned and run.
 
 A manifest looks like this (``settings`` at the top apply to every run, an
 entry's own ``settings`` on top of its preset)::
@@ -7,7 +8,8 @@ entry's own ``settings`` on top of its preset)::
      "data": {"sizes": [4000, 500, 2000], "pools": [3500, 500, 1000], "seed": 0},
      "settings": {"mixed_precision": "mixed_bfloat16"},
      "runs": [{"run": "unet", "model": "unet", "preset": "book", "seeds": [0, 1, 2]},
-              {"run": "vnet-dice", "model": "vnet", "preset": "book", "settings": {"loss": "dice"}, "seeds": [0]}]}
+              {"run": "vnet-dice", "model": "vnet", "preset": "book", "settings":
+              {"loss": "dice"}, "seeds": [0]}]}
 
 :func:`read_manifest` checks every entry before anything runs and names the
 entry that is wrong. :func:`plan` checks every run folder: a finished run is
@@ -32,30 +34,44 @@ from typing import Any
 
 from helpers import data
 from helpers.config import PROFILES, Profile, display_path
-from helpers.runs import MODEL_LABELS, RunFolderConflict, folder_state, run_config, run_folder
+from helpers.runs import (
+    MODEL_LABELS,
+    RunFolderConflict,
+    folder_state,
+    run_config,
+    run_folder,
+)
 from helpers.settings import PRESETS, TrainSettings
 
 MODES = ("full", "quick")
-"""``full`` trains on the manifest's data sizes; ``quick`` runs every entry in the quick profile (CPU, minutes)."""
+"""``full`` trains on the manifest's data sizes; ``quick`` runs every entry in the quick
+profile (CPU, minutes)."""
 
 _ENTRY_KEYS = {"run", "model", "preset", "seeds", "settings", "model_kwargs"}
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The data of a study: images per split (train per epoch, val, test), digits per pool, and the seed."""
+    """The data of a study: images per split (train per epoch, val, test), digits per
+    pool, and the seed."""
 
     sizes: tuple[int, int, int]
     pools: tuple[int, int, int]
     seed: int = 0
 
     def source(self) -> dict[str, Any]:
-        """The data as a run's configuration records them (:func:`helpers.data.describe_source`)."""
+        """The data as a run's configuration records them
+        (:func:`helpers.data.describe_source`)."""
         return data.describe_source(seed=self.seed, sizes=self.sizes, pools=self.pools)
 
     def is_the_books(self) -> bool:
-        """Whether these are the data of the book's full profile, so that the chapters read the same runs."""
-        return (self.sizes, self.pools, self.seed) == (data.DEFAULT_SPLIT, data.DIGIT_POOLS, 0)
+        """Whether these are the data of the book's full profile, so that the chapters
+        read the same runs."""
+        return (self.sizes, self.pools, self.seed) == (
+            data.DEFAULT_SPLIT,
+            data.DIGIT_POOLS,
+            0,
+        )
 
 
 @dataclass(frozen=True)
@@ -84,60 +100,101 @@ class Manifest:
     jobs: tuple[Job, ...]
 
     def profile(self, mode: str) -> Profile:
-        """The profile of a mode: the quick profile in quick; in full, the book's full profile if the data are the
-        book's, else a profile named after the manifest (no book profile's name for other data)."""
+        """The profile of a mode: the quick profile in quick; in full, the book's full
+        profile if the data are the book's, else a profile named after the manifest (no
+        book profile's name for other data)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
         if mode == "quick":
             return PROFILES["quick"]
-        return PROFILES["full"] if self.data.is_the_books() else Profile(f"manifest {self.name}", *self.data.sizes)
+        return (
+            PROFILES["full"]
+            if self.data.is_the_books()
+            else Profile(f"manifest {self.name}", *self.data.sizes)
+        )
 
     def dataset(self) -> data.Dataset:
         """The study's fixed splits (generated once, then read from the cache)."""
-        return data.generate(self.data.sizes, seed=self.data.seed, pools=self.data.pools, progress=False)
+        return data.generate(
+            self.data.sizes, seed=self.data.seed, pools=self.data.pools, progress=False
+        )
 
     @cached_property
     def training_digits(self) -> tuple:
-        """The training digit pool that fresh compositions are made from (pixels, labels)."""
-        return data.training_digits(self.data.sizes, seed=self.data.seed, pools=self.data.pools)
+        """The training digit pool that fresh compositions are made from (pixels,
+        labels)."""
+        return data.training_digits(
+            self.data.sizes, seed=self.data.seed, pools=self.data.pools
+        )
 
 
 class ManifestError(ValueError):
-    """A manifest that cannot be run as written; the message names the file and the entry."""
+    """A manifest that cannot be run as written; the message names the file and the
+    entry."""
 
 
 def _whole_numbers(value: Any, length: int) -> bool:
-    return isinstance(value, list) and len(value) == length and all(type(item) is int and item > 0 for item in value)
+    return (
+        isinstance(value, list)
+        and len(value) == length
+        and all(type(item) is int and item > 0 for item in value)
+    )
 
 
 def _read_data(spec: Any, where: str) -> DataSpec:
-    if not (isinstance(spec, dict) and _whole_numbers(spec.get("sizes"), 3) and _whole_numbers(spec.get("pools"), 3)):
-        raise ManifestError(f"{where}: 'data' needs 'sizes' and 'pools', three positive whole numbers each: {spec!r}")
+    if not (
+        isinstance(spec, dict)
+        and _whole_numbers(spec.get("sizes"), 3)
+        and _whole_numbers(spec.get("pools"), 3)
+    ):
+        raise ManifestError(
+            f"{where}: 'data' needs 'sizes' and 'pools', three positive whole numbers "
+            f"each: {spec!r}"
+        )
     seed = spec.get("seed", 0)
     if type(seed) is not int:
-        raise ManifestError(f"{where}: the data seed must be a whole number, got {seed!r}")
+        raise ManifestError(
+            f"{where}: the data seed must be a whole number, got {seed!r}"
+        )
     return DataSpec(tuple(spec["sizes"]), tuple(spec["pools"]), seed)
 
 
-def _read_entry(entry: Any, shared: dict[str, Any], models: set[str], where: str) -> list[Job]:
-    """The jobs of one manifest entry, or a :class:`ManifestError` naming ``where`` and what is wrong."""
+def _read_entry(
+    entry: Any, shared: dict[str, Any], models: set[str], where: str
+) -> list[Job]:
+    """The jobs of one manifest entry, or a :class:`ManifestError` naming ``where`` and
+    what is wrong."""
     if not isinstance(entry, dict):
         raise ManifestError(f"{where}: an entry must be an object, got {entry!r}")
     if unknown := set(entry) - _ENTRY_KEYS:
-        raise ManifestError(f"{where}: unknown keys {sorted(unknown)}; an entry may have {sorted(_ENTRY_KEYS)}")
+        raise ManifestError(
+            f"{where}: unknown keys {sorted(unknown)}; an entry may have "
+            f"{sorted(_ENTRY_KEYS)}"
+        )
     if missing := {"run", "model", "seeds"} - set(entry):
         raise ManifestError(f"{where}: missing {sorted(missing)}")
     run, model = entry["run"], entry["model"]
     if not isinstance(run, str) or not run or "/" in run or run.startswith("."):
         raise ManifestError(f"{where}: 'run' must be a folder name, got {run!r}")
     if model not in models:
-        raise ManifestError(f"{where} ({run}): unknown model {model!r}; choose one of {sorted(models)}")
+        raise ManifestError(
+            f"{where} ({run}): unknown model {model!r}; choose one of {sorted(models)}"
+        )
     preset = entry.get("preset", "book")
     if preset not in PRESETS:
-        raise ManifestError(f"{where} ({run}): unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        raise ManifestError(
+            f"{where} ({run}): unknown preset {preset!r}; choose one of "
+            f"{sorted(PRESETS)}"
+        )
     seeds = entry["seeds"]
-    if not isinstance(seeds, list) or not seeds or any(type(seed) is not int for seed in seeds):
-        raise ManifestError(f"{where} ({run}): 'seeds' must be a list of whole numbers, got {seeds!r}")
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or any(type(seed) is not int for seed in seeds)
+    ):
+        raise ManifestError(
+            f"{where} ({run}): 'seeds' must be a list of whole numbers, got {seeds!r}"
+        )
     if len(set(seeds)) != len(seeds):
         raise ManifestError(f"{where} ({run}): seeds repeat in {seeds!r}")
     try:
@@ -146,19 +203,28 @@ def _read_entry(entry: Any, shared: dict[str, Any], models: set[str], where: str
         raise ManifestError(f"{where} ({run}): {error}") from None
     model_kwargs = entry.get("model_kwargs", {})
     if not isinstance(model_kwargs, dict):
-        raise ManifestError(f"{where} ({run}): 'model_kwargs' must be an object, got {model_kwargs!r}")
+        raise ManifestError(
+            f"{where} ({run}): 'model_kwargs' must be an object, got {model_kwargs!r}"
+        )
     return [Job(run, model, seed, settings, model_kwargs) for seed in seeds]
 
 
 def read_manifest(path: str | Path) -> Manifest:
-    """Read and check a study manifest; any problem is a :class:`ManifestError` naming the file and the entry."""
+    """Read and check a study manifest; any problem is a :class:`ManifestError` naming
+    the file and the entry."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise ManifestError(f"{path}: not a readable JSON manifest ({error})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("runs"), list) or not raw["runs"]:
-        raise ManifestError(f"{path}: a manifest is an object with a non-empty list 'runs'")
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("runs"), list)
+        or not raw["runs"]
+    ):
+        raise ManifestError(
+            f"{path}: a manifest is an object with a non-empty list 'runs'"
+        )
     shared = raw.get("settings", {})
     if not isinstance(shared, dict):
         raise ManifestError(f"{path}: 'settings' must be an object, got {shared!r}")
@@ -167,13 +233,19 @@ def read_manifest(path: str | Path) -> Manifest:
         jobs += _read_entry(entry, shared, set(MODEL_LABELS), f"{path}, runs[{index}]")
     labels = [job.label for job in jobs]
     if repeated := sorted({label for label in labels if labels.count(label) > 1}):
-        raise ManifestError(f"{path}: the same run folder appears twice: {', '.join(repeated)}")
-    return Manifest(str(raw.get("name", path.stem)), _read_data(raw.get("data"), str(path)), tuple(jobs))
+        raise ManifestError(
+            f"{path}: the same run folder appears twice: {', '.join(repeated)}"
+        )
+    return Manifest(
+        str(raw.get("name", path.stem)),
+        _read_data(raw.get("data"), str(path)),
+        tuple(jobs),
+    )
 
 
 def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
-    """The ``config.json`` of ``job`` in ``mode``: :func:`helpers.runs.run_config`, as :func:`helpers.training.train`
-    builds it from the same arguments."""
+    """The ``config.json`` of ``job`` in ``mode``: :func:`helpers.runs.run_config`, as
+    :func:`helpers.training.train` builds it from the same arguments."""
     train_digits = manifest.data.pools[0] if job.settings.fresh_images else None
     return run_config(
         job.model,
@@ -188,23 +260,32 @@ def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
 
 
 def training_order(jobs: list[Job]) -> list[Job]:
-    """The order in which to train: runs of several seeds first, seed by seed (every model's seed 0, then seed 1,
-    ...), then the runs of one seed, each group in manifest order. A study cut short has compared the models first."""
+    """The order in which to train: runs of several seeds first, seed by seed (every
+    model's seed 0, then seed 1,
+    ...), then the runs of one seed, each group in manifest order. A study cut short has
+    compared the models first."""
     seeds_of: dict[str, int] = {}
     for job in jobs:
         seeds_of[job.run] = seeds_of.get(job.run, 0) + 1
     position = {job.label: index for index, job in enumerate(jobs)}
-    return sorted(jobs, key=lambda job: (seeds_of[job.run] == 1, job.seed, position[job.label]))
+    return sorted(
+        jobs, key=lambda job: (seeds_of[job.run] == 1, job.seed, position[job.label])
+    )
 
 
 def plan(manifest: Manifest, mode: str, root: Path) -> dict[str, list[Job]]:
-    """Sort the jobs into "finished", "unfinished", "stale" (older code's, to retrain) and "new"; a folder of another
-    run of today's code stops the study first.
+    """Sort the jobs into "finished", "unfinished", "stale" (older code's, to retrain)
+    and "new"; a folder of another run of today's code stops the study first.
 
     Every folder is checked before any training starts, and all conflicts are
     reported at once, each with its entry.
     """
-    states: dict[str, list[Job]] = {"finished": [], "unfinished": [], "stale": [], "new": []}
+    states: dict[str, list[Job]] = {
+        "finished": [],
+        "unfinished": [],
+        "stale": [],
+        "new": [],
+    }
     conflicts = []
     for job in manifest.jobs:
         try:
@@ -215,7 +296,9 @@ def plan(manifest: Manifest, mode: str, root: Path) -> dict[str, list[Job]]:
         states["new" if state == "empty" else state].append(job)
     if conflicts:
         raise RunFolderConflict(
-            f"the study '{manifest.name}' would overwrite runs in {display_path(root)}; nothing was started. "
-            "Move these folders away or choose another artifacts folder:\n  " + "\n  ".join(conflicts)
+            f"the study '{manifest.name}' would overwrite runs in "
+            f"{display_path(root)}; nothing was started. "
+            "Move these folders away or choose another artifacts folder:\n  "
+            + "\n  ".join(conflicts)
         )
     return states

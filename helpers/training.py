@@ -1,4 +1,5 @@
-"""Fitting a model: the book's one training loop, with run folders that resume and are reused when finished.
+"""Fitting a model: the book's one training loop, with run folders that resume and are
+reused when finished.
 
 :func:`train` is the entry point every chapter and the study command call.
 The recipe is a :class:`helpers.settings.TrainSettings`; the profile decides
@@ -44,22 +45,31 @@ from helpers.inference import as_model_input, load_model, predict, score_predict
 from helpers.losses import segmentation_loss
 from helpers.machine import describe_device, versions
 from helpers.models import build_model, count_flops
-from helpers.runs import RunFolderConflict, folder_state, read_history_log, run_config, run_folder
+from helpers.runs import (
+    RunFolderConflict,
+    folder_state,
+    read_history_log,
+    run_config,
+    run_folder,
+)
 from helpers.settings import PRESETS, TrainSettings
 from helpers.streaming import EpochBatches, FreshCompositions, ShuffledSplit
 
 DEFAULT_SETTINGS = PRESETS["book"]
-"""The recipe of the book's runs (the chapters' and the study's main runs): what :func:`train` uses by default."""
+"""The recipe of the book's runs (the chapters' and the study's main runs): what
+:func:`train` uses by default."""
 
 _HISTORY_LOG = "history.csv"
 _BEST_WEIGHTS = "best.weights.h5"
 _BACKUP_DIR = "backup"
-_BACKUP_METADATA = "training_metadata.json"  # Keras' BackupAndRestore: {"epoch": epochs finished, "batch": ...}
+# Written by Keras' BackupAndRestore: {"epoch": epochs finished, "batch": ...}
+_BACKUP_METADATA = "training_metadata.json"
 
 
 @dataclass
 class TrainResult:
-    """What a run leaves behind: the model (best weights), its history, its facts and its folder."""
+    """What a run leaves behind: the model (best weights), its history, its facts and
+    its folder."""
 
     model: keras.Model
     history: dict[str, list[float]]
@@ -68,7 +78,8 @@ class TrainResult:
 
 
 class _EpochTimer(keras.callbacks.Callback):
-    """Adds ``epoch_seconds`` to the logs, so the history records the wall time of every epoch."""
+    """Adds ``epoch_seconds`` to the logs, so the history records the wall time of every
+    epoch."""
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
@@ -78,8 +89,11 @@ class _EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> TrainResult | None:
-    """Return the finished run in ``run_dir`` if it has ``config``; otherwise make the folder ready to train.
+def _prepare_run_dir(
+    run_dir: Path, config: dict[str, Any], retrain: bool
+) -> TrainResult | None:
+    """Return the finished run in ``run_dir`` if it has ``config``; otherwise make the
+    folder ready to train.
 
     An unfinished run with the same settings is kept if it has a backup to
     resume from; one without (its first epoch never finished), a run made by
@@ -90,23 +104,43 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
         state = folder_state(run_dir, config)
     except RunFolderConflict as conflict:
         if not retrain:
-            raise RunFolderConflict(f"{conflict}; pass retrain=True to replace it, or choose another folder") from None
+            raise RunFolderConflict(
+                f"{conflict}; pass retrain=True to replace it, or choose another folder"
+            ) from None
         state = "other"
     if state == "finished" and not retrain:
-        _remove_training_state(run_dir)  # left behind if a process died right after writing run.json
+        _remove_training_state(
+            run_dir
+        )  # left behind if a process died right after writing run.json
         facts = read_json(run_dir / RUN_FILE)
         print(
-            f"Loaded the finished run in {display_path(run_dir)} ({facts['epochs_run']} epochs, "
-            f"{facts['train_seconds']:.0f} s on {facts['device']}); pass retrain=True to train again."
+            f"Loaded the finished run in {display_path(run_dir)} "
+            f"({facts['epochs_run']} epochs, "
+            f"{facts['train_seconds']:.0f} s on {facts['device']}); pass retrain=True "
+            "to train again."
         )
-        return TrainResult(load_model(run_dir / MODEL_FILE), read_json(run_dir / HISTORY_FILE), facts, run_dir)
+        return TrainResult(
+            load_model(run_dir / MODEL_FILE),
+            read_json(run_dir / HISTORY_FILE),
+            facts,
+            run_dir,
+        )
     if state == "unfinished" and not retrain:
         if (backed_up := _backup_epochs(run_dir)) is not None:
-            print(f"Resuming the unfinished run in {display_path(run_dir)} after epoch {backed_up}.")
+            print(
+                f"Resuming the unfinished run in {display_path(run_dir)} after epoch "
+                f"{backed_up}."
+            )
             return None
-        print(f"{display_path(run_dir)} holds a run stopped before its first epoch ended; training it from the start.")
+        print(
+            f"{display_path(run_dir)} holds a run stopped before its first epoch "
+            "ended; training it from the start."
+        )
     elif state == "stale":
-        print(f"{display_path(run_dir)} holds a run made by older code (other data or recipe); training it again.")
+        print(
+            f"{display_path(run_dir)} holds a run made by older code (other data or "
+            "recipe); training it again."
+        )
     elif state in ("finished", "unfinished", "other"):
         print(f"Clearing {display_path(run_dir)} to train again (retrain=True).")
     if state != "empty":
@@ -117,13 +151,15 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], retrain: bool) -> Tr
 
 
 def _backup_epochs(run_dir: Path) -> int | None:
-    """How many epochs the run's backup holds (None without a backup): where a resumed run goes on from."""
+    """How many epochs the run's backup holds (None without a backup): where a resumed
+    run goes on from."""
     metadata = run_dir / _BACKUP_DIR / _BACKUP_METADATA
     return int(read_json(metadata)["epoch"]) if metadata.is_file() else None
 
 
 def _history_up_to(run_dir: Path, epochs: int) -> dict[str, list[float]]:
-    """The history log cut to its first ``epochs`` epochs (rewritten so), the epochs the backup's weights have seen.
+    """The history log cut to its first ``epochs`` epochs (rewritten so), the epochs the
+    backup's weights have seen.
 
     A process killed between logging an epoch and backing it up leaves a row
     that the resumed run trains again; the row goes, so it is not counted twice.
@@ -145,8 +181,11 @@ def _history_up_to(run_dir: Path, epochs: int) -> dict[str, list[float]]:
     return read_history_log(log)
 
 
-def _training_complete(val_losses: list[float], epochs: int, patience: int | None) -> bool:
-    """Whether a run with these validation losses so far has nothing left to train: all its epochs, or early stopped.
+def _training_complete(
+    val_losses: list[float], epochs: int, patience: int | None
+) -> bool:
+    """Whether a run with these validation losses so far has nothing left to train: all
+    its epochs, or early stopped.
 
     Early stopping as Keras decides it: after ``patience`` epochs without a
     lower validation loss (NaN is never lower).
@@ -159,13 +198,15 @@ def _training_complete(val_losses: list[float], epochs: int, patience: int | Non
 
 
 def _remove_training_state(run_dir: Path) -> None:
-    """Delete what only training needs (the backup, the best weights so far): once run.json is written."""
+    """Delete what only training needs (the backup, the best weights so far): once
+    run.json is written."""
     shutil.rmtree(run_dir / _BACKUP_DIR, ignore_errors=True)
     (run_dir / _BEST_WEIGHTS).unlink(missing_ok=True)
 
 
 class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras' early stopping on the validation loss, starting from the validation losses of the epochs already run."""
+    """Keras' early stopping on the validation loss, starting from the validation losses
+    of the epochs already run."""
 
     def __init__(self, patience: int, val_losses: list[float]) -> None:
         super().__init__(monitor="val_loss", patience=patience)
@@ -175,7 +216,11 @@ class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         super().on_train_begin(logs)
         if self.val_losses and not np.isnan(self.val_losses).all():
             best = int(np.nanargmin(self.val_losses))
-            self.best, self.best_epoch, self.wait = self.val_losses[best], best, len(self.val_losses) - 1 - best
+            self.best, self.best_epoch, self.wait = (
+                self.val_losses[best],
+                best,
+                len(self.val_losses) - 1 - best,
+            )
 
 
 @contextlib.contextmanager
@@ -190,7 +235,8 @@ def dtype_policy(name: str | None):
 
 
 def _distribution_scope(strategy: Any):
-    """The strategy's scope under TensorFlow (several GPUs: MirroredStrategy), else a no-op."""
+    """The strategy's scope under TensorFlow (several GPUs: MirroredStrategy), else a
+    no-op."""
     if strategy == "auto" and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -210,11 +256,16 @@ def _inference_rate(model: keras.Model, images: np.ndarray, batch_size: int) -> 
 
 
 def compile_for_training(
-    model: keras.Model, steps: int, settings: TrainSettings, jit_compile: bool | str = "auto"
+    model: keras.Model,
+    steps: int,
+    settings: TrainSettings,
+    jit_compile: bool | str = "auto",
 ) -> keras.Model:
-    """Compile ``model`` as :func:`train` does: Adam with a cosine decay over ``steps`` batches, the settings' loss.
+    """Compile ``model`` as :func:`train` does: Adam with a cosine decay over ``steps``
+    batches, the settings' loss.
 
-    One function, so that ``benchmarks/speed.py`` measures exactly the training the book runs.
+    One function, so that ``benchmarks/speed.py`` measures exactly the training the book
+    runs.
     """
     schedule = keras.optimizers.schedules.CosineDecay(
         settings.learning_rate, decay_steps=steps, alpha=settings.lr_floor
@@ -245,7 +296,8 @@ def train(
     callbacks: list[keras.callbacks.Callback] | None = None,
     jit_compile: bool | str = "auto",
 ) -> TrainResult:
-    """Train ``model_name`` (a key of ``MODEL_BUILDERS``) with ``settings`` in a profile and save its artifacts.
+    """Train ``model_name`` (a key of ``MODEL_BUILDERS``) with ``settings`` in a profile
+    and save its artifacts.
 
     ``settings`` defaults to :data:`DEFAULT_SETTINGS`, ``profile`` to the current
     one (it sets the data sizes and caps the epochs), ``dataset`` to the
@@ -271,46 +323,76 @@ def train(
     profile = profile or current_profile()
     if settings.fresh_images and train_digits is None:
         if dataset is not None:
-            raise ValueError("fresh_images needs the training digit pool of the given dataset: pass train_digits")
+            raise ValueError(
+                "fresh_images needs the training digit pool of the given dataset: pass "
+                "train_digits"
+            )
         train_digits = data.training_digits()
     if dataset is None:
         dataset, data_source = data.load_m2nist(), data.describe_source()
     model_kwargs = dict(model_kwargs or {})
     n_digits = len(train_digits[0]) if settings.fresh_images else None
     split_sizes = tuple(len(split) for split in dataset)
-    config = run_config(model_name, profile, settings, split_sizes, model_kwargs, seed, n_digits, data_source)
+    config = run_config(
+        model_name,
+        profile,
+        settings,
+        split_sizes,
+        model_kwargs,
+        seed,
+        n_digits,
+        data_source,
+    )
     dataset = dataset.for_profile(profile)
     images = config["images"]
-    run_dir = Path(run_dir) if run_dir is not None else run_folder(artifacts_dir(profile), model_name, seed)
+    run_dir = (
+        Path(run_dir)
+        if run_dir is not None
+        else run_folder(artifacts_dir(profile), model_name, seed)
+    )
     if finished := _prepare_run_dir(run_dir, config, retrain):
         return finished
 
     keras.utils.set_random_seed(seed)
     epochs = profile.epochs_of(settings.epochs)
     history = _history_up_to(run_dir, _backup_epochs(run_dir) or 0)
-    training_images = _training_images(settings, dataset.train, train_digits, images["train"], seed)
+    training_images = _training_images(
+        settings, dataset.train, train_digits, images["train"], seed
+    )
     with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
         model = build_model(model_name, **model_kwargs)
-        compile_for_training(model, epochs * math.ceil(images["train"] / settings.batch_size), settings, jit_compile)
+        compile_for_training(
+            model,
+            epochs * math.ceil(images["train"] / settings.batch_size),
+            settings,
+            jit_compile,
+        )
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     source = "fresh compositions" if settings.fresh_images else "a fixed set"
     print(
-        f"Training {model_name} ({model.count_params():,} parameters) on {images['train']:,} images an epoch "
-        f"({source}), {epochs} epochs, batch {settings.batch_size}, {settings.loss} loss, "
+        f"Training {model_name} ({model.count_params():,} parameters) on "
+        f"{images['train']:,} images an epoch "
+        f"({source}), {epochs} epochs, batch {settings.batch_size}, {settings.loss} "
+        "loss, "
         f"profile '{profile.name}', {describe_device()}"
     )
     val_losses = history.get("val_loss", [])
-    # A run whose training is over (killed while it was being finished) fits no epoch: the backup's weights are
+    # A run whose training is over (killed while it was being finished) fits no epoch:
+    # the backup's weights are
     # restored and the run is finished as it would have been.
     complete = _training_complete(val_losses, epochs, settings.patience)
     model.fit(
         training_images,
-        validation_data=(as_model_input(dataset.val.images), dataset.val.masks.astype("int32")),
+        validation_data=(
+            as_model_input(dataset.val.images),
+            dataset.val.masks.astype("int32"),
+        ),
         epochs=len(val_losses) if complete else epochs,
         verbose=verbose,
-        callbacks=_book_callbacks(run_dir, settings, training_images, val_losses) + list(callbacks or []),
+        callbacks=_book_callbacks(run_dir, settings, training_images, val_losses)
+        + list(callbacks or []),
     )
     return _finish_run(model, config, dataset.test, run_dir, settings)
 
@@ -322,22 +404,37 @@ def _training_images(
     images_per_epoch: int,
     seed: int,
 ) -> EpochBatches:
-    """The fixed training split reshuffled every epoch, or a stream that composes ``images_per_epoch`` new images.
+    """The fixed training split reshuffled every epoch, or a stream that composes
+    ``images_per_epoch`` new images.
 
-    Either way an epoch's batches depend on ``(seed, epoch)`` alone, so a resumed run trains as an uninterrupted one.
+    Either way an epoch's batches depend on ``(seed, epoch)`` alone, so a resumed run
+    trains as an uninterrupted one.
     """
     if not settings.fresh_images:
         return ShuffledSplit(fixed, settings.batch_size, seed)
     pixels, labels = train_digits
     augmentation = DigitAugmentation() if settings.augment else None
-    # Two worker threads compose the next batches while the device trains on the current one.
-    return FreshCompositions(pixels, labels, images_per_epoch, settings.batch_size, seed, augmentation, workers=2)
+    # Two worker threads compose the next batches while the device trains on the current
+    # one.
+    return FreshCompositions(
+        pixels,
+        labels,
+        images_per_epoch,
+        settings.batch_size,
+        seed,
+        augmentation,
+        workers=2,
+    )
 
 
 def _book_callbacks(
-    run_dir: Path, settings: TrainSettings, training_images: EpochBatches, val_losses: list[float]
+    run_dir: Path,
+    settings: TrainSettings,
+    training_images: EpochBatches,
+    val_losses: list[float],
 ) -> list[keras.callbacks.Callback]:
-    """Epoch timing, the stream's epoch, best-validation weights, early stopping, the log, and the backup to resume.
+    """Epoch timing, the stream's epoch, best-validation weights, early stopping, the
+    log, and the backup to resume.
 
     ``val_losses``: those of the epochs run before a resume, so that the best
     weights and early stopping go on from where they were. The backup is
@@ -346,7 +443,11 @@ def _book_callbacks(
     (:func:`_history_up_to`). The backup is kept until the run is finished.
     """
     callbacks = [_EpochTimer(), training_images.epoch_callback()]
-    best_so_far = float(np.nanmin(val_losses)) if val_losses and not np.isnan(val_losses).all() else math.inf
+    best_so_far = (
+        float(np.nanmin(val_losses))
+        if val_losses and not np.isnan(val_losses).all()
+        else math.inf
+    )
     callbacks.append(
         keras.callbacks.ModelCheckpoint(
             str(run_dir / _BEST_WEIGHTS),
@@ -361,30 +462,44 @@ def _book_callbacks(
     return [
         *callbacks,
         keras.callbacks.CSVLogger(str(run_dir / _HISTORY_LOG), append=True),
-        keras.callbacks.BackupAndRestore(str(run_dir / _BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False),
+        keras.callbacks.BackupAndRestore(
+            str(run_dir / _BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
+        ),
     ]
 
 
 def _finish_run(
-    model: keras.Model, config: dict[str, Any], test: data.Split, run_dir: Path, settings: TrainSettings
+    model: keras.Model,
+    config: dict[str, Any],
+    test: data.Split,
+    run_dir: Path,
+    settings: TrainSettings,
 ) -> TrainResult:
-    """Keep the best-validation (or last) weights, then save the model, history, test scores and the run's facts."""
+    """Keep the best-validation (or last) weights, then save the model, history, test
+    scores and the run's facts."""
     if settings.keep_best and (run_dir / _BEST_WEIGHTS).exists():
         model.load_weights(run_dir / _BEST_WEIGHTS)
     history = read_history_log(run_dir / _HISTORY_LOG)
-    with dtype_policy(settings.mixed_precision):  # saved without optimizer state: a third of the size
+    with dtype_policy(
+        settings.mixed_precision
+    ):  # saved without optimizer state: a third of the size
         inference_model = build_model(config["model"], **config["model_kwargs"])
     inference_model.set_weights(model.get_weights())
     inference_model.save(run_dir / MODEL_FILE)
     write_json(run_dir / HISTORY_FILE, history)
     predicted = predict(model, test.images, settings.batch_size)
     write_json(run_dir / METRICS_FILE, score_predictions(test.masks, predicted))
-    write_confusions(run_dir / CONFUSIONS_FILE, metrics.per_image_confusions(test.masks, predicted))
+    write_confusions(
+        run_dir / CONFUSIONS_FILE, metrics.per_image_confusions(test.masks, predicted)
+    )
     facts = _run_facts(model, config, history, test, settings)
-    write_json(run_dir / RUN_FILE, facts)  # last: a run killed before this line is finished again, not retrained
+    write_json(
+        run_dir / RUN_FILE, facts
+    )  # last: a run killed before this line is finished again, not retrained
     _remove_training_state(run_dir)
     print(
-        f"Test mean IoU over the digits: {read_json(run_dir / METRICS_FILE)['mean_iou_digits']:.4f}; "
+        "Test mean IoU over the digits: "
+        f"{read_json(run_dir / METRICS_FILE)['mean_iou_digits']:.4f}; "
         f"artifacts in {display_path(run_dir)}"
     )
     return TrainResult(model, history, facts, run_dir)
@@ -397,9 +512,12 @@ def _run_facts(
     test: data.Split,
     settings: TrainSettings,
 ) -> dict[str, Any]:
-    """What a finished run records beside its scores: epochs, time, the kept epoch, size, speed, device, versions."""
+    """What a finished run records beside its scores: epochs, time, the kept epoch,
+    size, speed, device, versions."""
     epoch_seconds = history.get("epoch_seconds", [])
-    best_epoch = int(np.nanargmin(history["val_loss"])) + 1 if history.get("val_loss") else None
+    best_epoch = (
+        int(np.nanargmin(history["val_loss"])) + 1 if history.get("val_loss") else None
+    )
     return {
         "config": config,
         "epochs_run": len(epoch_seconds),
@@ -409,7 +527,9 @@ def _run_facts(
         "kept_epoch": best_epoch if settings.keep_best else len(epoch_seconds),
         "parameters": model.count_params(),
         "flops_per_image": count_flops(model),
-        "inference_images_per_second": _inference_rate(model, test.images, settings.batch_size),
+        "inference_images_per_second": _inference_rate(
+            model, test.images, settings.batch_size
+        ),
         "device": describe_device(),
         "versions": versions(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),

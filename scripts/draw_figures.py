@@ -27,8 +27,15 @@ def main() -> None:
     IMAGES.mkdir(exist_ok=True)
     train = data.load_m2nist().train
     index = data.example_index(train)
-    figures = {"segmentation_example.png": plotting.show_segmentation(train.images[index], train.masks[index])}
-    figures |= {f"{name}_architecture.png": diagrams.architecture_diagram(name) for name in MODEL_BUILDERS}
+    figures = {
+        "segmentation_example.png": plotting.show_segmentation(
+            train.images[index], train.masks[index]
+        )
+    }
+    figures |= {
+        f"{name}_architecture.png": diagrams.architecture_diagram(name)
+        for name in MODEL_BUILDERS
+    }
     for file_name, fig in figures.items():
         fig.savefig(IMAGES / file_name, dpi=120, bbox_inches="tight")
         plt.close(fig)

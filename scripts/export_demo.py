@@ -24,8 +24,15 @@ CHECK_IMAGES = 100
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=0, help="which committed run of each model to export")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="which committed run of each model to export",
+    )
     args = parser.parse_args()
 
     test = data.load_m2nist().test
@@ -33,9 +40,14 @@ def main() -> None:
     for model_name, label in browser_demo.MODEL_LABELS.items():
         model = load_model(run_folder(COMMITTED_ARTIFACTS, model_name, args.seed))
         path = browser_demo.export_onnx(model, browser_demo.onnx_path(model_name))
-        exported = browser_demo.onnx_predict(browser_demo.onnx_session(path), check_images)
+        exported = browser_demo.onnx_predict(
+            browser_demo.onnx_session(path), check_images
+        )
         agreement = np.mean(exported == predict(model, check_images))
-        print(f"wrote {display_path(path)}: {label} labels {agreement:.4%} of {CHECK_IMAGES} test images as Keras")
+        print(
+            f"wrote {display_path(path)}: {label} labels {agreement:.4%} of "
+            f"{CHECK_IMAGES} test images as Keras"
+        )
     path = browser_demo.write_book_data(browser_demo.book_data(test.images, test.masks))
     print(f"wrote {display_path(path)}")
 

@@ -23,10 +23,14 @@ from helpers.config import PROFILE_ENV, REPO_ROOT
 
 
 def execute_in_place(notebook: Path) -> None:
-    """Run a notebook on a fresh kernel from its own folder and save it with its outputs."""
+    """Run a notebook on a fresh kernel from its own folder and save it with its
+    outputs."""
     document = nbformat.read(notebook, as_version=4)
     client = nbclient.NotebookClient(
-        document, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+        document,
+        timeout=None,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(notebook.parent)}},
     )
     client.execute()
     nbformat.write(document, notebook)
@@ -34,14 +38,26 @@ def execute_in_place(notebook: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--retrain", action="store_true", help="train the three models again first")
-    parser.add_argument("--chapters", nargs="+", default=["0"], help="file name starts of the chapters to run")
+    parser.add_argument(
+        "--retrain", action="store_true", help="train the three models again first"
+    )
+    parser.add_argument(
+        "--chapters",
+        nargs="+",
+        default=["0"],
+        help="file name starts of the chapters to run",
+    )
     args = parser.parse_args()
     os.environ[PROFILE_ENV] = "full"
     if args.retrain:
-        subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train_all.py"), "--retrain"], check=True)
+        subprocess.run(
+            [sys.executable, str(REPO_ROOT / "scripts" / "train_all.py"), "--retrain"],
+            check=True,
+        )
     chapters = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
-    for notebook in [chapter for chapter in chapters if chapter.name.startswith(tuple(args.chapters))]:
+    for notebook in [
+        chapter for chapter in chapters if chapter.name.startswith(tuple(args.chapters))
+    ]:
         start = time.perf_counter()
         print(f"Executing {notebook.name} ...", flush=True)
         execute_in_place(notebook)

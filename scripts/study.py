@@ -1,13 +1,16 @@
-"""Run a study: every run of a manifest (models x seeds x variants), several side by side on one GPU.
+"""Run a study: every run of a manifest (models x seeds x variants), several side by
+side on one GPU.
 
-    python scripts/study.py [scripts/study.json] [--quick] [--parallel N] [--threads T] [--artifacts DIR]
+    python scripts/study.py [scripts/study.json] [--quick] [--parallel N] [--threads T]
+    [--artifacts DIR]
 
 Finished runs are skipped, interrupted ones resume from their last finished
 epoch, and a run folder written by other settings stops the study before
 anything starts. With ``--parallel N`` each run trains in its own process, N
 at a time; each process may use 0.9/N of the GPU memory (JAX:
 ``XLA_PYTHON_CLIENT_MEM_FRACTION``; TensorFlow: a memory limit). A small model
-leaves a large GPU mostly idle, so side-by-side runs finish the study sooner. ``--quick`` runs the whole
+leaves a large GPU mostly idle, so side-by-side runs finish the study sooner.
+``--quick`` runs the whole
 manifest in the quick profile (one epoch on a tiny subset) into a scratch
 folder: a check of the manifest and the code path in minutes on a CPU. Each
 run's output goes to ``<artifacts>/logs/``. Runs of several seeds train first,
@@ -35,7 +38,9 @@ DEFAULT_MANIFEST = REPOSITORY / "scripts" / "study.json"
 MEMORY_SHARE_ENV = "SEGBOOK_GPU_MEMORY_SHARE"
 
 
-def run_job(manifest: study.Manifest, job: study.Job, mode: str, root: Path, threads: int | None) -> None:
+def run_job(
+    manifest: study.Manifest, job: study.Job, mode: str, root: Path, threads: int | None
+) -> None:
     """Train one job in this process (the study's workers call this)."""
     _bound_gpu_memory()
     if threads and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
@@ -61,7 +66,8 @@ def run_job(manifest: study.Manifest, job: study.Job, mode: str, root: Path, thr
 
 
 def _bound_gpu_memory() -> None:
-    """Under TensorFlow, cap this process's GPU memory at its share of the card (JAX reads its own variable)."""
+    """Under TensorFlow, cap this process's GPU memory at its share of the card (JAX
+    reads its own variable)."""
     share = os.environ.get(MEMORY_SHARE_ENV)
     if not share or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
@@ -70,9 +76,13 @@ def _bound_gpu_memory() -> None:
     total_mb = _gpu_memory_mb()
     for gpu in tf.config.list_physical_devices("GPU"):
         if total_mb:
-            limit = [tf.config.LogicalDeviceConfiguration(memory_limit=int(float(share) * total_mb))]
+            limit = [
+                tf.config.LogicalDeviceConfiguration(
+                    memory_limit=int(float(share) * total_mb)
+                )
+            ]
             tf.config.set_logical_device_configuration(gpu, limit)
-        else:  # the card's size is unknown: take memory as needed rather than all of it at once
+        else:  # the card's size is unknown: take memory as needed, not all at once
             tf.config.experimental.set_memory_growth(gpu, True)
 
 
@@ -80,7 +90,11 @@ def _gpu_memory_mb() -> int | None:
     """Memory of the first GPU in MiB, as nvidia-smi reports it; None without one."""
     query = ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"]
     try:
-        return int(subprocess.run(query, capture_output=True, text=True, check=True).stdout.split()[0])
+        return int(
+            subprocess.run(
+                query, capture_output=True, text=True, check=True
+            ).stdout.split()[0]
+        )
     except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
         return None
 
@@ -88,11 +102,15 @@ def _gpu_memory_mb() -> int | None:
 def _summary(job: study.Job, root: Path) -> str:
     scores = artifacts.read_json(job.folder(root) / artifacts.METRICS_FILE)
     facts = artifacts.read_json(job.folder(root) / artifacts.RUN_FILE)
-    return f"test mean IoU (digits) {scores['mean_iou_digits']:.4f}, {facts['epochs_run']} epochs"
+    return (
+        f"test mean IoU (digits) {scores['mean_iou_digits']:.4f}, "
+        f"{facts['epochs_run']} epochs"
+    )
 
 
 class Scheduler:
-    """Runs jobs ``parallel`` at a time, each in its own process, and prints progress with an estimate of the rest."""
+    """Runs jobs ``parallel`` at a time, each in its own process, and prints progress
+    with an estimate of the rest."""
 
     def __init__(self, args: argparse.Namespace, jobs: list[study.Job]) -> None:
         self.args, self.jobs = args, jobs
@@ -104,16 +122,19 @@ class Scheduler:
         self.start = time.perf_counter()
 
     def run(self) -> list[str]:
-        """Run every job; return the labels of those that failed. Interrupted, it stops the workers first."""
+        """Run every job; return the labels of those that failed. Interrupted, it stops
+        the workers first."""
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
             while self.waiting or self.running:
                 while self.waiting and len(self.running) < self.args.parallel:
                     self._start(self.waiting.pop(0))
                 time.sleep(0.5)
-                for process in [process for process in self.running if process.poll() is not None]:
+                for process in [
+                    process for process in self.running if process.poll() is not None
+                ]:
                     self._finish(process)
-        finally:  # Ctrl-C or a time limit's SIGTERM: the runs stopped here resume next time
+        finally:  # Ctrl-C or a time limit's SIGTERM: these runs resume next time
             for process in self.running:
                 process.terminate()
             for process in self.running:  # gone before anyone collects the run folders
@@ -121,15 +142,34 @@ class Scheduler:
         return self.failures
 
     def _start(self, job: study.Job) -> None:
-        log = (self.logs / f"{job.run}-seed-{job.seed}.log").open("a")  # a resumed run adds to its log
-        command = [sys.executable, __file__, str(self.args.manifest), "--worker", job.run, str(job.seed)]
-        command += ["--artifacts", str(self.args.artifacts)] + (["--quick"] if self.args.quick else [])
+        log = (self.logs / f"{job.run}-seed-{job.seed}.log").open(
+            "a"
+        )  # a resumed run adds to its log
+        command = [
+            sys.executable,
+            __file__,
+            str(self.args.manifest),
+            "--worker",
+            job.run,
+            str(job.seed),
+        ]
+        command += ["--artifacts", str(self.args.artifacts)] + (
+            ["--quick"] if self.args.quick else []
+        )
         command += ["--threads", str(self.args.threads)] if self.args.threads else []
         share = f"{0.9 / self.args.parallel:.3f}"
-        env = {**os.environ, "XLA_PYTHON_CLIENT_MEM_FRACTION": share, MEMORY_SHARE_ENV: share}
-        self.running[subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)] = (job, log)
+        env = {
+            **os.environ,
+            "XLA_PYTHON_CLIENT_MEM_FRACTION": share,
+            MEMORY_SHARE_ENV: share,
+        }
+        self.running[
+            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        ] = (job, log)
         self.started[job.label] = time.perf_counter()
-        print(f"started  {job.label} (log: {config.display_path(log.name)})", flush=True)
+        print(
+            f"started  {job.label} (log: {config.display_path(log.name)})", flush=True
+        )
 
     def _finish(self, process: subprocess.Popen) -> None:
         job, log = self.running.pop(process)
@@ -140,12 +180,18 @@ class Scheduler:
         else:
             self.failures.append(job.label)
             tail = "".join(Path(log.name).read_text().splitlines(keepends=True)[-15:])
-            outcome = f"FAILED (exit {process.returncode}); last lines of {config.display_path(log.name)}:\n{tail}"
+            outcome = (
+                f"FAILED (exit {process.returncode}); last lines of "
+                f"{config.display_path(log.name)}:\n{tail}"
+            )
         remaining = len(self.waiting) + len(self.running)
-        left = sum(self.durations) / len(self.durations) * remaining / self.args.parallel
+        left = (
+            sum(self.durations) / len(self.durations) * remaining / self.args.parallel
+        )
         print(
             f"finished {job.label} in {self.durations[-1]:.0f} s: {outcome}\n"
-            f"  [{len(self.jobs) - remaining}/{len(self.jobs)} done, {time.perf_counter() - self.start:.0f} s so far, "
+            f"  [{len(self.jobs) - remaining}/{len(self.jobs)} done, "
+            f"{time.perf_counter() - self.start:.0f} s so far, "
             f"about {left:.0f} s left]",
             flush=True,
         )
@@ -154,13 +200,34 @@ class Scheduler:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", nargs="?", type=Path, default=DEFAULT_MANIFEST)
-    parser.add_argument("--quick", action="store_true", help="every run in the quick profile, into a scratch folder")
-    parser.add_argument("--parallel", type=int, default=1, help="runs side by side, each in its own process")
-    parser.add_argument("--artifacts", type=Path, help="where runs go (default: artifacts/, or a scratch folder)")
-    parser.add_argument("--threads", type=int, help="TensorFlow threads per run (CPU: e.g. one per core, --parallel 2)")
-    parser.add_argument("--worker", nargs=2, metavar=("RUN", "SEED"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="every run in the quick profile, into a scratch folder",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="runs side by side, each in its own process",
+    )
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        help="where runs go (default: artifacts/, or a scratch folder)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="TensorFlow threads per run (CPU: e.g. one per core, --parallel 2)",
+    )
+    parser.add_argument(
+        "--worker", nargs=2, metavar=("RUN", "SEED"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a time limit stops the study as Ctrl-C would
+    signal.signal(
+        signal.SIGTERM, lambda *_: sys.exit(143)
+    )  # a time limit stops the study as Ctrl-C would
     mode = "quick" if args.quick else "full"
     if args.parallel < 1:
         parser.error(f"--parallel must be at least 1, got {args.parallel}")
@@ -168,25 +235,36 @@ def main() -> int:
     try:
         manifest = study.read_manifest(args.manifest)
         if args.worker:
-            job = next(job for job in manifest.jobs if [job.run, str(job.seed)] == args.worker)
+            job = next(
+                job for job in manifest.jobs if [job.run, str(job.seed)] == args.worker
+            )
             run_job(manifest, job, mode, args.artifacts, args.threads)
             return 0
-        manifest.dataset()  # generated once here, so that the workers read it from the cache
+        manifest.dataset()  # generated once here; the workers read it from the cache
         states = study.plan(manifest, mode, args.artifacts)
     except ValueError as error:
         print(f"study: {error}", file=sys.stderr)
         return 2
-    todo = study.training_order(states["unfinished"]) + study.training_order(states["stale"] + states["new"])
+    todo = study.training_order(states["unfinished"]) + study.training_order(
+        states["stale"] + states["new"]
+    )
     print(
-        f"Study '{manifest.name}' ({mode}): {len(manifest.jobs)} runs in {config.display_path(args.artifacts)}; "
-        f"{len(states['finished'])} finished (skipped), {len(states['unfinished'])} to resume, "
-        f"{len(states['stale'])} made by older code (trained again), {len(states['new'])} to train, "
+        f"Study '{manifest.name}' ({mode}): {len(manifest.jobs)} runs in "
+        f"{config.display_path(args.artifacts)}; "
+        f"{len(states['finished'])} finished (skipped), {len(states['unfinished'])} to "
+        "resume, "
+        f"{len(states['stale'])} made by older code (trained again), "
+        f"{len(states['new'])} to train, "
         f"{args.parallel} side by side",
         flush=True,
     )
     start = time.perf_counter()
     failures = Scheduler(args, todo).run()
-    print(f"Study '{manifest.name}' done in {time.perf_counter() - start:.0f} s; {len(failures)} failed", flush=True)
+    print(
+        f"Study '{manifest.name}' done in {time.perf_counter() - start:.0f} s; "
+        f"{len(failures)} failed",
+        flush=True,
+    )
     if failures:
         print("failed: " + ", ".join(failures), file=sys.stderr)
     return 1 if failures else 0

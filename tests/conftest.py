@@ -10,7 +10,10 @@ from chromium import Chromium, chromium_executable
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    """Headless Chromium with a fresh profile in the scratch folder (only modules that skip without it use it)."""
-    chromium = Chromium(chromium_executable(), profile=tmp_path_factory.mktemp("chromium-profile"))
+    """Headless Chromium with a fresh profile in the scratch folder (only modules that
+    skip without it use it)."""
+    chromium = Chromium(
+        chromium_executable(), profile=tmp_path_factory.mktemp("chromium-profile")
+    )
     yield chromium
     chromium.close()

@@ -1,4 +1,5 @@
-"""Specification of benchmarks/speed.py: one run of its quick mode under the current backend, and its rules."""
+"""Specification of benchmarks/speed.py: one run of its quick mode under the current
+backend, and its rules."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from helpers.models import build_model, count_flops
 from helpers.runs import BOOK_MODELS
 
 SCRIPT = REPO_ROOT / "benchmarks" / "speed.py"
-TRAINING_CHANGES = {"batch_size", "precision"}  # a variant that changes these trains another model, not faster
+TRAINING_CHANGES = {
+    "batch_size",
+    "precision",
+}  # a variant that changes these trains another model, not faster
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +47,11 @@ def speed() -> dict[str, Any]:
 
 def books(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each model's row in the book's setting."""
-    return {row["model"]: row for row in report["results"] if row["setting"]["keras_default"]}
+    return {
+        row["model"]: row
+        for row in report["results"]
+        if row["setting"]["keras_default"]
+    }
 
 
 def variants(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -54,31 +62,51 @@ def variants(report: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_model_is_measured_once_in_the_books_setting_and_in_variants(report):
     assert report["machine"]["backend"] == keras.backend.backend()
     assert sorted(row["model"] for row in books(report).values()) == sorted(BOOK_MODELS)
-    assert sum(row["setting"]["keras_default"] for row in report["results"]) == len(BOOK_MODELS)
+    assert sum(row["setting"]["keras_default"] for row in report["results"]) == len(
+        BOOK_MODELS
+    )
     assert {row["model"] for row in variants(report)} == set(BOOK_MODELS)
 
 
 def test_every_measurement_is_positive_with_its_median_between_min_and_max(report):
     summaries = [
-        value for row in report["results"] for value in row.values() if isinstance(value, dict) and "values" in value
+        value
+        for row in report["results"]
+        for value in row.values()
+        if isinstance(value, dict) and "values" in value
     ]
-    assert len(summaries) >= 5 * len(report["results"])  # rates, speed-up, fraction of matmul, latency
+    assert len(summaries) >= 5 * len(
+        report["results"]
+    )  # rates, speed-up, fraction of matmul, latency
     for summary in summaries:
         assert 0 < summary["min"] <= summary["median"] <= summary["max"]
-        assert (summary["min"], summary["max"]) == (min(summary["values"]), max(summary["values"]))
+        assert (summary["min"], summary["max"]) == (
+            min(summary["values"]),
+            max(summary["values"]),
+        )
         assert summary["median"] == pytest.approx(statistics.median(summary["values"]))
 
 
 def test_the_settings_of_a_model_are_timed_in_the_same_rounds(report):
     for row in report["results"]:
-        for name in ("train_images_per_second", "train_speedup_over_book", "inference_images_per_second"):
+        for name in (
+            "train_images_per_second",
+            "train_speedup_over_book",
+            "inference_images_per_second",
+        ):
             assert len(row[name]["values"]) == report["rounds"] > 1
 
 
-def test_each_variant_changes_one_thing_and_says_whether_that_changes_the_training(report):
+def test_each_variant_changes_one_thing_and_says_whether_that_changes_the_training(
+    report,
+):
     for row in variants(report):
         book = books(report)[row["model"]]["setting"]
-        changed = {key for key, value in row["setting"].items() if key != "keras_default" and value != book[key]}
+        changed = {
+            key
+            for key, value in row["setting"].items()
+            if key != "keras_default" and value != book[key]
+        }
         assert len(changed) == 1, row["label"]
         assert row["changes_training"] == bool(changed & TRAINING_CHANGES), row["label"]
 
@@ -88,12 +116,21 @@ def test_the_tf_data_pipeline_is_measured_only_under_tensorflow(report):
     assert ("tf.data" in pipelines) == (keras.backend.backend() == "tensorflow")
 
 
-def test_the_fraction_of_matmul_is_the_training_flop_rate_over_the_matmul_reference(report):
+def test_the_fraction_of_matmul_is_the_training_flop_rate_over_the_matmul_reference(
+    report,
+):
     reference = report["matmul"]["flops_per_second"]
-    assert reference == max(report["matmul"]["measured_flops_per_second"]) > 0  # a slow moment never flatters
+    assert (
+        reference == max(report["matmul"]["measured_flops_per_second"]) > 0
+    )  # a slow moment never flatters
     for row in report["results"]:
-        achieved = [rate * row["training_flops_per_image"] for rate in row["train_images_per_second"]["values"]]
-        assert row["train_fraction_of_matmul"]["values"] == pytest.approx([flops / reference for flops in achieved])
+        achieved = [
+            rate * row["training_flops_per_image"]
+            for rate in row["train_images_per_second"]["values"]
+        ]
+        assert row["train_fraction_of_matmul"]["values"] == pytest.approx(
+            [flops / reference for flops in achieved]
+        )
 
 
 def test_flops_and_parameters_are_those_of_the_measured_model(report):
@@ -101,7 +138,9 @@ def test_flops_and_parameters_are_those_of_the_measured_model(report):
         model = build_model(name, **row["model_kwargs"])
         assert row["forward_flops_per_image"] == count_flops(model) > 0
         assert row["parameters"] == model.count_params()
-        assert row["training_flops_per_image"] == 3 * row["forward_flops_per_image"]  # forward and two gradients
+        assert (
+            row["training_flops_per_image"] == 3 * row["forward_flops_per_image"]
+        )  # forward and two gradients
 
 
 def test_the_peak_memory_of_the_books_setting_holds_at_least_the_weights(report):
@@ -111,11 +150,16 @@ def test_the_peak_memory_of_the_books_setting_holds_at_least_the_weights(report)
 
 def test_the_reported_verdicts_follow_from_the_reported_rounds(report, speed):
     assert report["variants"] == speed["verdicts"](report["results"])
-    assert {verdict["variant"] for verdict in report["variants"]} == {row["variant"] for row in variants(report)}
+    assert {verdict["variant"] for verdict in report["variants"]} == {
+        row["variant"] for row in variants(report)
+    }
 
 
-def rows_with(speed: dict[str, Any], speedups: dict[str, list[float]]) -> list[dict[str, Any]]:
-    """The book's rows and a variant's, per model, with the variant's speed-up in each round."""
+def rows_with(
+    speed: dict[str, Any], speedups: dict[str, list[float]]
+) -> list[dict[str, Any]]:
+    """The book's rows and a variant's, per model, with the variant's speed-up in each
+    round."""
     rows = []
     for model, rounds in speedups.items():
         for is_book, values in ((True, [1.0] * len(rounds)), (False, rounds)):
@@ -144,18 +188,32 @@ def test_a_variant_beats_the_book_only_if_faster_in_every_round_for_every_model(
     assert not one_slow_round["faster_in_every_round"]
     assert one_slow_round["slower_in_every_round_for"] == ["vnet"]
     a_tie = verdict({"unet": [1.2, 1.1, 1.3], "vnet": [1.0, 1.1, 1.1]})
-    assert not a_tie["faster_in_every_round"] and a_tie["slower_in_every_round_for"] == []
+    assert (
+        not a_tie["faster_in_every_round"] and a_tie["slower_in_every_round_for"] == []
+    )
 
 
 def test_the_default_file_is_named_after_the_device_and_the_backend(speed):
     assert speed["default_path"]([], "tensorflow").name == "cpu-tensorflow.json"
-    assert speed["default_path"](["NVIDIA H100 80GB HBM3"], "jax").name == "h100-jax.json"
-    assert speed["default_path"](["NVIDIA H200"], "tensorflow").name == "h200-tensorflow.json"
+    assert (
+        speed["default_path"](["NVIDIA H100 80GB HBM3"], "jax").name == "h100-jax.json"
+    )
+    assert (
+        speed["default_path"](["NVIDIA H200"], "tensorflow").name
+        == "h200-tensorflow.json"
+    )
 
 
 def test_runs_side_by_side_are_timed_together(report):
     together = report["side_by_side"]
     assert [row["processes"] for row in together] == [1, 2]
     for row in together:
-        assert row["model"] == "unet" and len(row["per_process_images_per_second"]) == row["processes"]
-        assert 0 < row["images_per_second"] <= sum(row["per_process_images_per_second"]) * 1.001
+        assert (
+            row["model"] == "unet"
+            and len(row["per_process_images_per_second"]) == row["processes"]
+        )
+        assert (
+            0
+            < row["images_per_second"]
+            <= sum(row["per_process_images_per_second"]) * 1.001
+        )

@@ -1,7 +1,10 @@
-"""The built book in a real browser, opened straight from the disk: what a reader without a network sees.
+"""The built book in a real browser, opened straight from the disk: what a reader
+without a network sees.
 
-Headless Chromium (the Debian package) opens chapter pages as plain files from the book that conftest's
-``built_book`` builds once per test session. Skipped, with the reason, where Chromium is not installed.
+Headless Chromium (the Debian package) opens the pages as plain files from the
+book that conftest's ``built_book`` builds once per test session, in a window
+1,280 px wide (tests/conftest.py). Skipped, with the reason, where Chromium is
+not installed.
 """
 
 from __future__ import annotations
@@ -11,31 +14,86 @@ from pathlib import Path
 import pytest
 from chromium import Chromium, chromium_executable
 
+from helpers.config import REPO_ROOT
+
 pytestmark = pytest.mark.skipif(
-    chromium_executable() is None, reason="Chromium is not installed (apt-get install chromium); .ci/run installs it"
+    chromium_executable() is None,
+    reason="Chromium is not installed (apt-get install chromium); .ci/run installs it",
 )
 
 CHAPTER_1 = Path("notebooks") / "01_semantic_segmentation.html"
+PAGES = [
+    "intro.html",
+    *(
+        f"notebooks/{path.stem}.html"
+        for path in sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
+    ),
+]
+"""The front page and every chapter page, relative to the built book."""
+
+OVERFLOWING = """[...document.querySelectorAll('article pre, article table')]
+    .filter(element => {
+        const box = element.closest('.cell_output, .cell_input, .highlight') || element.parentElement;
+        return element.scrollWidth > element.clientWidth + 1
+            || element.getBoundingClientRect().width > box.getBoundingClientRect().width + 1;
+    })
+    .map(element => `${element.tagName} ${element.scrollWidth}px: ${element.textContent.trim().slice(0, 60)}`)"""
+"""Code blocks and tables wider than their box: scrolled sideways, or sticking out of
+the column."""
 
 
 @pytest.fixture(scope="module")
 def chapter_1(browser: Chromium, built_book: Path) -> Chromium:
     """Chapter 1 opened from the disk, once MathJax has typeset its equations."""
     browser.open((built_book / CHAPTER_1).as_uri())
-    browser.wait_for("window.MathJax && MathJax.startup && MathJax.startup.promise.then(() => true)")
+    browser.wait_for(
+        "window.MathJax && MathJax.startup && MathJax.startup.promise.then(() => true)"
+    )
     return browser
 
 
-def test_the_equations_of_chapter_1_are_rendered_from_the_disk(chapter_1: Chromium) -> None:
-    rendered = chapter_1.evaluate("document.querySelectorAll('mjx-container svg').length")
+def test_the_equations_of_chapter_1_are_rendered_from_the_disk(
+    chapter_1: Chromium,
+) -> None:
+    rendered = chapter_1.evaluate(
+        "document.querySelectorAll('mjx-container svg').length"
+    )
     raw_tex = chapter_1.evaluate(
-        "['\\\\frac', '\\\\mathrm', '$$'].filter(tex => document.body.innerText.includes(tex))"
+        "['\\\\frac', '\\\\mathrm', '$$'].filter(tex => "
+        "document.body.innerText.includes(tex))"
     )
     assert rendered >= 10 and raw_tex == []
 
 
 def test_chapter_1_loads_nothing_from_the_network(chapter_1: Chromium) -> None:
-    loaded = chapter_1.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)")
-    scripts = chapter_1.evaluate("[...document.scripts].map(script => script.src).filter(Boolean)")
+    loaded = chapter_1.evaluate(
+        "performance.getEntriesByType('resource').map(entry => entry.name)"
+    )
+    scripts = chapter_1.evaluate(
+        "[...document.scripts].map(script => script.src).filter(Boolean)"
+    )
     assert any(url.endswith("_static/mathjax/tex-svg.js") for url in scripts)
-    assert [url for url in loaded + scripts if not url.startswith(("file:", "data:"))] == []
+    assert [
+        url for url in loaded + scripts if not url.startswith(("file:", "data:"))
+    ] == []
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_code_block_or_table_is_wider_than_the_column(
+    browser: Chromium, built_book: Path, page: str
+) -> None:
+    browser.open((built_book / page).as_uri())
+    browser.wait_for("document.readyState === 'complete'")
+    assert browser.evaluate("document.querySelectorAll('article pre').length") > 0
+    assert browser.evaluate(OVERFLOWING) == []
+
+
+def test_the_overflow_check_finds_a_code_line_too_long(
+    browser: Chromium, built_book: Path
+) -> None:
+    browser.open((built_book / PAGES[1]).as_uri())
+    browser.wait_for("document.readyState === 'complete'")
+    browser.evaluate(
+        "document.querySelector('article pre').textContent += '#'.repeat(200)"
+    )
+    assert len(browser.evaluate(OVERFLOWING)) == 1

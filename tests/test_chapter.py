@@ -1,4 +1,5 @@
-"""Specification of helpers.chapter: the steps chapters 2-4 share show the run's saved numbers."""
+"""Specification of helpers.chapter: the steps chapters 2-4 share show the run's saved
+numbers."""
 
 import json
 
@@ -16,12 +17,17 @@ from helpers import chapter, models
 def test_the_scores_shown_are_those_the_run_saved(tiny_run, capsys):
     table = chapter.test_scores(tiny_run).data
     saved = json.loads((tiny_run.run_dir / "metrics.json").read_text())
-    assert f"mean IoU over the digits: {saved['mean_iou_digits']:.4f}" in capsys.readouterr().out
+    assert (
+        f"mean IoU over the digits: {saved['mean_iou_digits']:.4f}"
+        in capsys.readouterr().out
+    )
     assert len(table) == 11
     assert table.loc["background", "IoU"] == pytest.approx(saved["iou"][10])
 
 
-def test_predictions_are_scored_per_image_and_drawn_twice(tiny_run, tiny_dataset, monkeypatch):
+def test_predictions_are_scored_per_image_and_drawn_twice(
+    tiny_run, tiny_dataset, monkeypatch
+):
     shown = []
     monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
     scores = chapter.show_test_predictions(tiny_run, tiny_dataset.test, n=2)

@@ -1,4 +1,5 @@
-"""A chapter opened on a fresh Colab runtime starts: it clones the book from the address the launch buttons use.
+"""A chapter opened on a fresh Colab runtime starts: it clones the book from the address
+the launch buttons use.
 
 The simulation runs the start of a chapter (its setup cell, then its imports)
 in an empty folder with a kernel that cannot import ``helpers`` (the editable
@@ -25,21 +26,31 @@ CHAPTERS = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
 HIDE_THE_INSTALLED_BOOK = """
 import sys
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != {root!r}]
-sys.meta_path[:] = [finder for finder in sys.meta_path if "__editable__" not in getattr(finder, "__module__", "")]
+sys.meta_path[:] = [
+    finder
+    for finder in sys.meta_path
+    if "__editable__" not in getattr(finder, "__module__", "")
+]
 """
 
 
 def book_repository() -> str:
-    """The repository address in ``_config.yml``, which the launch and repository buttons use."""
+    """The repository address in ``_config.yml``, which the launch and repository
+    buttons use."""
     return yaml.safe_load((REPO_ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
 def setup_cell(notebook: Path) -> str:
-    return next(cell.source for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code")
+    return next(
+        cell.source
+        for cell in nbformat.read(notebook, as_version=4).cells
+        if cell.cell_type == "code"
+    )
 
 
 def snapshot_repository(destination: Path) -> Path:
-    """A git repository holding this working tree's files as they are now (committed or not)."""
+    """A git repository holding this working tree's files as they are now (committed or
+    not)."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=REPO_ROOT,
@@ -51,25 +62,45 @@ def snapshot_repository(destination: Path) -> Path:
         if (REPO_ROOT / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, destination / name)
-    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", "-c", "init.defaultBranch=main"]
-    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "snapshot"]):
+    git = [
+        "git",
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=test@example.org",
+        "-c",
+        "init.defaultBranch=main",
+    ]
+    for command in (
+        ["init", "--quiet"],
+        ["add", "--all"],
+        ["commit", "--quiet", "-m", "snapshot"],
+    ):
         subprocess.run(git + command, cwd=destination, check=True)
     return destination
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
-def test_the_setup_cell_clones_the_repository_of_the_launch_buttons(chapter: Path) -> None:
+def test_the_setup_cell_clones_the_repository_of_the_launch_buttons(
+    chapter: Path,
+) -> None:
     assert f'"{book_repository()}"' in setup_cell(chapter)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
 def test_the_setup_cell_comes_first(chapter: Path) -> None:
-    assert "git" in setup_cell(chapter) and 'find_spec("helpers")' in setup_cell(chapter)
+    assert "git" in setup_cell(chapter) and 'find_spec("helpers")' in setup_cell(
+        chapter
+    )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
 def test_the_setup_cell_is_collapsed_behind_a_one_line_summary(chapter: Path) -> None:
-    cell = next(cell for cell in nbformat.read(chapter, as_version=4).cells if cell.cell_type == "code")
+    cell = next(
+        cell
+        for cell in nbformat.read(chapter, as_version=4).cells
+        if cell.cell_type == "code"
+    )
     assert "hide-input" in cell.metadata.get("tags", [])
     assert cell.metadata["mystnb"]["code_prompt_show"].startswith("Setup:")
 
@@ -78,21 +109,33 @@ def test_every_chapter_has_the_same_setup_cell() -> None:
     assert len({setup_cell(chapter) for chapter in CHAPTERS}) == 1
 
 
-def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(tmp_path: Path, monkeypatch) -> None:
+def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(
+    tmp_path: Path, monkeypatch
+) -> None:
     runtime = tmp_path / "content"
     runtime.mkdir()
     chapter = nbformat.read(CHAPTERS[0], as_version=4)
     setup, imports = [cell for cell in chapter.cells if cell.cell_type == "code"][:2]
-    probe = nbformat.v4.new_code_cell("import helpers\nprint('helpers from', helpers.__file__)")
-    document = nbformat.v4.new_notebook(cells=[setup, imports, probe], metadata=chapter.metadata)
+    probe = nbformat.v4.new_code_cell(
+        "import helpers\nprint('helpers from', helpers.__file__)"
+    )
+    document = nbformat.v4.new_notebook(
+        cells=[setup, imports, probe], metadata=chapter.metadata
+    )
     startup = tmp_path / "startup"
     startup.mkdir()
-    (startup / "sitecustomize.py").write_text("import os\n" + HIDE_THE_INSTALLED_BOOK.format(root=str(REPO_ROOT)))
+    (startup / "sitecustomize.py").write_text(
+        "import os\n" + HIDE_THE_INSTALLED_BOOK.format(root=str(REPO_ROOT))
+    )
     snapshot = snapshot_repository(tmp_path / "snapshot")
     monkeypatch.setenv("PYTHONPATH", str(startup))
     monkeypatch.setenv("SEGBOOK_REPOSITORY", snapshot.as_uri())
     hidden = subprocess.run(
-        [sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('helpers'))"],
+        [
+            sys.executable,
+            "-c",
+            "import importlib.util; print(importlib.util.find_spec('helpers'))",
+        ],
         cwd=runtime,
         capture_output=True,
         text=True,
@@ -101,14 +144,24 @@ def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(tmp_pat
     assert hidden == "None", "the simulated runtime must not see the installed book"
 
     nbclient.NotebookClient(
-        document, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(runtime)}}
+        document,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(runtime)}},
     ).execute()
 
-    outputs = ["".join(output.get("text", "") for output in cell.outputs) for cell in document.cells]
+    outputs = [
+        "".join(output.get("text", "") for output in cell.outputs)
+        for cell in document.cells
+    ]
     assert f"Cloning {snapshot.as_uri()}" in outputs[0]
     clone = runtime / "segmentation-book"
     assert outputs[2].strip() == f"helpers from {clone / 'helpers' / '__init__.py'}"
     assert sorted(path.name for path in runtime.iterdir()) == ["segmentation-book"]
     assert not subprocess.run(
-        ["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True
+        ["git", "status", "--porcelain"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout, "a cell wrote into the clone"

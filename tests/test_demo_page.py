@@ -1,4 +1,5 @@
-"""The demo page in a real browser: strokes drawn through the canvas are labelled as the Python export labels them.
+"""The demo page in a real browser: strokes drawn through the canvas are labelled as the
+Python export labels them.
 
 The book is built into the scratch folder once; headless Chromium (the Debian
 package) opens the demo page both as a plain file and served over HTTP, draws
@@ -23,14 +24,16 @@ from chromium import Chromium, chromium_executable
 from helpers import BACKGROUND, HEIGHT, WIDTH, browser_demo
 
 pytestmark = pytest.mark.skipif(
-    chromium_executable() is None, reason="Chromium is not installed (apt-get install chromium); .ci/run installs it"
+    chromium_executable() is None,
+    reason="Chromium is not installed (apt-get install chromium); .ci/run installs it",
 )
 
 DEMO_PAGE = Path("notebooks") / "demo.html"
 DEMO = "document.getElementById('segmentation-demo')"
 LATENCY_RUNS = 15
 LATENCY_LIMIT_MS = 100
-# Strokes in image coordinates (column, row): a 1, a 7 and a 0 side by side, each about 20 pixels tall.
+# Strokes in image coordinates (column, row): a 1, a 7 and a 0 side by side, each about
+# 20 pixels tall.
 DIGIT_STROKES = [
     [(14, 21), (14, 44)],
     [(30, 22), (45, 22), (35, 44)],
@@ -61,43 +64,61 @@ def book_data() -> dict:
 
 
 def open_demo(browser: Chromium, url: str) -> None:
-    """Open the demo page and wait until it has labelled its first image (or said what is wrong)."""
+    """Open the demo page and wait until it has labelled its first image (or said what
+    is wrong)."""
     browser.open(url)
     settle(browser)
 
 
 def settle(browser: Chromium) -> str:
-    """Wait until the page has no run left to do; its state: ready, or error when it could not label the image."""
-    settled = f"{DEMO}.dataset.busy === 'false' && ['ready', 'error'].includes({DEMO}.dataset.state)"
+    """Wait until the page has no run left to do; its state: ready, or error when it
+    could not label the image."""
+    settled = (
+        f"{DEMO}.dataset.busy === 'false' && ['ready', "
+        f"'error'].includes({DEMO}.dataset.state)"
+    )
     return browser.wait_for(f"{settled} && {DEMO}.dataset.state")
 
 
 def act(browser: Chromium, javascript: str) -> str:
-    """Run a user action written as JavaScript (a click, a choice) and wait for the page to settle."""
+    """Run a user action written as JavaScript (a click, a choice) and wait for the page
+    to settle."""
     browser.evaluate(javascript)
     return settle(browser)
 
 
 def choose_model(browser: Chromium, model: str) -> str:
     select = f"{DEMO}.querySelector('select[aria-label=model]')"
-    return act(browser, f"{select}.value = {json.dumps(model)}; {select}.dispatchEvent(new Event('change'))")
+    return act(
+        browser,
+        f"{select}.value = {json.dumps(model)}; {select}.dispatchEvent(new "
+        "Event('change'))",
+    )
 
 
 def click(browser: Chromium, selector: str) -> str:
     return act(browser, f"{DEMO}.querySelector({json.dumps(selector)}).click()")
 
 
-def canvas_to_page(browser: Chromium, canvas_class: str) -> Callable[[float, float], tuple[float, float]]:
-    """Scroll a canvas of the demo into view; the function from its image coordinates to page coordinates."""
+def canvas_to_page(
+    browser: Chromium, canvas_class: str
+) -> Callable[[float, float], tuple[float, float]]:
+    """Scroll a canvas of the demo into view; the function from its image coordinates to
+    page coordinates."""
     left, top, width, height = browser.evaluate(
         f"(() => {{ const c = {DEMO}.querySelector('canvas.{canvas_class}'); c.scrollIntoView();"
-        " const r = c.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()"
+        " const r = c.getBoundingClientRect(); return [r.left, r.top, r.width, "
+        "r.height]; })()"
     )
-    return lambda column, row: (left + (column + 0.5) / WIDTH * width, top + (row + 0.5) / HEIGHT * height)
+    return lambda column, row: (
+        left + (column + 0.5) / WIDTH * width,
+        top + (row + 0.5) / HEIGHT * height,
+    )
 
 
 def draw(browser: Chromium, strokes: list[list[tuple[float, float]]]) -> None:
-    """Draw polylines given in image coordinates with the mouse on the input canvas, then wait for the labels."""
+    """Draw polylines given in image coordinates with the mouse on the input canvas,
+    then wait for the labels."""
     page_point = canvas_to_page(browser, "demo-input")
     for stroke in strokes:
         browser.mouse("mousePressed", *page_point(*stroke[0]), pressed=True)
@@ -111,7 +132,8 @@ def canvas_pixels(browser: Chromium, canvas_class: str) -> np.ndarray:
     """The RGB pixels ``uint8 (64, 84, 3)`` a canvas of the demo shows."""
     values = browser.evaluate(
         f"(() => {{ const c = {DEMO}.querySelector('canvas.{canvas_class}');"
-        " return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })()"
+        " return Array.from(c.getContext('2d').getImageData(0, 0, c.width, "
+        "c.height).data); })()"
     )
     return np.array(values, dtype=np.uint8).reshape(HEIGHT, WIDTH, 4)[..., :3]
 
@@ -124,21 +146,31 @@ def shown_image(browser: Chromium) -> np.ndarray:
 
 
 def shown_class_map(browser: Chromium, book_data: dict) -> np.ndarray:
-    """The class map ``uint8 (64, 84)`` the page shows, read back through the palette."""
+    """The class map ``uint8 (64, 84)`` the page shows, read back through the
+    palette."""
     rgb = canvas_pixels(browser, "demo-output")
-    matches = (rgb[:, :, None, :] == browser_demo.palette_rgb(book_data)[None, None]).all(axis=-1)
-    assert matches.any(axis=-1).all(), "every pixel of the class map has a palette colour"
+    matches = (
+        rgb[:, :, None, :] == browser_demo.palette_rgb(book_data)[None, None]
+    ).all(axis=-1)
+    assert matches.any(axis=-1).all(), (
+        "every pixel of the class map has a palette colour"
+    )
     return matches.argmax(axis=-1).astype(np.uint8)
 
 
 def python_export_labels(model: str, image: np.ndarray) -> np.ndarray:
-    return browser_demo.onnx_predict(browser_demo.onnx_session(browser_demo.onnx_path(model)), image[None])[0]
+    return browser_demo.onnx_predict(
+        browser_demo.onnx_session(browser_demo.onnx_path(model)), image[None]
+    )[0]
 
 
 def demo_errors(browser: Chromium) -> list[tuple[str, str]]:
-    """Uncaught errors, except those of the theme's scripts written into the page itself."""
+    """Uncaught errors, except those of the theme's scripts written into the page
+    itself."""
     page = browser.evaluate("location.href")
-    return [(url, description) for url, description in browser.exceptions if url != page]
+    return [
+        (url, description) for url, description in browser.exceptions if url != page
+    ]
 
 
 def status(browser: Chromium) -> str:
@@ -155,7 +187,9 @@ def test_drawn_digits_are_labelled_as_the_python_export_labels_them(
     expected = python_export_labels("unet", image)
     assert (image > 127).sum() > 100, "the strokes left ink on the canvas"
     assert np.mean(shown == expected) >= 0.999
-    assert np.mean(shown[image > 127] != BACKGROUND) > 0.5, "most inked pixels are labelled as a digit"
+    assert np.mean(shown[image > 127] != BACKGROUND) > 0.5, (
+        "most inked pixels are labelled as a digit"
+    )
     assert status(browser) == ""
     assert demo_errors(browser) == []
 
@@ -169,7 +203,12 @@ def test_served_page_labels_a_sample_as_the_python_export(
     assert click(browser, "button[data-sample='1']") == "ready"
     image = shown_image(browser)
     assert (image == browser_demo.sample_images(book_data)[1]).all()
-    assert np.mean(shown_class_map(browser, book_data) == python_export_labels(model, image)) >= 0.999
+    assert (
+        np.mean(
+            shown_class_map(browser, book_data) == python_export_labels(model, image)
+        )
+        >= 0.999
+    )
 
 
 def test_unet_labels_an_image_in_under_100_ms(
@@ -182,12 +221,19 @@ def test_unet_labels_an_image_in_under_100_ms(
         milliseconds.append(float(browser.evaluate(f"{DEMO}.dataset.lastMs")))
     median = float(np.median(milliseconds))
     record_property("unet_median_ms", median)
-    print(f"U-Net in the page: median {median:.1f} ms over {LATENCY_RUNS} runs (min {min(milliseconds):.1f} ms)")
+    print(
+        f"U-Net in the page: median {median:.1f} ms over {LATENCY_RUNS} runs (min "
+        f"{min(milliseconds):.1f} ms)"
+    )
     assert median < LATENCY_LIMIT_MS
-    assert "ms in your browser" in browser.evaluate(f"{DEMO}.querySelector('.demo-timing').textContent")
+    assert "ms in your browser" in browser.evaluate(
+        f"{DEMO}.querySelector('.demo-timing').textContent"
+    )
 
 
-def test_hovering_a_pixel_shows_its_class_and_confidence(browser: Chromium, built_book: Path, book_data: dict) -> None:
+def test_hovering_a_pixel_shows_its_class_and_confidence(
+    browser: Chromium, built_book: Path, book_data: dict
+) -> None:
     open_demo(browser, (built_book / DEMO_PAGE).as_uri())
     image = shown_image(browser)
     row, column = np.argwhere(image == image.max())[0]
@@ -198,7 +244,10 @@ def test_hovering_a_pixel_shows_its_class_and_confidence(browser: Chromium, buil
     readout = browser.evaluate(f"{DEMO}.querySelector('.demo-readout').textContent")
     best = int(probabilities.argmax())
     assert readout.startswith(f"Row {row}, column {column}")
-    assert f"{book_data['class_names'][best]} with {100 * probabilities[best]:.1f} % confidence" in readout
+    assert (
+        f"{book_data['class_names'][best]} with {100 * probabilities[best]:.1f} % "
+        "confidence" in readout
+    )
 
 
 def test_an_empty_canvas_is_called_empty(browser: Chromium, built_book: Path) -> None:
@@ -207,17 +256,25 @@ def test_an_empty_canvas_is_called_empty(browser: Chromium, built_book: Path) ->
     assert status(browser).startswith("The canvas is empty")
 
 
-def test_a_canvas_full_of_ink_is_called_unlike_the_training_images(browser: Chromium, built_book: Path) -> None:
+def test_a_canvas_full_of_ink_is_called_unlike_the_training_images(
+    browser: Chromium, built_book: Path
+) -> None:
     open_demo(browser, (built_book / DEMO_PAGE).as_uri())
-    browser.evaluate(f"{DEMO}.querySelector('select[aria-label=brush]').value = 'thick'")
-    draw(browser, [[(0, row), (WIDTH - 1, row)] for row in [*range(0, HEIGHT, 4), HEIGHT - 1]])
+    browser.evaluate(
+        f"{DEMO}.querySelector('select[aria-label=brush]').value = 'thick'"
+    )
+    draw(
+        browser,
+        [[(0, row), (WIDTH - 1, row)] for row in [*range(0, HEIGHT, 4), HEIGHT - 1]],
+    )
     assert (shown_image(browser) > 127).mean() > 0.9
     assert status(browser).startswith("Ink covers")
 
 
 @pytest.fixture
 def damaged_book(built_book: Path, tmp_path: Path) -> Path:
-    """A copy of the built book whose FCN-8s model file is missing and whose V-Net model file is cut short."""
+    """A copy of the built book whose FCN-8s model file is missing and whose V-Net model
+    file is cut short."""
     copy = Path(shutil.copytree(built_book, tmp_path / "html"))
     static = copy / "_static" / "demo"
     (static / "model-fcn8s.js").unlink()
@@ -226,7 +283,9 @@ def damaged_book(built_book: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.mark.parametrize(("model", "complaint"), [("fcn8s", "is missing"), ("vnet", "is damaged")])
+@pytest.mark.parametrize(
+    ("model", "complaint"), [("fcn8s", "is missing"), ("vnet", "is damaged")]
+)
 def test_a_missing_or_damaged_model_file_is_named_and_the_page_goes_on(
     browser: Chromium, damaged_book: Path, model: str, complaint: str
 ) -> None:

@@ -9,10 +9,12 @@ matplotlib.use("Agg")
 import keras
 import matplotlib.pyplot as plt
 import pytest
+from figure_text import overlapping_texts, texts_outside_their_boxes
 from matplotlib.figure import Figure
 
 from helpers import diagrams, fcn, models
 from helpers.config import COMMITTED_ARTIFACTS
+from helpers.plotting import smallest_shown_text_pt
 
 MODEL_NAMES = sorted(models.MODEL_BUILDERS)
 
@@ -34,9 +36,16 @@ def legend_labels(fig: Figure) -> list[str]:
 
 @pytest.mark.parametrize(
     ("model_name", "connection"),
-    [("fcn8s", "score fusion"), ("fcn16s", "score fusion"), ("unet", "skip connection"), ("vnet", "residual shortcut")],
+    [
+        ("fcn8s", "score fusion"),
+        ("fcn16s", "score fusion"),
+        ("unet", "skip connection"),
+        ("vnet", "residual shortcut"),
+    ],
 )
-def test_architecture_diagram_draws_the_model_and_its_characteristic_connection(model_name, connection):
+def test_architecture_diagram_draws_the_model_and_its_characteristic_connection(
+    model_name, connection
+):
     fig = diagrams.architecture_diagram(model_name)
     assert isinstance(fig, Figure)
     assert fig.axes[0].get_title().startswith(f"{model_name}:")
@@ -51,8 +60,13 @@ def test_architecture_diagram_reads_sizes_from_the_built_model():
 
 
 def test_architecture_diagram_marks_projection_shortcuts_only_where_channels_change():
-    texts = [text.get_text() for text in diagrams.architecture_diagram("vnet", depth=2).axes[0].texts]
-    assert texts.count("1×1") == 3  # level 0 (1 -> base channels) and both decoder blocks (after concatenation)
+    texts = [
+        text.get_text()
+        for text in diagrams.architecture_diagram("vnet", depth=2).axes[0].texts
+    ]
+    assert (
+        texts.count("1×1") == 3
+    )  # level 0 (1 -> base channels) and both decoder blocks (after concatenation)
 
 
 def test_architecture_diagram_rejects_an_unknown_model():
@@ -63,8 +77,13 @@ def test_architecture_diagram_rejects_an_unknown_model():
 # The layer-name contract between models.py, the diagrams and the saved models
 
 
-@pytest.mark.parametrize(("model_name", "model_kwargs"), [("fcn8s", {}), ("unet", {"depth": 6}), ("vnet", {})])
-def test_diagram_shows_the_padding_and_crop_of_the_layers_so_named(model_name, model_kwargs):
+@pytest.mark.parametrize(
+    ("model_name", "model_kwargs"),
+    [("fcn8s", {}), ("unet", {"depth": 6}), ("vnet", {})],
+)
+def test_diagram_shows_the_padding_and_crop_of_the_layers_so_named(
+    model_name, model_kwargs
+):
     model = models.build_model(model_name, **model_kwargs)
     (_, _), (pad_left, pad_right) = model.get_layer(models.PAD_LAYER).padding
     (_, _), (crop_left, crop_right) = model.get_layer(models.CROP_LAYER).cropping
@@ -78,22 +97,39 @@ def test_fcn8s_diagram_counts_the_stages_and_reads_conv6_7_and_the_fused_scores(
     for stage, n_convs in enumerate(fcn.FCN_STAGE_CONVS, start=1):
         assert f"stage {stage}: {n_convs}× conv 3×3" in texts
     assert "conv6 3×5, conv7 1×1\ndropout 0.5 after each\n→ 2×3×192" in texts
-    assert "+ scores of pool4\n→ 4×6×11" in texts and "+ scores of pool3\n→ 8×12×11" in texts
+    assert (
+        "+ scores of pool4\n→ 4×6×11" in texts
+        and "+ scores of pool3\n→ 8×12×11" in texts
+    )
     assert "up ×8 (transposed conv)" in texts
 
 
-@pytest.mark.parametrize(("model_name", "fused", "factor"), [("fcn16s", ["pool4"], 16), ("fcn32s", [], 32)])
+@pytest.mark.parametrize(
+    ("model_name", "fused", "factor"), [("fcn16s", ["pool4"], 16), ("fcn32s", [], 32)]
+)
 def test_fcn_diagrams_draw_the_fusions_of_their_variant_only(model_name, fused, factor):
     fig = diagrams.architecture_diagram(model_name)
     texts = diagram_texts(fig)
-    assert [pool for pool in ("pool4", "pool3") if f"+ scores of {pool}" in texts] == fused
+    assert [
+        pool for pool in ("pool4", "pool3") if f"+ scores of {pool}" in texts
+    ] == fused
     assert f"up ×{factor} (transposed conv)" in texts
-    assert any(label.startswith("score fusion") for label in legend_labels(fig)) == bool(fused)
+    assert any(
+        label.startswith("score fusion") for label in legend_labels(fig)
+    ) == bool(fused)
 
 
-@pytest.mark.parametrize(("model_name", "downsampling"), [("unet", "max pool 2×2"), ("vnet", "conv 2×2, stride 2")])
-def test_encoder_decoder_diagram_finds_every_level_and_how_it_downsamples(model_name, downsampling):
-    texts = [text.get_text() for text in diagrams.architecture_diagram(model_name, depth=3).axes[0].texts]
+@pytest.mark.parametrize(
+    ("model_name", "downsampling"),
+    [("unet", "max pool 2×2"), ("vnet", "conv 2×2, stride 2")],
+)
+def test_encoder_decoder_diagram_finds_every_level_and_how_it_downsamples(
+    model_name, downsampling
+):
+    texts = [
+        text.get_text()
+        for text in diagrams.architecture_diagram(model_name, depth=3).axes[0].texts
+    ]
     assert sum(text.startswith("level ") for text in texts) == 3
     assert sum(text.startswith("up-conv 2×2, concatenate") for text in texts) == 3
     assert texts.count(downsampling) == 3
@@ -113,5 +149,23 @@ def test_builders_name_layers_as_in_the_committed_models(model_name):
     config = json.loads((run_dir / "config.json").read_text())
     model = models.build_model(config["model"], **config["model_kwargs"])
     if saved.count_params() != model.count_params():
-        pytest.skip(f"the committed {model_name} predates its builder's architecture; retrain it")
-    assert [layer.name for layer in model.layers] == [layer.name for layer in saved.layers]
+        pytest.skip(
+            f"the committed {model_name} predates its builder's architecture; retrain it"
+        )
+    assert [layer.name for layer in model.layers] == [
+        layer.name for layer in saved.layers
+    ]
+
+
+@pytest.mark.parametrize("model_name", MODEL_NAMES)
+def test_architecture_diagram_text_is_9_pt_at_least_on_the_page_and_fits(model_name):
+    fig = diagrams.architecture_diagram(model_name)
+    assert smallest_shown_text_pt(fig) >= 9
+    assert overlapping_texts(fig) == []
+    assert texts_outside_their_boxes(fig) == []
+
+
+def test_texts_outside_their_boxes_finds_a_box_text_too_wide_for_its_box():
+    fig = diagrams.architecture_diagram("unet", depth=1)
+    fig.axes[0].texts[0].set_fontsize(30)
+    assert fig.axes[0].texts[0].get_text() in texts_outside_their_boxes(fig)

@@ -8,7 +8,9 @@ import pytest
 from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, artifacts, metrics
 
 
-def random_masks(seed: int, shape: tuple[int, ...] = (6, 16, 20)) -> tuple[np.ndarray, np.ndarray]:
+def random_masks(
+    seed: int, shape: tuple[int, ...] = (6, 16, 20)
+) -> tuple[np.ndarray, np.ndarray]:
     """A random truth and a prediction that agrees with it on about half the pixels."""
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, NUM_CLASSES, size=shape, dtype=np.uint8)
@@ -33,12 +35,14 @@ def test_confusion_matrix_total_is_the_number_of_pixels():
 def hand_checked_example() -> dict:
     """Scores of 8 pixels and 3 classes (2 = background), worked out by hand.
 
-    truth 0 0 0 1 1 2 2 2, prediction 0 0 1 1 2 2 2 0: every class has 1 false positive and 1 false
-    negative; true positives 2, 1, 2.
+    truth 0 0 0 1 1 2 2 2, prediction 0 0 1 1 2 2 2 0: every class has 1 false positive
+    and 1 false negative; true positives 2, 1, 2.
     """
     y_true = np.array([0, 0, 0, 1, 1, 2, 2, 2])
     y_pred = np.array([0, 0, 1, 1, 2, 2, 2, 0])
-    return metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred, num_classes=3), background=2)
+    return metrics.scores_from_confusion(
+        metrics.confusion_matrix(y_true, y_pred, num_classes=3), background=2
+    )
 
 
 def test_iou_of_each_class_is_tp_over_tp_fp_fn():
@@ -73,7 +77,9 @@ def test_accumulating_batches_equals_one_shot():
         accumulator.update(y_true[start : start + 4], y_pred[start : start + 4])
     one_shot = metrics.confusion_matrix(y_true, y_pred)
     np.testing.assert_array_equal(accumulator.matrix, one_shot)
-    np.testing.assert_allclose(accumulator.scores()["iou"], metrics.scores_from_confusion(one_shot)["iou"])
+    np.testing.assert_allclose(
+        accumulator.scores()["iou"], metrics.scores_from_confusion(one_shot)["iou"]
+    )
 
 
 def test_accumulator_matrix_cannot_be_changed_from_outside():
@@ -91,7 +97,9 @@ def test_mean_iou_over_all_classes_matches_keras_mean_iou():
     keras_metric = keras.metrics.MeanIoU(num_classes=NUM_CLASSES)
     keras_metric.update_state(y_true.ravel(), y_pred.ravel())
     scores = metrics.scores_from_confusion(metrics.confusion_matrix(y_true, y_pred))
-    assert scores["mean_iou_all"] == pytest.approx(float(keras_metric.result()), rel=1e-5)
+    assert scores["mean_iou_all"] == pytest.approx(
+        float(keras_metric.result()), rel=1e-5
+    )
 
 
 def test_a_class_that_never_occurs_scores_nan_and_is_left_out_of_the_means():
@@ -125,7 +133,9 @@ def test_all_background_prediction_has_high_accuracy_but_zero_digit_iou():
 
 def test_mismatched_shapes_raise_naming_both_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\) and \(3, 2\)"):
-        metrics.confusion_matrix(np.zeros((2, 3), dtype=int), np.zeros((3, 2), dtype=int))
+        metrics.confusion_matrix(
+            np.zeros((2, 3), dtype=int), np.zeros((3, 2), dtype=int)
+        )
 
 
 @pytest.mark.parametrize("bad_value", [-1, NUM_CLASSES])
@@ -137,7 +147,9 @@ def test_labels_out_of_range_raise_naming_the_value(bad_value):
 
 def test_probabilities_instead_of_labels_raise_naming_the_dtype():
     with pytest.raises(ValueError, match="float32"):
-        metrics.confusion_matrix(np.zeros((1, 2), dtype=int), np.zeros((1, 2), dtype=np.float32))
+        metrics.confusion_matrix(
+            np.zeros((1, 2), dtype=int), np.zeros((1, 2), dtype=np.float32)
+        )
 
 
 def test_a_non_square_confusion_matrix_is_rejected():
@@ -146,7 +158,8 @@ def test_a_non_square_confusion_matrix_is_rejected():
 
 
 def make_false_positive_example() -> tuple[np.ndarray, np.ndarray]:
-    """Two 1x4 images: a perfect 5 on the first, a 5 predicted on the second where there is none."""
+    """Two 1x4 images: a perfect 5 on the first, a 5 predicted on the second where there
+    is none."""
     B = BACKGROUND
     y_true = np.array([[[5, 5, B, B]], [[B, B, B, B]]])
     y_pred = np.array([[[5, 5, B, B]], [[5, 5, B, B]]])
@@ -186,15 +199,21 @@ def test_per_image_scores_are_nan_for_a_class_in_no_ground_truth():
 
 def test_per_image_scores_need_a_batch_of_maps():
     with pytest.raises(ValueError, match=r"\(N, H, W\), got shape \(4, 4\)"):
-        metrics.per_image_scores(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))
+        metrics.per_image_scores(
+            np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int)
+        )
 
 
 def test_per_image_confusions_add_up_to_the_confusion_matrix_of_the_batch():
     y_true, y_pred = random_masks(9)
     confusions = metrics.per_image_confusions(y_true, y_pred)
     assert confusions.shape == (len(y_true), NUM_CLASSES, NUM_CLASSES)
-    np.testing.assert_array_equal(confusions[2], metrics.confusion_matrix(y_true[2], y_pred[2]))
-    np.testing.assert_array_equal(confusions.sum(axis=0), metrics.confusion_matrix(y_true, y_pred))
+    np.testing.assert_array_equal(
+        confusions[2], metrics.confusion_matrix(y_true[2], y_pred[2])
+    )
+    np.testing.assert_array_equal(
+        confusions.sum(axis=0), metrics.confusion_matrix(y_true, y_pred)
+    )
 
 
 def test_per_image_confusions_of_m2nist_images_fit_in_16_bits():
@@ -203,8 +222,13 @@ def test_per_image_confusions_of_m2nist_images_fit_in_16_bits():
 
 
 def test_per_image_confusions_need_a_batch_of_maps():
-    with pytest.raises(ValueError, match=r"per_image_confusions needs .*\(N, H, W\), got shape \(4, 4\)"):
-        metrics.per_image_confusions(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))
+    with pytest.raises(
+        ValueError,
+        match=r"per_image_confusions needs .*\(N, H, W\), got shape \(4, 4\)",
+    ):
+        metrics.per_image_confusions(
+            np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int)
+        )
 
 
 def test_per_image_confusions_survive_a_round_trip_through_their_file(tmp_path):
@@ -218,15 +242,23 @@ def test_per_image_confusions_survive_a_round_trip_through_their_file(tmp_path):
 
 def test_confusions_of_the_wrong_shape_are_not_written(tmp_path):
     path = tmp_path / artifacts.CONFUSIONS_FILE
-    with pytest.raises(ValueError, match=re.escape(str(path)) + r": .*\(N, 11, 11\), got int64 of shape \(3, 10, 10\)"):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(str(path))
+        + r": .*\(N, 11, 11\), got int64 of shape \(3, 10, 10\)",
+    ):
         artifacts.write_confusions(path, np.zeros((3, 10, 10), dtype=np.int64))
     assert not any(tmp_path.iterdir())
 
 
 def test_a_confusions_file_of_the_wrong_shape_is_reported_by_name(tmp_path):
     path = tmp_path / artifacts.CONFUSIONS_FILE
-    np.savez_compressed(path, confusions=np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.uint16))
-    with pytest.raises(ValueError, match=re.escape(str(path)) + r": .*got uint16 of shape \(11, 11\)"):
+    np.savez_compressed(
+        path, confusions=np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.uint16)
+    )
+    with pytest.raises(
+        ValueError, match=re.escape(str(path)) + r": .*got uint16 of shape \(11, 11\)"
+    ):
         artifacts.read_confusions(path)
 
 
@@ -234,7 +266,11 @@ def test_scores_table_has_one_row_per_class_with_its_name():
     scores = {"iou": np.arange(NUM_CLASSES) / 10, "dice": np.arange(NUM_CLASSES) / 20}
     rows = metrics.scores_table(scores)
     assert len(rows) == NUM_CLASSES
-    assert rows[3] == {"class": "3", "IoU": pytest.approx(0.3), "Dice": pytest.approx(0.15)}
+    assert rows[3] == {
+        "class": "3",
+        "IoU": pytest.approx(0.3),
+        "Dice": pytest.approx(0.15),
+    }
     assert rows[BACKGROUND]["class"] == "background"
 
 
@@ -242,7 +278,10 @@ def test_scores_table_puts_per_image_averages_beside_dataset_level_scores():
     scores = {
         "iou": np.full(NUM_CLASSES, 0.5),
         "dice": np.full(NUM_CLASSES, 0.6),
-        "per_image": {"iou": np.arange(NUM_CLASSES) / 10, "dice": np.arange(NUM_CLASSES) / 20},
+        "per_image": {
+            "iou": np.arange(NUM_CLASSES) / 10,
+            "dice": np.arange(NUM_CLASSES) / 20,
+        },
     }
     row = metrics.scores_table(scores)[4]
     assert row == {
@@ -256,27 +295,35 @@ def test_scores_table_puts_per_image_averages_beside_dataset_level_scores():
 
 
 def test_scores_table_rejects_scores_of_another_number_of_classes():
-    with pytest.raises(ValueError, match=r"expected 11 classes, got 10 IoU, 10 Dice values"):
+    with pytest.raises(
+        ValueError, match=r"expected 11 classes, got 10 IoU, 10 Dice values"
+    ):
         metrics.scores_table({"iou": np.zeros(10), "dice": np.zeros(10)})
 
 
 def test_per_image_mean_iou_is_one_for_a_perfect_prediction():
     y_true, _ = random_masks(8)
-    np.testing.assert_array_equal(metrics.per_image_mean_iou(y_true, y_true), np.ones(len(y_true)))
+    np.testing.assert_array_equal(
+        metrics.per_image_mean_iou(y_true, y_true), np.ones(len(y_true))
+    )
 
 
 def test_per_image_mean_iou_averages_the_digits_of_each_image():
     B = BACKGROUND
     y_true = np.array([[[3, 3, 5, 5]], [[2, 2, 2, 2]]])
     y_pred = np.array([[[3, 3, 5, B]], [[2, 2, B, B]]])
-    np.testing.assert_allclose(metrics.per_image_mean_iou(y_true, y_pred), [(1.0 + 0.5) / 2, 0.5])
+    np.testing.assert_allclose(
+        metrics.per_image_mean_iou(y_true, y_pred), [(1.0 + 0.5) / 2, 0.5]
+    )
 
 
 def test_per_image_mean_iou_counts_a_digit_predicted_where_there_is_none_as_zero():
     B = BACKGROUND
     y_true = np.array([[[3, 3, B, B]]])
     y_pred = np.array([[[3, 3, 7, B]]])
-    np.testing.assert_allclose(metrics.per_image_mean_iou(y_true, y_pred), [(1.0 + 0.0) / 2])
+    np.testing.assert_allclose(
+        metrics.per_image_mean_iou(y_true, y_pred), [(1.0 + 0.0) / 2]
+    )
 
 
 def test_per_image_mean_iou_is_nan_for_an_image_without_any_digit():
@@ -289,8 +336,12 @@ def test_per_image_mean_iou_is_nan_for_an_image_without_any_digit():
 
 
 def test_per_image_mean_iou_needs_a_batch_of_maps():
-    with pytest.raises(ValueError, match=r"per_image_mean_iou needs .*\(N, H, W\), got shape \(4, 4\)"):
-        metrics.per_image_mean_iou(np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int))
+    with pytest.raises(
+        ValueError, match=r"per_image_mean_iou needs .*\(N, H, W\), got shape \(4, 4\)"
+    ):
+        metrics.per_image_mean_iou(
+            np.zeros((4, 4), dtype=int), np.zeros((4, 4), dtype=int)
+        )
 
 
 def test_error_kinds_split_the_wrong_pixels_by_kind():

@@ -1,4 +1,5 @@
-"""Specification of helpers.models: the three networks, their alignment, their budgets and that they can learn."""
+"""Specification of helpers.models: the three networks, their alignment, their budgets
+and that they can learn."""
 
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ from keras import layers
 from helpers import HEIGHT, NUM_CLASSES, WIDTH, blocks, data, fcn, metrics, models
 from helpers.fcn import FCN_SKIPS, build_fcn
 from helpers.inference import as_model_input, predict
-from helpers.models import MODEL_BUILDERS, build_model, count_flops, model_summary_table, padding_for
+from helpers.models import (
+    MODEL_BUILDERS,
+    build_model,
+    count_flops,
+    model_summary_table,
+    padding_for,
+)
 from helpers.settings import TrainSettings
 from helpers.training import compile_for_training
 
@@ -35,7 +42,11 @@ def default_models() -> dict[str, keras.Model]:
 
 def grey_images(n: int, seed: int = 0) -> np.ndarray:
     """Random raw grey levels ``(n, 64, 84, 1)`` in 0..255, as the models take them."""
-    return np.random.default_rng(seed).uniform(0, 255, (n, HEIGHT, WIDTH, 1)).astype("float32")
+    return (
+        np.random.default_rng(seed)
+        .uniform(0, 255, (n, HEIGHT, WIDTH, 1))
+        .astype("float32")
+    )
 
 
 def one_layer_flops(input_shape: tuple[int, ...], layer: layers.Layer) -> int:
@@ -63,7 +74,9 @@ def test_padding_for_rejects_non_positive_arguments() -> None:
 
 @pytest.mark.parametrize("size", [1, 15, 16, 17, 63, 64, 84, 85, 100])
 @pytest.mark.parametrize("multiple", [1, 2, 5, 16, 32])
-def test_padding_for_adds_the_fewest_zeros_split_evenly(size: int, multiple: int) -> None:
+def test_padding_for_adds_the_fewest_zeros_split_evenly(
+    size: int, multiple: int
+) -> None:
     before, after = padding_for(size, multiple)
     assert (size + before + after) % multiple == 0
     assert 0 <= before + after < multiple
@@ -71,41 +84,59 @@ def test_padding_for_adds_the_fewest_zeros_split_evenly(size: int, multiple: int
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_models_crop_exactly_what_they_pad(default_models: dict[str, keras.Model], name: str) -> None:
+def test_models_crop_exactly_what_they_pad(
+    default_models: dict[str, keras.Model], name: str
+) -> None:
     model = default_models[name]
     assert model.get_layer("crop").cropping == model.get_layer("pad").padding
     assert model.get_layer("pad").padding == ((0, 0), (6, 6))
 
 
-# Alignment: the prediction at a pixel depends on the input around that same pixel, to a fraction of a pixel.
+# Alignment: the prediction at a pixel depends on the input around that same pixel, to a
+# fraction of a pixel.
 #
-# The centroid of |d prediction(pixel) / d input| says where in the input a prediction looks. Three things move
+# The centroid of |d prediction(pixel) / d input| says where in the input a prediction
+# looks. Three things move
 # it that are no misalignment, and the check takes each out:
-# * Random kernels favour one side or the other: up to 0.4 px for the default initialisation (measured over
-#   4 seeds). The check averages every kernel with its mirror images, so that no weight favours a side.
-# * A pixel's place in the grid of the poolings decides which coarse cells it reads, which puts single
-#   centroids off by up to 0.4 px in U-Net and by pixels after a coarse upsampling. The check averages over
+# * Random kernels favour one side or the other: up to 0.4 px for the default
+# initialisation (measured over
+# 4 seeds). The check averages every kernel with its mirror images, so that no weight
+# favours a side.
+# * A pixel's place in the grid of the poolings decides which coarse cells it reads,
+# which puts single
+# centroids off by up to 0.4 px in U-Net and by pixels after a coarse upsampling. The
+# check averages over
 #   16 consecutive rows and columns.
-# * A random input makes the ReLUs switch differently left and right (and a mirror-symmetric one would tie
-#   the maxima of a pooling window that straddles the centre, as the FCNs' pool5 does: 6 columns into 3).
-#   The check probes every pixel on a random image and the pixel's mirror image on the mirrored image, one
+# * A random input makes the ReLUs switch differently left and right (and a
+# mirror-symmetric one would tie
+# the maxima of a pooling window that straddles the centre, as the FCNs' pool5 does: 6
+# columns into 3).
+# The check probes every pixel on a random image and the pixel's mirror image on the
+# mirrored image, one
 #   computation mirrored, so a model that pads and crops evenly averages to 0 exactly.
-# A model whose output is shifted by s pixels then averages to about -s: measured for s = 1, U-Net 0.97..1.01,
-# V-Net 0.99..1.00, FCN-8s 0.94 (columns) and 0.78 (rows), so the tolerance lies halfway between 0 and a
-# one-pixel shift. FCN-16s (0.81, 0.54) and FCN-32s (0.08) read so much of the image through their coarse
-# scores that a shift hardly moves their centroids; their x16 and x32 upsamplings are checked to interpolate
+# A model whose output is shifted by s pixels then averages to about -s: measured for s
+# = 1, U-Net 0.97..1.01,
+# V-Net 0.99..1.00, FCN-8s 0.94 (columns) and 0.78 (rows), so the tolerance lies halfway
+# between 0 and a
+# one-pixel shift. FCN-16s (0.81, 0.54) and FCN-32s (0.08) read so much of the image
+# through their coarse
+# scores that a shift hardly moves their centroids; their x16 and x32 upsamplings are
+# checked to interpolate
 # in place below (test_fresh_fcn_upsamplings_interpolate_bilinearly_in_place).
 
 ALIGNMENT_TOLERANCE_PX = 0.5
 GRID = 16  # probed pixels: a diagonal through the centre, 16 rows and columns long
-PROBE_PIXELS = [(HEIGHT // 2 - GRID // 2 + k, WIDTH // 2 - GRID // 2 + k) for k in range(GRID)]
+PROBE_PIXELS = [
+    (HEIGHT // 2 - GRID // 2 + k, WIDTH // 2 - GRID // 2 + k) for k in range(GRID)
+]
 
 
 def with_mirror_symmetric_kernels(model: keras.Model) -> keras.Model:
-    """``model`` with every convolution kernel replaced by its average with its mirror images (in place).
+    """``model`` with every convolution kernel replaced by its average with its mirror
+    images (in place).
 
-    Kernels that start at zero (the FCNs' score layers) first get random values, as training gives them, so
-    that every path of the network reaches the output.
+    Kernels that start at zero (the FCNs' score layers) first get random values, as
+    training gives them, so that every path of the network reaches the output.
     """
     rng = np.random.default_rng(0)
     for layer in model.layers:
@@ -113,35 +144,53 @@ def with_mirror_symmetric_kernels(model: keras.Model) -> keras.Model:
             kernel = keras.ops.convert_to_numpy(layer.kernel)
             if not kernel.any():
                 kernel = rng.normal(scale=0.1, size=kernel.shape).astype("float32")
-            layer.kernel.assign((kernel + kernel[::-1] + kernel[:, ::-1] + kernel[::-1, ::-1]) / 4)
+            layer.kernel.assign(
+                (kernel + kernel[::-1] + kernel[:, ::-1] + kernel[::-1, ::-1]) / 4
+            )
     return model
 
 
 def mean_displacement(model: keras.Model, pixels: list[tuple[int, int]]) -> np.ndarray:
-    """Mean of (centroid of the input that the prediction at a pixel depends on) - pixel, over ``pixels`` probed
-    on a random image and their mirror images probed on the mirrored image (mirrored top-bottom and left-right).
+    """Mean of (centroid of the input that the prediction at a pixel depends on) -
+    pixel, over ``pixels`` probed on a random image and their mirror images probed on
+    the mirrored image (mirrored top-bottom and left-right).
 
-    Copy k of an image in the batch carries the gradient of a fixed random mix of the class probabilities
-    at pixel k, so one backward pass serves every pixel (inference mode: no batch statistics mix the
-    copies). The mix, not the sum, because the probabilities add up to 1, whose gradient is 0.
+    Copy k of an image in the batch carries the gradient of a fixed random mix of the
+    class probabilities at pixel k, so one backward pass serves every pixel (inference
+    mode: no batch statistics mix the copies). The mix, not the sum, because the
+    probabilities add up to 1, whose gradient is 0.
     """
-    image = np.random.default_rng(0).uniform(0, 255, (HEIGHT, WIDTH, 1)).astype("float32")
+    image = (
+        np.random.default_rng(0).uniform(0, 255, (HEIGHT, WIDTH, 1)).astype("float32")
+    )
     mirrored = [(HEIGHT - 1 - row, WIDTH - 1 - col) for row, col in pixels]
-    batch = tf.constant(np.stack([image] * len(pixels) + [image[::-1, ::-1]] * len(mirrored)))
-    class_mix = tf.constant(np.random.default_rng(1).normal(size=NUM_CLASSES).astype("float32"))
-    where = tf.constant([(k, row, col) for k, (row, col) in enumerate(pixels + mirrored)])
+    batch = tf.constant(
+        np.stack([image] * len(pixels) + [image[::-1, ::-1]] * len(mirrored))
+    )
+    class_mix = tf.constant(
+        np.random.default_rng(1).normal(size=NUM_CLASSES).astype("float32")
+    )
+    where = tf.constant(
+        [(k, row, col) for k, (row, col) in enumerate(pixels + mirrored)]
+    )
     with tf.GradientTape() as tape:
         tape.watch(batch)
-        mixed = tf.reduce_sum(tf.gather_nd(model(batch, training=False), where) * class_mix)
+        mixed = tf.reduce_sum(
+            tf.gather_nd(model(batch, training=False), where) * class_mix
+        )
     sensitivity = tf.abs(tape.gradient(mixed, batch)).numpy()[..., 0]
     rows, cols = np.indices((HEIGHT, WIDTH))
     total = sensitivity.sum(axis=(1, 2))
-    centroids = np.stack([(rows * sensitivity).sum(axis=(1, 2)), (cols * sensitivity).sum(axis=(1, 2))], axis=1)
+    centroids = np.stack(
+        [(rows * sensitivity).sum(axis=(1, 2)), (cols * sensitivity).sum(axis=(1, 2))],
+        axis=1,
+    )
     return (centroids / total[:, None] - np.array(pixels + mirrored)).mean(axis=0)
 
 
 def shifted_output(model: keras.Model, down: int, right: int) -> keras.Model:
-    """``model`` with its probabilities moved ``down`` rows and ``right`` columns (negative: up, left)."""
+    """``model`` with its probabilities moved ``down`` rows and ``right`` columns
+    (negative: up, left)."""
     inputs = keras.Input(shape=(HEIGHT, WIDTH, 1))
     before = ((max(down, 0), max(-down, 0)), (max(right, 0), max(-right, 0)))
     after = ((max(-down, 0), max(down, 0)), (max(-right, 0), max(right, 0)))
@@ -153,7 +202,9 @@ def shifted_output(model: keras.Model, down: int, right: int) -> keras.Model:
 def symmetric_models() -> dict[str, keras.Model]:
     """Each model at its default size with mirror-symmetric kernels."""
     keras.utils.set_random_seed(0)
-    return {name: with_mirror_symmetric_kernels(build_model(name)) for name in MODEL_NAMES}
+    return {
+        name: with_mirror_symmetric_kernels(build_model(name)) for name in MODEL_NAMES
+    }
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -161,25 +212,37 @@ def test_predictions_are_aligned_with_the_input_to_a_fraction_of_a_pixel(
     symmetric_models: dict[str, keras.Model], name: str
 ) -> None:
     displacement = mean_displacement(symmetric_models[name], PROBE_PIXELS)
-    assert np.abs(displacement).max() < ALIGNMENT_TOLERANCE_PX, f"{name}: off by {displacement} (rows, columns)"
+    assert np.abs(displacement).max() < ALIGNMENT_TOLERANCE_PX, (
+        f"{name}: off by {displacement} (rows, columns)"
+    )
 
 
 @pytest.mark.parametrize(
-    "name, down, right", [("fcn8s", 0, 1), ("unet", 0, 1), ("vnet", 0, 1), ("unet", 0, -1), ("unet", 1, 0)]
+    "name, down, right",
+    [("fcn8s", 0, 1), ("unet", 0, 1), ("vnet", 0, 1), ("unet", 0, -1), ("unet", 1, 0)],
 )
 def test_alignment_check_detects_an_output_shifted_by_one_pixel(
     symmetric_models: dict[str, keras.Model], name: str, down: int, right: int
 ) -> None:
-    displacement = mean_displacement(shifted_output(symmetric_models[name], down, right), PROBE_PIXELS)
+    displacement = mean_displacement(
+        shifted_output(symmetric_models[name], down, right), PROBE_PIXELS
+    )
     assert np.abs(displacement).max() >= ALIGNMENT_TOLERANCE_PX
-    np.testing.assert_allclose(displacement, [-down, -right], atol=ALIGNMENT_TOLERANCE_PX)
+    np.testing.assert_allclose(
+        displacement, [-down, -right], atol=ALIGNMENT_TOLERANCE_PX
+    )
 
 
-def test_alignment_check_detects_a_crop_one_column_off_the_padding(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fault the check is for: cropping other amounts than were padded, here one column more on the right."""
+def test_alignment_check_detects_a_crop_one_column_off_the_padding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fault the check is for: cropping other amounts than were padded, here one
+    column more on the right."""
     crop_as_padded = models.class_probabilities
 
-    def crop_one_column_off(scores: keras.KerasTensor, padding: models.Padding) -> keras.KerasTensor:
+    def crop_one_column_off(
+        scores: keras.KerasTensor, padding: models.Padding
+    ) -> keras.KerasTensor:
         (top, bottom), (left, right) = padding
         return crop_as_padded(scores, ((top, bottom), (left - 1, right + 1)))
 
@@ -187,15 +250,21 @@ def test_alignment_check_detects_a_crop_one_column_off_the_padding(monkeypatch: 
     keras.utils.set_random_seed(0)
     model = with_mirror_symmetric_kernels(build_model("unet"))
 
-    assert mean_displacement(model, PROBE_PIXELS)[1] <= -ALIGNMENT_TOLERANCE_PX  # it looks one column to the left
+    assert (
+        mean_displacement(model, PROBE_PIXELS)[1] <= -ALIGNMENT_TOLERANCE_PX
+    )  # it looks one column to the left
 
 
 # Output contract
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_models_map_grey_images_to_per_pixel_probabilities(default_models: dict[str, keras.Model], name: str) -> None:
-    probabilities = keras.ops.convert_to_numpy(default_models[name](grey_images(2), training=False))
+def test_models_map_grey_images_to_per_pixel_probabilities(
+    default_models: dict[str, keras.Model], name: str
+) -> None:
+    probabilities = keras.ops.convert_to_numpy(
+        default_models[name](grey_images(2), training=False)
+    )
 
     assert probabilities.shape == (2, HEIGHT, WIDTH, NUM_CLASSES)
     assert probabilities.dtype == np.float32
@@ -215,27 +284,41 @@ def test_probabilities_stay_float32_under_mixed_precision(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_models_reload_from_a_keras_file_without_custom_objects(name: str, tmp_path) -> None:
+def test_models_reload_from_a_keras_file_without_custom_objects(
+    name: str, tmp_path
+) -> None:
     model = build_model(name, base_filters=4)
     model.save(tmp_path / "model.keras")
 
     reloaded = keras.models.load_model(tmp_path / "model.keras")
 
-    for saved, loaded in zip(model.weights, reloaded.weights):  # the FCNs' bilinear kernels, set after building
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded), keras.ops.convert_to_numpy(saved))
+    for saved, loaded in zip(
+        model.weights, reloaded.weights
+    ):  # the FCNs' bilinear kernels, set after building
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(loaded), keras.ops.convert_to_numpy(saved)
+        )
     images = grey_images(1)
-    np.testing.assert_allclose(reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
 
 
-# Learning: a correctly wired network memorises a small batch, with the book's optimiser and loss.
+# Learning: a correctly wired network memorises a small batch, with the book's optimiser
+# and loss.
 #
-# Two real M2NIST images, trained on alone (Adam at 1e-2 with cosine decay, compiled as the book compiles),
-# then predicted by helpers.inference.predict. Measured, with weight seeds 0 (the test's), 1 and 2:
+# Two real M2NIST images, trained on alone (Adam at 1e-2 with cosine decay, compiled as
+# the book compiles),
+# then predicted by helpers.inference.predict. Measured, with weight seeds 0 (the
+# test's), 1 and 2:
 #   FCN-8s, 100 steps: loss falls 154x, 114x, 170x; mean digit IoU 0.975, 0.953, 0.983
-#   FCN-8s whose x8 upsampling stays bilinear, 100 steps: loss falls 27x, 27x, 28x; mean digit IoU 0.43, 0.49, 0.48
-#   U-Net,  200 steps: loss falls 279x, 175x, 234x; mean digit IoU 1.000, 1.000, 0.998 (150 steps: 0.94..0.98)
+# FCN-8s whose x8 upsampling stays bilinear, 100 steps: loss falls 27x, 27x, 28x; mean
+# digit IoU 0.43, 0.49, 0.48
+# U-Net,  200 steps: loss falls 279x, 175x, 234x; mean digit IoU 1.000, 1.000, 0.998
+# (150 steps: 0.94..0.98)
 #   V-Net,  150 steps: loss falls 989x, 286x, 587x; mean digit IoU 1.000, 0.984, 1.000
-#   U-Net whose decoder drops the skips, 200 steps: loss falls 44x, 30x, 52x; mean digit IoU 0.27, 0.19, 0.53
+# U-Net whose decoder drops the skips, 200 steps: loss falls 44x, 30x, 52x; mean digit
+# IoU 0.27, 0.19, 0.53
 
 OVERFIT_STEPS = {"fcn8s": 100, "unet": 200, "vnet": 150}
 OVERFIT_LEARNING_RATE = 1e-2
@@ -245,21 +328,34 @@ MIN_DIGIT_IOU = 0.9
 
 @pytest.fixture(scope="module")
 def one_batch(tmp_path_factory: pytest.TempPathFactory) -> data.Split:
-    """Two generated M2NIST training images, with digits of three classes (5, 6 and 9)."""
-    return data.generate((2, 1, 1), seed=0, cache=tmp_path_factory.mktemp("m2nist"), progress=False, pools=None).train
+    """Two generated M2NIST training images, with digits of three classes (5, 6 and
+    9)."""
+    return data.generate(
+        (2, 1, 1),
+        seed=0,
+        cache=tmp_path_factory.mktemp("m2nist"),
+        progress=False,
+        pools=None,
+    ).train
 
 
-def fit_one_batch(model: keras.Model, batch: data.Split, steps: int) -> tuple[float, float, float]:
-    """Train ``model`` on ``batch`` alone for ``steps`` steps: (loss before, loss after, mean digit IoU after).
+def fit_one_batch(
+    model: keras.Model, batch: data.Split, steps: int
+) -> tuple[float, float, float]:
+    """Train ``model`` on ``batch`` alone for ``steps`` steps: (loss before, loss after,
+    mean digit IoU after).
 
-    Losses and IoU are measured in inference mode, the IoU on helpers.inference.predict's class maps. Batch
-    norm's moving statistics follow the batch with momentum 0.5 instead of 0.99, which would need hundreds
-    more steps to forget their initial values; the network and its training are otherwise the book's.
+    Losses and IoU are measured in inference mode, the IoU on
+    helpers.inference.predict's class maps. Batch norm's moving statistics follow the
+    batch with momentum 0.5 instead of 0.99, which would need hundreds more steps to
+    forget their initial values; the network and its training are otherwise the book's.
     """
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = 0.5
-    compile_for_training(model, steps, TrainSettings(learning_rate=OVERFIT_LEARNING_RATE))
+    compile_for_training(
+        model, steps, TrainSettings(learning_rate=OVERFIT_LEARNING_RATE)
+    )
     images, masks = as_model_input(batch.images), batch.masks.astype("int32")
     loss_before = float(model.loss(masks, model.predict(images, verbose=0)))
     model.fit(
@@ -272,20 +368,31 @@ def fit_one_batch(model: keras.Model, batch: data.Split, steps: int) -> tuple[fl
     )
     loss_after = float(model.loss(masks, model.predict(images, verbose=0)))
     confusion = metrics.confusion_matrix(batch.masks, predict(model, batch.images))
-    return loss_before, loss_after, metrics.scores_from_confusion(confusion)["mean_iou_digits"]
+    return (
+        loss_before,
+        loss_after,
+        metrics.scores_from_confusion(confusion)["mean_iou_digits"],
+    )
 
 
 @pytest.mark.parametrize("name", sorted(OVERFIT_STEPS))
 def test_each_model_memorises_one_small_batch(one_batch: data.Split, name: str) -> None:
     keras.utils.set_random_seed(0)
-    loss_before, loss_after, digit_iou = fit_one_batch(build_model(name), one_batch, OVERFIT_STEPS[name])
+    loss_before, loss_after, digit_iou = fit_one_batch(
+        build_model(name), one_batch, OVERFIT_STEPS[name]
+    )
 
-    assert loss_before / loss_after > MIN_LOSS_FALL, f"{name}: loss {loss_before:.3f} -> {loss_after:.4f}"
-    assert digit_iou > MIN_DIGIT_IOU, f"{name}: mean digit IoU {digit_iou:.3f} on the batch it trained on"
+    assert loss_before / loss_after > MIN_LOSS_FALL, (
+        f"{name}: loss {loss_before:.3f} -> {loss_after:.4f}"
+    )
+    assert digit_iou > MIN_DIGIT_IOU, (
+        f"{name}: mean digit IoU {digit_iou:.3f} on the batch it trained on"
+    )
 
 
 class UpsampledOnly(layers.Layer):
-    """Stands in for the decoder's Concatenate and passes on the upsampled features alone: the skip is lost."""
+    """Stands in for the decoder's Concatenate and passes on the upsampled features
+    alone: the skip is lost."""
 
     def call(self, inputs: list) -> keras.KerasTensor:
         skip, upsampled = inputs
@@ -295,7 +402,8 @@ class UpsampledOnly(layers.Layer):
 def test_a_unet_without_its_skip_connections_fails_to_memorise_the_batch(
     one_batch: data.Split, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The check above has teeth: the same training leaves a mis-wired U-Net far below the bar."""
+    """The check above has teeth: the same training leaves a mis-wired U-Net far below
+    the bar."""
     concatenate = layers.Concatenate
     monkeypatch.setattr(models.layers, "Concatenate", UpsampledOnly)
     keras.utils.set_random_seed(0)
@@ -307,8 +415,11 @@ def test_a_unet_without_its_skip_connections_fails_to_memorise_the_batch(
     assert digit_iou < MIN_DIGIT_IOU
 
 
-def test_an_fcn8s_whose_last_upsampling_stays_bilinear_fails_to_memorise_the_batch(one_batch: data.Split) -> None:
-    """Why the FCNs learn their last upsampling, unlike the paper: bilinear x8 cannot place thin strokes."""
+def test_an_fcn8s_whose_last_upsampling_stays_bilinear_fails_to_memorise_the_batch(
+    one_batch: data.Split,
+) -> None:
+    """Why the FCNs learn their last upsampling, unlike the paper: bilinear x8 cannot
+    place thin strokes."""
     keras.utils.set_random_seed(0)
     model = build_model("fcn8s")
     model.get_layer(fcn.UPSCORE_FULL_LAYER).trainable = False
@@ -330,7 +441,10 @@ def test_depth_sets_the_padding_multiple(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_base_filters_sets_the_width(name: str) -> None:
-    assert build_model(name, base_filters=4).count_params() < build_model(name, base_filters=8).count_params()
+    assert (
+        build_model(name, base_filters=4).count_params()
+        < build_model(name, base_filters=8).count_params()
+    )
 
 
 @pytest.mark.parametrize("sizes", [{"base_filters": 0}, {"depth": 0}])
@@ -350,7 +464,9 @@ def test_unknown_model_name_lists_the_choices() -> None:
         build_model("segnet")
 
 
-def test_default_budgets_are_within_a_factor_of_two(default_models: dict[str, keras.Model]) -> None:
+def test_default_budgets_are_within_a_factor_of_two(
+    default_models: dict[str, keras.Model],
+) -> None:
     rows = model_summary_table(default_models.values())
     parameters = [row["parameters"] for row in rows]
     flops = [row["flops_per_image"] for row in rows]
@@ -367,13 +483,19 @@ def test_default_models_are_small(default_models: dict[str, keras.Model]) -> Non
 
 def test_summary_table_has_one_row_per_model_with_its_parameters_and_flops() -> None:
     inputs = keras.Input(shape=(8, 8, 1))
-    first = keras.Model(inputs, layers.Conv2D(4, 3, padding="same")(inputs), name="first")
+    first = keras.Model(
+        inputs, layers.Conv2D(4, 3, padding="same")(inputs), name="first"
+    )
     second = keras.Model(inputs, layers.Dense(2)(inputs), name="second")
 
     rows = model_summary_table([first, second])
 
     assert rows == [
-        {"model": "first", "parameters": 3 * 3 * 4 + 4, "flops_per_image": 2 * 3 * 3 * 4 * 64},
+        {
+            "model": "first",
+            "parameters": 3 * 3 * 4 + 4,
+            "flops_per_image": 2 * 3 * 3 * 4 * 64,
+        },
         {"model": "second", "parameters": 2 + 2, "flops_per_image": 2 * 2 * 64},
     ]
 
@@ -383,38 +505,65 @@ def test_summary_table_has_one_row_per_model_with_its_parameters_and_flops() -> 
 FCN_NAMES = [f"fcn{variant}" for variant in FCN_SKIPS]
 
 
-def test_fcn8s_has_a_budget_like_unet_and_vnet(default_models: dict[str, keras.Model]) -> None:
-    """1 to 1.5 million parameters, as U-Net (1.10 M) and V-Net (1.38 M) at their default widths."""
+def test_fcn8s_has_a_budget_like_unet_and_vnet(
+    default_models: dict[str, keras.Model],
+) -> None:
+    """1 to 1.5 million parameters, as U-Net (1.10 M) and V-Net (1.38 M) at their
+    default widths."""
     assert 1.0e6 <= default_models["fcn8s"].count_params() <= 1.5e6
 
 
-def test_fcn_encoder_is_five_vgg16_stages_down_to_a_32nd(default_models: dict[str, keras.Model]) -> None:
+def test_fcn_encoder_is_five_vgg16_stages_down_to_a_32nd(
+    default_models: dict[str, keras.Model],
+) -> None:
     model = default_models["fcn8s"]
-    convolutions = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
-    convs = [sum(name.startswith(fcn.fcn_stage(stage) + "_") for name in convolutions) for stage in range(1, 7)]
+    convolutions = [
+        layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)
+    ]
+    convs = [
+        sum(name.startswith(fcn.fcn_stage(stage) + "_") for name in convolutions)
+        for stage in range(1, 7)
+    ]
     widths = [model.get_layer(f"stage{stage}_conv1").filters for stage in range(1, 6)]
 
     assert convs == [2, 2, 3, 3, 3, 0]
     assert widths == [16, 32, 64, 128, 128]  # doubling, the last two stages equal
-    assert model.get_layer("pool5").output.shape[1:3] == (2, 3)  # the padded 64x96, over 32
+    assert model.get_layer("pool5").output.shape[1:3] == (
+        2,
+        3,
+    )  # the padded 64x96, over 32
 
 
-def test_conv6_reads_all_of_pool5_from_every_position(default_models: dict[str, keras.Model]) -> None:
+def test_conv6_reads_all_of_pool5_from_every_position(
+    default_models: dict[str, keras.Model],
+) -> None:
     model = default_models["fcn8s"]
     rows, cols = model.get_layer("pool5").output.shape[1:3]
     conv6, conv7 = model.get_layer(fcn.CONV6_LAYER), model.get_layer(fcn.CONV7_LAYER)
 
-    assert conv6.kernel_size == (2 * rows - 1, 2 * cols - 1) == (3, 5)  # odd, so "same" pads both sides alike
+    assert (
+        conv6.kernel_size == (2 * rows - 1, 2 * cols - 1) == (3, 5)
+    )  # odd, so "same" pads both sides alike
     assert conv7.kernel_size == (1, 1)
-    assert [model.get_layer(layer + fcn.DROPOUT_SUFFIX).rate for layer in ("conv6", "conv7")] == [0.5, 0.5]
+    assert [
+        model.get_layer(layer + fcn.DROPOUT_SUFFIX).rate for layer in ("conv6", "conv7")
+    ] == [0.5, 0.5]
 
 
-def test_fcn_variants_differ_in_their_fusions_only(default_models: dict[str, keras.Model]) -> None:
+def test_fcn_variants_differ_in_their_fusions_only(
+    default_models: dict[str, keras.Model],
+) -> None:
     shapes = {
-        name: {layer.name: [tuple(weight.shape) for weight in layer.weights] for layer in default_models[name].layers}
+        name: {
+            layer.name: [tuple(weight.shape) for weight in layer.weights]
+            for layer in default_models[name].layers
+        }
         for name in FCN_NAMES
     }
-    fusion = {stage: {f"score_pool{stage}", f"upscore_to_pool{stage}", f"fuse_pool{stage}"} for stage in (3, 4)}
+    fusion = {
+        stage: {f"score_pool{stage}", f"upscore_to_pool{stage}", f"fuse_pool{stage}"}
+        for stage in (3, 4)
+    }
 
     assert shapes["fcn8s"].keys() - shapes["fcn16s"].keys() == fusion[3]
     assert shapes["fcn16s"].keys() - shapes["fcn32s"].keys() == fusion[4]
@@ -425,40 +574,59 @@ def test_fcn_variants_differ_in_their_fusions_only(default_models: dict[str, ker
 
 
 def test_unknown_fcn_variant_is_named_in_the_error() -> None:
-    with pytest.raises(ValueError, match="unknown FCN variant '4s'; choose one of .*'16s'.*'32s'.*'8s'"):
+    with pytest.raises(
+        ValueError, match="unknown FCN variant '4s'; choose one of .*'16s'.*'32s'.*'8s'"
+    ):
         build_fcn("4s")
 
 
 @pytest.mark.parametrize("name", FCN_NAMES)
-def test_a_fresh_fcn_predicts_uniform_probabilities(default_models: dict[str, keras.Model], name: str) -> None:
-    """Every score layer starts at zero, as in the paper, so training starts from scores of 0 for every class."""
-    probabilities = keras.ops.convert_to_numpy(default_models[name](grey_images(1), training=False))
+def test_a_fresh_fcn_predicts_uniform_probabilities(
+    default_models: dict[str, keras.Model], name: str
+) -> None:
+    """Every score layer starts at zero, as in the paper, so training starts from scores
+    of 0 for every class."""
+    probabilities = keras.ops.convert_to_numpy(
+        default_models[name](grey_images(1), training=False)
+    )
     np.testing.assert_allclose(probabilities, 1 / NUM_CLASSES, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("name", "factors"), [("fcn8s", [2, 2, 8]), ("fcn16s", [2, 16]), ("fcn32s", [32])])
+@pytest.mark.parametrize(
+    ("name", "factors"), [("fcn8s", [2, 2, 8]), ("fcn16s", [2, 16]), ("fcn32s", [32])]
+)
 def test_fresh_fcn_upsamplings_interpolate_bilinearly_in_place(
     default_models: dict[str, keras.Model], name: str, factors: list[int]
 ) -> None:
-    """Scores that rise linearly (one slope per class, 0 included) come out as the same ramps, sampled in place.
+    """Scores that rise linearly (one slope per class, 0 included) come out as the same
+    ramps, sampled in place.
 
-    Input cell i covers the output pixels factor * i .. factor * i + factor - 1, so its score belongs at
-    their centre: output pixel o reads the input ramp at (o - (factor - 1) / 2) / factor. Half a cell at each
-    border, which lacks a neighbour to interpolate with, is left out.
+    Input cell i covers the output pixels factor * i .. factor * i + factor - 1, so its
+    score belongs at their centre: output pixel o reads the input ramp at (o - (factor -
+    1) / 2) / factor. Half a cell at each border, which lacks a neighbour to interpolate
+    with, is left out.
     """
     slopes = np.arange(NUM_CLASSES) - 5
 
     def ramps(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return 3 + (rows + 2 * cols)[..., None] * slopes
 
-    upsamplings = [layer for layer in default_models[name].layers if isinstance(layer, layers.Conv2DTranspose)]
+    upsamplings = [
+        layer
+        for layer in default_models[name].layers
+        if isinstance(layer, layers.Conv2DTranspose)
+    ]
     assert [layer.strides[0] for layer in upsamplings] == factors
     for layer, factor in zip(upsamplings, factors):
         rows, cols = np.indices(layer.input.shape[1:3])
-        upsampled = keras.ops.convert_to_numpy(layer(ramps(rows, cols)[None].astype("float32")))[0]
+        upsampled = keras.ops.convert_to_numpy(
+            layer(ramps(rows, cols)[None].astype("float32"))
+        )[0]
         rows, cols = (np.indices(upsampled.shape[:2]) - (factor - 1) / 2) / factor
         inside = slice(factor // 2, -(factor // 2))
-        np.testing.assert_allclose(upsampled[inside, inside], ramps(rows, cols)[inside, inside], atol=1e-4)
+        np.testing.assert_allclose(
+            upsampled[inside, inside], ramps(rows, cols)[inside, inside], atol=1e-4
+        )
 
 
 # FLOP counting (a multiply-add is 2 FLOPs; biases are not counted)
@@ -475,7 +643,9 @@ def test_count_flops_of_a_strided_conv2d_uses_the_output_size() -> None:
 
 
 def test_count_flops_of_a_conv2d_transpose_uses_the_input_size() -> None:
-    flops = one_layer_flops((4, 4, 3), layers.Conv2DTranspose(2, 3, strides=2, padding="same"))
+    flops = one_layer_flops(
+        (4, 4, 3), layers.Conv2DTranspose(2, 3, strides=2, padding="same")
+    )
     assert flops == 2 * (3 * 3 * 3 * 2) * (4 * 4)
 
 
@@ -488,7 +658,9 @@ def test_count_flops_ignores_layers_without_multiply_adds() -> None:
 
 
 def test_count_flops_descends_into_nested_models() -> None:
-    inner = keras.Sequential([keras.Input(shape=(8, 8, 1)), layers.Conv2D(4, 3, padding="same")])
+    inner = keras.Sequential(
+        [keras.Input(shape=(8, 8, 1)), layers.Conv2D(4, 3, padding="same")]
+    )
     inputs = keras.Input(shape=(8, 8, 1))
     outer = keras.Model(inputs, layers.Conv2D(2, 1)(inner(inputs)))
     assert count_flops(outer) == 2 * (3 * 3 * 1 * 4) * 64 + 2 * (1 * 1 * 4 * 2) * 64
@@ -497,14 +669,28 @@ def test_count_flops_descends_into_nested_models() -> None:
 # Backend independence
 
 
-@pytest.mark.parametrize("module", [blocks, fcn, models], ids=lambda module: module.__name__)
+@pytest.mark.parametrize(
+    "module", [blocks, fcn, models], ids=lambda module: module.__name__
+)
 def test_model_modules_import_only_keras_and_the_standard_library(module) -> None:
-    """Models built from keras.layers and keras.ops alone run under every Keras backend."""
+    """Models built from keras.layers and keras.ops alone run under every Keras
+    backend."""
     tree = ast.parse(inspect.getsource(module))
     imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import)]
     imported = {alias.name.split(".")[0] for node in imports for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "collections", "math", "typing", "keras", "helpers"}
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert imported <= {
+        "__future__",
+        "collections",
+        "math",
+        "typing",
+        "keras",
+        "helpers",
+    }
 
 
 JAX_TRAINING_STEP = """
@@ -530,7 +716,8 @@ print(json.dumps({"backend": keras.backend.backend(), "losses": losses}))
 
 
 def test_models_train_under_the_jax_backend() -> None:
-    """Small sizes use every layer type of the defaults; JAX compiles them in seconds, not minutes, on a CPU."""
+    """Small sizes use every layer type of the defaults; JAX compiles them in seconds,
+    not minutes, on a CPU."""
     pytest.importorskip("jax")
     result = subprocess.run(
         [sys.executable, "-c", JAX_TRAINING_STEP],
@@ -544,4 +731,6 @@ def test_models_train_under_the_jax_backend() -> None:
 
     assert report["backend"] == "jax"
     assert sorted(report["losses"]) == MODEL_NAMES
-    assert all(math.isfinite(loss) for loss in report["losses"].values()), report["losses"]
+    assert all(math.isfinite(loss) for loss in report["losses"].values()), report[
+        "losses"
+    ]

@@ -1,4 +1,5 @@
-"""What readers see: the committed chapter pages report findings, with the numbers of the committed runs."""
+"""What readers see: the committed chapter pages report findings, with the numbers of
+the committed runs."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def reader_text(notebook: Path) -> str:
             texts.append(cell.source)
         for output in cell.get("outputs", []):
             texts.append(output.get("text", ""))
-            texts += [output.get("data", {}).get(kind, "") for kind in ("text/plain", "text/markdown", "text/html")]
+            texts += [
+                output.get("data", {}).get(kind, "")
+                for kind in ("text/plain", "text/markdown", "text/html")
+            ]
     return "\n".join(texts)
 
 
@@ -41,9 +45,13 @@ def test_the_word_check_finds_self_grading() -> None:
 
 @pytest.mark.parametrize(("chapter", "run"), CHAPTER_RUNS.items())
 def test_a_chapter_shows_the_score_its_run_saved(chapter: str, run: str) -> None:
-    """Chapters 2-4 and chapter 5 read one metrics file, so they show the same numbers."""
-    saved = json.loads((COMMITTED_ARTIFACTS / run / "seed-0" / "metrics.json").read_text())
+    """Chapters 2-4 and chapter 5 read one metrics file, so they show the same
+    numbers."""
+    saved = json.loads(
+        (COMMITTED_ARTIFACTS / run / "seed-0" / "metrics.json").read_text()
+    )
     shown = re.search(
-        r"mean IoU over the digits: (\d\.\d{4})", reader_text(REPO_ROOT / "notebooks" / f"{chapter}.ipynb")
+        r"mean IoU over the digits: (\d\.\d{4})",
+        reader_text(REPO_ROOT / "notebooks" / f"{chapter}.ipynb"),
     )
     assert shown and shown.group(1) == f"{saved['mean_iou_digits']:.4f}"

@@ -1,4 +1,5 @@
-"""Specification of helpers.results, and a check that the committed runs are what they claim."""
+"""Specification of helpers.results, and a check that the committed runs are what they
+claim."""
 
 import json
 import re
@@ -7,7 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, NUM_CLASSES, artifacts, data, inference, metrics, original_project, results
+from helpers import (
+    BACKGROUND,
+    NUM_CLASSES,
+    artifacts,
+    data,
+    inference,
+    metrics,
+    original_project,
+    results,
+)
 from helpers.config import COMMITTED_ARTIFACTS
 
 
@@ -22,20 +32,28 @@ def test_split() -> data.Split:
 
 
 def saved_metrics(name: str) -> dict:
-    return json.loads((COMMITTED_ARTIFACTS / name / "seed-0" / artifacts.METRICS_FILE).read_text())
+    return json.loads(
+        (COMMITTED_ARTIFACTS / name / "seed-0" / artifacts.METRICS_FILE).read_text()
+    )
 
 
 def test_the_per_class_table_holds_the_numbers_of_the_metrics_files(runs):
     table = results.per_class_table(runs)
     for name, run in runs.items():
         saved = saved_metrics(name)
-        np.testing.assert_array_equal(table[(run.label, "IoU")].to_numpy(), np.array(saved["iou"], dtype=float))
-        np.testing.assert_array_equal(table[(run.label, "Dice")].to_numpy(), np.array(saved["dice"], dtype=float))
+        np.testing.assert_array_equal(
+            table[(run.label, "IoU")].to_numpy(), np.array(saved["iou"], dtype=float)
+        )
+        np.testing.assert_array_equal(
+            table[(run.label, "Dice")].to_numpy(), np.array(saved["dice"], dtype=float)
+        )
 
 
 def test_the_per_image_table_holds_the_per_image_numbers(runs):
     table = results.per_class_table(runs, per_image=True)
-    assert table[("U-Net", "IoU")].to_numpy() == pytest.approx(saved_metrics("unet")["per_image"]["iou"])
+    assert table[("U-Net", "IoU")].to_numpy() == pytest.approx(
+        saved_metrics("unet")["per_image"]["iou"]
+    )
 
 
 def test_dataset_level_dice_follows_from_iou_in_every_committed_run(runs):
@@ -46,36 +64,60 @@ def test_dataset_level_dice_follows_from_iou_in_every_committed_run(runs):
 
 def test_the_summary_puts_the_original_figures_beside_ours(runs):
     summary = results.summary_table(runs)
-    assert summary.loc["V-Net", "original project, per-image mean IoU, digits"] == pytest.approx(0.93639)
-    assert summary.loc["U-Net", "mean IoU, digits"] == saved_metrics("unet")["mean_iou_digits"]
-    assert np.isnan(summary.loc["FCN-8s", "original project, per-image mean IoU, digits"])
+    assert summary.loc[
+        "V-Net", "original project, per-image mean IoU, digits"
+    ] == pytest.approx(0.93639)
+    assert (
+        summary.loc["U-Net", "mean IoU, digits"]
+        == saved_metrics("unet")["mean_iou_digits"]
+    )
+    assert np.isnan(
+        summary.loc["FCN-8s", "original project, per-image mean IoU, digits"]
+    )
 
 
 def test_the_comparison_table_sets_the_printed_scores_beside_ours(runs):
     table = results.original_comparison_table(runs, "unet")
     assert table.loc["9", ("original project", "test IoU")] == 0.8846
     assert table.loc["9", ("original project", "validation Dice")] == 0.9390
-    assert table.loc["9", ("this book, per-image", "test IoU")] == saved_metrics("unet")["per_image"]["iou"][9]
     assert (
-        table.loc["background", ("this book, dataset-level", "test Dice")] == saved_metrics("unet")["dice"][BACKGROUND]
+        table.loc["9", ("this book, per-image", "test IoU")]
+        == saved_metrics("unet")["per_image"]["iou"][9]
+    )
+    assert (
+        table.loc["background", ("this book, dataset-level", "test Dice")]
+        == saved_metrics("unet")["dice"][BACKGROUND]
     )
 
 
 def test_a_dice_above_the_bound_of_its_iou_is_flagged():
-    assert results.dice_above_iou_bound([0.5, 0.5], [0.6, 2 / 3]).tolist() == [False, False]
+    assert results.dice_above_iou_bound([0.5, 0.5], [0.6, 2 / 3]).tolist() == [
+        False,
+        False,
+    ]
     assert results.dice_above_iou_bound([0.5], [0.7]).tolist() == [True]
 
 
 def test_rounding_slack_spares_a_row_that_rounding_alone_explains():
     assert results.dice_above_iou_bound([0.9973], [0.9987]).tolist() == [True]
-    assert results.dice_above_iou_bound([0.9973], [0.9987], rounding=5e-5).tolist() == [False]
+    assert results.dice_above_iou_bound([0.9973], [0.9987], rounding=5e-5).tolist() == [
+        False
+    ]
 
 
 def test_the_original_readme_dice_of_unet_breaks_the_bound_of_its_test_iou():
-    """The finding chapter 5 reports: the README's U-Net Dice column is not from the test split."""
+    """The finding chapter 5 reports: the README's U-Net Dice column is not from the
+    test split."""
     printed = original_project.PER_CLASS["unet"]
-    assert results.dice_above_iou_bound(printed["test IoU"], printed["validation Dice"], 5e-5).sum() == 6
-    assert not results.dice_above_iou_bound(printed["test IoU"], printed["test Dice"], 5e-5).any()
+    assert (
+        results.dice_above_iou_bound(
+            printed["test IoU"], printed["validation Dice"], 5e-5
+        ).sum()
+        == 6
+    )
+    assert not results.dice_above_iou_bound(
+        printed["test IoU"], printed["test Dice"], 5e-5
+    ).any()
 
 
 def test_per_image_scores_of_every_committed_run_respect_the_bound(runs):
@@ -84,9 +126,12 @@ def test_per_image_scores_of_every_committed_run_respect_the_bound(runs):
         assert not results.dice_above_iou_bound(scores["iou"], scores["dice"]).any()
 
 
-@pytest.mark.parametrize(("name", "floor"), [("unet", 0.95), ("vnet", 0.95), ("fcn8s", 0.90)])
+@pytest.mark.parametrize(
+    ("name", "floor"), [("unet", 0.95), ("vnet", 0.95), ("fcn8s", 0.90)]
+)
 def test_committed_runs_segment_unseen_digits_well(runs, name, floor):
-    """The quality bar of the committed runs: mean digit IoU on the test split, dataset-level."""
+    """The quality bar of the committed runs: mean digit IoU on the test split,
+    dataset-level."""
     assert runs[name].metrics["mean_iou_digits"] >= floor
 
 
@@ -97,7 +142,9 @@ def test_committed_encoder_decoders_find_the_background(runs, name):
 
 def test_training_time_to_the_reported_score_sums_epochs_up_to_the_best(runs):
     run = runs["vnet"]
-    assert run.seconds_to_best_epoch == pytest.approx(sum(run.history["epoch_seconds"][: run.facts["best_epoch"]]))
+    assert run.seconds_to_best_epoch == pytest.approx(
+        sum(run.history["epoch_seconds"][: run.facts["best_epoch"]])
+    )
     assert run.seconds_to_best_epoch <= run.facts["train_seconds"]
 
 
@@ -106,7 +153,9 @@ def test_a_folder_without_a_finished_run_is_reported(tmp_path):
     (tmp_path / "unet" / "seed-0" / "metrics.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="missing run.json, history.json"):
         results.load_run(tmp_path / "unet" / "seed-0")
-    with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / 'unet'} holds no finished run")):
+    with pytest.raises(
+        FileNotFoundError, match=re.escape(f"{tmp_path / 'unet'} holds no finished run")
+    ):
         results.load_runs(tmp_path, names=("unet",))
 
 
@@ -121,32 +170,46 @@ def test_the_committed_study_holds_seed_0_of_the_books_three_models():
 
 @pytest.mark.parametrize("name", ["unet", "vnet"])
 def test_committed_models_reproduce_their_committed_test_scores(name, test_split):
-    """Loading the committed model and evaluating it on a freshly generated test split gives the book's figures."""
-    generator = json.loads((COMMITTED_ARTIFACTS / name / "seed-0" / artifacts.CONFIG_FILE).read_text())[
-        "data_generator"
-    ]
+    """Loading the committed model and evaluating it on a freshly generated test split
+    gives the book's figures."""
+    generator = json.loads(
+        (COMMITTED_ARTIFACTS / name / "seed-0" / artifacts.CONFIG_FILE).read_text()
+    )["data_generator"]
     if generator != data.GENERATOR_VERSION:
         pytest.skip(
-            f"the committed {name} run was scored on data of generator {generator}, not {data.GENERATOR_VERSION}"
+            f"the committed {name} run was scored on data of generator {generator}, "
+            f"not {data.GENERATOR_VERSION}"
         )
     fresh = inference.evaluate(COMMITTED_ARTIFACTS / name / "seed-0", test_split)
     saved = saved_metrics(name)
     assert fresh["images"] == saved["images"] == len(test_split)
     assert fresh["mean_iou_digits"] == pytest.approx(saved["mean_iou_digits"], abs=1e-4)
     assert fresh["iou"][BACKGROUND] == pytest.approx(saved["iou"][BACKGROUND], abs=1e-4)
-    changed_pixels = np.abs(fresh["confusion_matrix"] - np.array(saved["confusion_matrix"])).sum() / 2
-    assert changed_pixels < 100  # float noise between GPU/JAX and CPU/TensorFlow, out of 2.7 million pixels
+    changed_pixels = (
+        np.abs(fresh["confusion_matrix"] - np.array(saved["confusion_matrix"])).sum()
+        / 2
+    )
+    assert (
+        changed_pixels < 100
+    )  # float noise between GPU/JAX and CPU/TensorFlow, out of 2.7 million pixels
 
 
 def test_the_setup_table_sets_the_original_epochs_beside_ours(runs):
     table = results.setup_table(runs)
     assert table.loc["epochs", "original U-Net"] == "10"
     assert table.loc["epochs", "original V-Net"] == "30"
-    assert table.loc["epochs", "this book, V-Net"] == str(runs["vnet"].facts["epochs_run"])
-    assert table.loc["parameters", "this book, U-Net"] == f"{runs['unet'].facts['parameters']:,}"
+    assert table.loc["epochs", "this book, V-Net"] == str(
+        runs["vnet"].facts["epochs_run"]
+    )
+    assert (
+        table.loc["parameters", "this book, U-Net"]
+        == f"{runs['unet'].facts['parameters']:,}"
+    )
 
 
-def benchmark_with(unet_rate: float, vnet_rate: float, unet_memory: int, vnet_memory: int) -> dict:
+def benchmark_with(
+    unet_rate: float, vnet_rate: float, unet_memory: int, vnet_memory: int
+) -> dict:
     rows = [
         {
             "model": name,
@@ -154,27 +217,45 @@ def benchmark_with(unet_rate: float, vnet_rate: float, unet_memory: int, vnet_me
             "train_images_per_second": {"median": rate},
             "peak_memory_bytes": memory,
         }
-        for name, rate, memory in (("unet", unet_rate, unet_memory), ("vnet", vnet_rate, vnet_memory))
+        for name, rate, memory in (
+            ("unet", unet_rate, unet_memory),
+            ("vnet", vnet_rate, vnet_memory),
+        )
     ]
     return {"machine": {"device": "CPU: test"}, "results": rows}
 
 
 def test_the_claims_table_names_the_model_our_measurements_favour(runs):
-    claims = results.claims_table(runs, benchmark_with(10.0, 20.0, 2 * 2**20, 1 * 2**20))["better here"]
+    claims = results.claims_table(
+        runs, benchmark_with(10.0, 20.0, 2 * 2**20, 1 * 2**20)
+    )["better here"]
     assert claims[original_project.CLAIMS["memory"]] == "V-Net"
-    faster = "U-Net" if runs["unet"].facts["seconds_per_epoch"] < runs["vnet"].facts["seconds_per_epoch"] else "V-Net"
+    faster = (
+        "U-Net"
+        if runs["unet"].facts["seconds_per_epoch"]
+        < runs["vnet"].facts["seconds_per_epoch"]
+        else "V-Net"
+    )
     assert claims[original_project.CLAIMS["faster"]] == faster
-    better = "U-Net" if runs["unet"].metrics["mean_iou_digits"] > runs["vnet"].metrics["mean_iou_digits"] else "V-Net"
+    better = (
+        "U-Net"
+        if runs["unet"].metrics["mean_iou_digits"]
+        > runs["vnet"].metrics["mean_iou_digits"]
+        else "V-Net"
+    )
     assert claims[original_project.CLAIMS["better"]] == better
 
 
 def test_a_lower_peak_memory_of_unet_favours_unet():
-    claims = results.claims_table(results.load_runs(), benchmark_with(10.0, 20.0, 1, 2))["better here"]
+    claims = results.claims_table(
+        results.load_runs(), benchmark_with(10.0, 20.0, 1, 2)
+    )["better here"]
     assert claims[original_project.CLAIMS["memory"]] == "U-Net"
 
 
 def synthetic_confusions(errors: np.ndarray) -> np.ndarray:
-    """One digit per image (image i holds digit i % 10), 100 of its pixels right and ``errors`` labelled background."""
+    """One digit per image (image i holds digit i % 10), 100 of its pixels right and
+    ``errors`` labelled background."""
     images = np.arange(len(errors))
     confusions = np.zeros((len(errors), NUM_CLASSES, NUM_CLASSES), dtype=np.uint16)
     confusions[images, images % 10, images % 10] = 100
@@ -183,16 +264,27 @@ def synthetic_confusions(errors: np.ndarray) -> np.ndarray:
     return confusions
 
 
-def write_run(folder: Path, name: str, seed: int, confusions: np.ndarray | None) -> Path:
-    """A finished run folder ``<name>/seed-<seed>/`` whose test scores are those of ``confusions``."""
+def write_run(
+    folder: Path, name: str, seed: int, confusions: np.ndarray | None
+) -> Path:
+    """A finished run folder ``<name>/seed-<seed>/`` whose test scores are those of
+    ``confusions``."""
     run_dir = folder / name / f"seed-{seed}"
     run_dir.mkdir(parents=True)
     scores = metrics.scores_from_confusion(
-        np.zeros((NUM_CLASSES, NUM_CLASSES)) if confusions is None else confusions.sum(axis=0)
+        np.zeros((NUM_CLASSES, NUM_CLASSES))
+        if confusions is None
+        else confusions.sum(axis=0)
     )
-    scores |= {"confusion_matrix": [], "per_image": {"iou": scores["iou"], "dice": scores["dice"]}}
+    scores |= {
+        "confusion_matrix": [],
+        "per_image": {"iou": scores["iou"], "dice": scores["dice"]},
+    }
     artifacts.write_json(run_dir / artifacts.METRICS_FILE, scores)
-    artifacts.write_json(run_dir / artifacts.RUN_FILE, {"config": {"model": name.split("-")[0], "seed": seed}})
+    artifacts.write_json(
+        run_dir / artifacts.RUN_FILE,
+        {"config": {"model": name.split("-")[0], "seed": seed}},
+    )
     artifacts.write_json(run_dir / artifacts.HISTORY_FILE, {"epoch_seconds": []})
     if confusions is not None:
         artifacts.write_confusions(run_dir / artifacts.CONFUSIONS_FILE, confusions)
@@ -201,18 +293,27 @@ def write_run(folder: Path, name: str, seed: int, confusions: np.ndarray | None)
 
 @pytest.fixture(scope="module")
 def study_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """200 test images. U-Net misses 0-9 pixels of each and V-Net 10-19, in seeds 2, 0 and 10 (written in that order;
-    "seed-10" sorts before "seed-2" as text). "vnet-dice" has V-Net's misses shuffled among the images of one digit:
-    the same scores, other images. "unet-original-budget" has one seed, with U-Net's spread of misses."""
+    """200 test images. U-Net misses 0-9 pixels of each and V-Net 10-19, in seeds 2, 0
+    and 10 (written in that order; "seed-10" sorts before "seed-2" as text). "vnet-dice"
+    has V-Net's misses shuffled among the images of one digit: the same scores, other
+    images. "unet-original-budget" has one seed, with U-Net's spread of misses."""
     folder = tmp_path_factory.mktemp("study")
     rng = np.random.default_rng(0)
     for seed in (2, 0, 10):
-        unet_errors, vnet_errors = rng.integers(0, 10, size=200), rng.integers(10, 20, size=200)
+        unet_errors, vnet_errors = (
+            rng.integers(0, 10, size=200),
+            rng.integers(10, 20, size=200),
+        )
         write_run(folder, "unet", seed, synthetic_confusions(unet_errors))
         write_run(folder, "vnet", seed, synthetic_confusions(vnet_errors))
         shuffled = rng.permuted(vnet_errors.reshape(-1, 10), axis=0).ravel()
         write_run(folder, "vnet-dice", seed, synthetic_confusions(shuffled))
-    write_run(folder, "unet-original-budget", 0, synthetic_confusions(rng.integers(0, 10, size=200)))
+    write_run(
+        folder,
+        "unet-original-budget",
+        0,
+        synthetic_confusions(rng.integers(0, 10, size=200)),
+    )
     return folder
 
 
@@ -222,10 +323,13 @@ def study(study_folder) -> dict[str, list[results.Run]]:
 
 
 @pytest.fixture(scope="module")
-def seed_effect_study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[results.Run]]:
-    """200 test images, and in each seed every image misses the same number of pixels, so only the seed moves a score.
-    U-Net's seeds 0, 1, 2 miss 0, 10, 20 pixels, V-Net's 25, 15, 5: U-Net is better on average, but seed 2 of V-Net
-    beats seed 2 of U-Net. FCN-8s has two seeds and "unet-original-budget" one."""
+def seed_effect_study(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, list[results.Run]]:
+    """200 test images, and in each seed every image misses the same number of pixels,
+    so only the seed moves a score. U-Net's seeds 0, 1, 2 miss 0, 10, 20 pixels, V-Net's
+    25, 15, 5: U-Net is better on average, but seed 2 of V-Net beats seed 2 of U-Net.
+    FCN-8s has two seeds and "unet-original-budget" one."""
     folder = tmp_path_factory.mktemp("seed-effect")
     for name, misses in {
         "unet": (0, 10, 20),
@@ -249,7 +353,12 @@ def test_a_study_lists_the_models_then_their_variants_in_the_books_order(study):
 
 def test_a_run_is_named_by_the_folder_above_its_seed_and_knows_its_model(study_folder):
     run = results.load_run(study_folder / "vnet-dice" / "seed-2")
-    assert (run.name, run.model, run.seed, run.label) == ("vnet-dice", "vnet", 2, "V-Net (Dice loss)")
+    assert (run.name, run.model, run.seed, run.label) == (
+        "vnet-dice",
+        "vnet",
+        2,
+        "V-Net (Dice loss)",
+    )
 
 
 def test_load_runs_takes_the_lowest_seed_of_each_name(study_folder):
@@ -262,33 +371,48 @@ def test_a_seed_folder_without_a_finished_run_is_left_out(tmp_path):
     write_run(tmp_path, "unet", 0, None)
     (tmp_path / "unet" / "seed-1").mkdir()
     (tmp_path / "empty").mkdir()
-    assert {name: [run.seed for run in runs] for name, runs in results.load_study(tmp_path).items()} == {"unet": [0]}
+    assert {
+        name: [run.seed for run in runs]
+        for name, runs in results.load_study(tmp_path).items()
+    } == {"unet": [0]}
 
 
 def test_a_seed_folder_not_named_by_an_integer_is_reported(tmp_path):
     write_run(tmp_path, "unet", 0, None)
     (tmp_path / "unet" / "seed-best").mkdir()
-    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "unet" / "seed-best")) + ": a seed folder is named"):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(str(tmp_path / "unet" / "seed-best"))
+        + ": a seed folder is named",
+    ):
         results.load_study(tmp_path)
 
 
 def test_a_run_trained_with_another_seed_than_its_folder_names_is_reported(tmp_path):
     run_dir = write_run(tmp_path, "unet", 0, None)
     run_dir.rename(tmp_path / "unet" / "seed-1")
-    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "unet" / "seed-1")) + " holds a run of seed 0"):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(str(tmp_path / "unet" / "seed-1")) + " holds a run of seed 0",
+    ):
         results.load_run(tmp_path / "unet" / "seed-1")
 
 
 def test_a_runs_confusions_are_read_from_its_folder(study_folder, study):
     np.testing.assert_array_equal(
-        study["unet"][1].confusions, artifacts.read_confusions(study_folder / "unet" / "seed-2" / "test_confusions.npz")
+        study["unet"][1].confusions,
+        artifacts.read_confusions(
+            study_folder / "unet" / "seed-2" / "test_confusions.npz"
+        ),
     )
 
 
 def test_an_interval_of_a_run_without_confusions_names_its_folder(tmp_path):
     run_dir = write_run(tmp_path, "unet", 0, None)
     study = results.load_study(tmp_path)
-    with pytest.raises(FileNotFoundError, match=re.escape(f"{run_dir} has no test_confusions.npz")):
+    with pytest.raises(
+        FileNotFoundError, match=re.escape(f"{run_dir} has no test_confusions.npz")
+    ):
         results.seed_table(study)
 
 
@@ -296,29 +420,42 @@ def test_the_seed_table_describes_each_run_names_seeds(study):
     table = results.seed_table(study)
     scores = [run.metrics["mean_iou_digits"] for run in study["unet"]]
     row = table.loc["U-Net"]
-    assert list(table.index) == ["U-Net", "V-Net", "V-Net (Dice loss)", "U-Net (original budget)"]
+    assert list(table.index) == [
+        "U-Net",
+        "V-Net",
+        "V-Net (Dice loss)",
+        "U-Net (original budget)",
+    ]
     assert row["seeds"] == 3
     assert row["mean"] == pytest.approx(np.mean(scores))
     assert row["sd"] == pytest.approx(np.std(scores, ddof=1))
     assert (row["min"], row["max"]) == (min(scores), max(scores))
     assert row["95 % low"] < row["mean"] < row["95 % high"]
-    assert row["background IoU"] == pytest.approx(np.mean([run.metrics["iou"][BACKGROUND] for run in study["unet"]]))
+    assert row["background IoU"] == pytest.approx(
+        np.mean([run.metrics["iou"][BACKGROUND] for run in study["unet"]])
+    )
     assert np.isnan(table.loc["U-Net (original budget)", "sd"])
 
 
 def test_the_seed_tables_interval_counts_the_seeds(seed_effect_study):
-    """The images all agree, so U-Net's interval is that of its seeds alone: from three draws of its worst seed to
-    three of its best, where images alone would give an interval of zero width."""
+    """The images all agree, so U-Net's interval is that of its seeds alone: from three
+    draws of its worst seed to three of its best, where images alone would give an
+    interval of zero width."""
     row = results.seed_table(seed_effect_study).loc["U-Net"]
-    assert (row["95 % low"], row["95 % high"]) == pytest.approx((100 / 120, 1.0), abs=1e-12)
+    assert (row["95 % low"], row["95 % high"]) == pytest.approx(
+        (100 / 120, 1.0), abs=1e-12
+    )
 
 
 NUMBER = r"-?\d\.\d{4}"
 
 
-def test_a_pair_whose_difference_interval_excludes_zero_is_ranked_higher_first_in_either_order(study):
+def test_a_pair_whose_interval_excludes_zero_is_ranked_higher_first_in_either_order(
+    study,
+):
     ranked = (
-        rf"U-Net scores higher than V-Net: difference {NUMBER}, 95 % interval {NUMBER} to {NUMBER}, "
+        rf"U-Net scores higher than V-Net: difference {NUMBER}, 95 % interval {NUMBER} "
+        rf"to {NUMBER}, "
         rf"over 3 seeds each, whose scores span {NUMBER} and {NUMBER}\."
     )
     [sentence] = results.ranking_sentences(study, ["unet", "vnet"])
@@ -335,18 +472,26 @@ def test_the_ranked_difference_and_its_interval_are_positive(study):
 def test_a_pair_whose_difference_interval_includes_zero_is_undecided(study):
     [sentence] = results.ranking_sentences(study, ["vnet", "vnet-dice"])
     assert re.fullmatch(
-        rf"V-Net against V-Net \(Dice loss\): undecided, the 95 % interval of V-Net minus V-Net \(Dice loss\), "
-        rf"-\d\.\d{{4}} to \d\.\d{{4}}, includes 0 \(difference 0\.0000, over 3 seeds each, whose scores span "
+        r"V-Net against V-Net \(Dice loss\): undecided, the 95 % interval of V-Net "
+        r"minus V-Net \(Dice loss\), "
+        rf"-\d\.\d{{4}} to \d\.\d{{4}}, includes 0 \(difference 0\.0000, over 3 seeds "
+        r"each, whose scores span "
         rf"{NUMBER} and {NUMBER}\)\.",
         sentence,
     )
 
 
-def test_a_seed_effect_larger_than_the_difference_leaves_the_pair_undecided(seed_effect_study):
+def test_a_seed_effect_larger_than_the_difference_leaves_the_pair_undecided(
+    seed_effect_study,
+):
     """With the seeds held fixed, U-Net would win every resample."""
     [sentence] = results.ranking_sentences(seed_effect_study, ["unet", "vnet"])
-    assert sentence.startswith("U-Net against V-Net: undecided, the 95 % interval of U-Net minus V-Net, -0.")
-    assert sentence.endswith(", over 3 seeds each, whose scores span 0.1667 and 0.1524).")
+    assert sentence.startswith(
+        "U-Net against V-Net: undecided, the 95 % interval of U-Net minus V-Net, -0."
+    )
+    assert sentence.endswith(
+        ", over 3 seeds each, whose scores span 0.1667 and 0.1524)."
+    )
 
 
 @pytest.mark.parametrize(
@@ -354,27 +499,45 @@ def test_a_seed_effect_larger_than_the_difference_leaves_the_pair_undecided(seed
     [
         (["unet", "fcn8s"], "FCN-8s has only 2 seeds"),
         (["unet-original-budget", "vnet"], "U-Net (original budget) has only 1 seed"),
-        (["fcn8s", "unet-original-budget"], "FCN-8s has only 2 seeds and U-Net (original budget) has only 1 seed"),
+        (
+            ["fcn8s", "unet-original-budget"],
+            "FCN-8s has only 2 seeds and U-Net (original budget) has only 1 seed",
+        ),
     ],
     ids=["two seeds", "one seed", "both short"],
 )
-def test_a_run_with_fewer_than_three_seeds_is_not_ranked_and_its_seeds_are_counted(seed_effect_study, names, short):
-    """FCN-8s's two seeds score the same and U-Net's are far apart: the seeds' count decides, not the interval."""
+def test_a_run_with_fewer_than_three_seeds_is_not_ranked_and_its_seeds_are_counted(
+    seed_effect_study, names, short
+):
+    """FCN-8s's two seeds score the same and U-Net's are far apart: the seeds' count
+    decides, not the interval."""
     [sentence] = results.ranking_sentences(seed_effect_study, names)
     labels = [seed_effect_study[name][0].label for name in names]
-    assert sentence == f"{labels[0]} against {labels[1]}: not ranked, as {short} (ranking needs 3)."
+    assert (
+        sentence
+        == f"{labels[0]} against {labels[1]}: not ranked, as {short} (ranking needs 3)."
+    )
 
 
 def test_every_pair_of_the_named_runs_gets_a_sentence(study):
-    sentences = results.ranking_sentences(study, ["unet", "vnet", "unet-original-budget"])
+    sentences = results.ranking_sentences(
+        study, ["unet", "vnet", "unet-original-budget"]
+    )
     assert len(sentences) == 3
     assert sentences[0].startswith("U-Net scores higher than V-Net: difference ")
     assert sentences[1] == (
-        "U-Net against U-Net (original budget): not ranked, as U-Net (original budget) has only 1 seed "
+        "U-Net against U-Net (original budget): not ranked, as U-Net (original budget) "
+        "has only 1 seed "
         "(ranking needs 3)."
     )
-    assert sentences[2].startswith("V-Net against U-Net (original budget): not ranked, as ")
+    assert sentences[2].startswith(
+        "V-Net against U-Net (original budget): not ranked, as "
+    )
 
 
 def test_every_fcn_variant_has_a_label():
-    assert [results.MODEL_LABELS[name] for name in ("fcn32s", "fcn16s", "fcn8s")] == ["FCN-32s", "FCN-16s", "FCN-8s"]
+    assert [results.MODEL_LABELS[name] for name in ("fcn32s", "fcn16s", "fcn8s")] == [
+        "FCN-32s",
+        "FCN-16s",
+        "FCN-8s",
+    ]

@@ -1,4 +1,5 @@
-"""Specification of helpers.settings: training recipes that are checked when made, and the book's presets."""
+"""Specification of helpers.settings: training recipes that are checked when made, and
+the book's presets."""
 
 import re
 
@@ -39,8 +40,12 @@ def test_but_changes_one_field_and_refuses_unknown_ones():
 
 def test_the_book_preset_runs_the_whole_schedule_on_fresh_augmented_images():
     book = preset("book")
-    assert book.patience is None and book.keep_best and book.fresh_images and book.augment
-    assert book.lr_floor < 0.1  # the cosine ends low: no run stops while its learning rate is high
+    assert (
+        book.patience is None and book.keep_best and book.fresh_images and book.augment
+    )
+    assert (
+        book.lr_floor < 0.1
+    )  # the cosine ends low: no run stops while its learning rate is high
 
 
 def test_the_original_budgets_are_those_of_the_original_project():
@@ -49,14 +54,25 @@ def test_the_original_budgets_are_those_of_the_original_project():
     assert (unet.batch_size, vnet.batch_size) == original_project.SETUP["batch size"]
     assert (unet.learning_rate, vnet.learning_rate) == (1e-3, 7.5e-4)
     for settings in (unet, vnet):
-        assert settings.lr_floor == 1.0 and settings.patience is None and not settings.keep_best
+        assert (
+            settings.lr_floor == 1.0
+            and settings.patience is None
+            and not settings.keep_best
+        )
         assert settings.loss == "cross-entropy" and not settings.fresh_images
 
 
 def test_an_unknown_preset_lists_the_known_ones():
-    with pytest.raises(ValueError, match=re.escape(f"unknown preset 'fast'; choose one of {sorted(PRESETS)}")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"unknown preset 'fast'; choose one of {sorted(PRESETS)}"),
+    ):
         preset("fast")
 
 
 def test_every_loss_has_weights_for_cross_entropy_and_dice():
-    assert LOSSES == {"cross-entropy": (1.0, 0.0), "dice": (0.0, 1.0), "cross-entropy+dice": (1.0, 1.0)}
+    assert LOSSES == {
+        "cross-entropy": (1.0, 0.0),
+        "dice": (0.0, 1.0),
+        "cross-entropy+dice": (1.0, 1.0),
+    }

@@ -1,4 +1,5 @@
-"""Specification of helpers.source: chapters show the code that runs, not a copy of it."""
+"""Specification of helpers.source: chapters show the code that runs, not a copy of
+it."""
 
 import ast
 from pathlib import Path
@@ -9,9 +10,12 @@ from helpers import losses, models, source
 
 
 def lines_of_definition(path: Path, name: str) -> str:
-    """The lines of the top-level definition ``name`` in the file, as written (decorators included)."""
+    """The lines of the top-level definition ``name`` in the file, as written
+    (decorators included)."""
     text = path.read_text()
-    node = next(node for node in ast.parse(text).body if getattr(node, "name", None) == name)
+    node = next(
+        node for node in ast.parse(text).body if getattr(node, "name", None) == name
+    )
     first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
     return "\n".join(text.splitlines()[first - 1 : node.end_lineno])
 

@@ -1,4 +1,5 @@
-"""Specification of helpers.study and scripts/study.py: manifests checked first, finished runs skipped, no overwrite."""
+"""Specification of helpers.study and scripts/study.py: manifests checked first,
+finished runs skipped, no overwrite."""
 
 import json
 import os
@@ -30,7 +31,9 @@ def test_the_committed_manifest_holds_the_study_of_the_book():
     seeds = {}
     for job in manifest.jobs:
         seeds.setdefault(job.run, []).append(job.seed)
-    assert {run: seeds[run] for run in ("fcn8s", "unet", "vnet")} == dict.fromkeys(("fcn8s", "unet", "vnet"), [0, 1, 2])
+    assert {run: seeds[run] for run in ("fcn8s", "unet", "vnet")} == dict.fromkeys(
+        ("fcn8s", "unet", "vnet"), [0, 1, 2]
+    )
     assert {run for run, runs in seeds.items() if runs == [0]} == {
         "fcn16s",
         "fcn32s",
@@ -39,16 +42,32 @@ def test_the_committed_manifest_holds_the_study_of_the_book():
         "vnet-original-budget",
     }
     by_run = {job.run: job for job in manifest.jobs}
-    assert by_run["vnet-dice"].settings.loss == "dice" and by_run["vnet"].settings.loss == "cross-entropy"
-    assert (by_run["unet-original-budget"].settings.epochs, by_run["vnet-original-budget"].settings.epochs) == (10, 30)
-    assert manifest.data.sizes == (4000, 500, 2000) and manifest.data.pools == (3500, 500, 1000)
+    assert (
+        by_run["vnet-dice"].settings.loss == "dice"
+        and by_run["vnet"].settings.loss == "cross-entropy"
+    )
+    assert (
+        by_run["unet-original-budget"].settings.epochs,
+        by_run["vnet-original-budget"].settings.epochs,
+    ) == (10, 30)
+    assert manifest.data.sizes == (4000, 500, 2000) and manifest.data.pools == (
+        3500,
+        500,
+        1000,
+    )
 
 
 def test_entry_settings_go_on_top_of_the_preset_and_the_shared_settings(tmp_path):
     entry = {**ENTRY, "settings": {"loss": "dice"}}
-    manifest = study.read_manifest(write_manifest(tmp_path, [entry], settings={"batch_size": 64}))
+    manifest = study.read_manifest(
+        write_manifest(tmp_path, [entry], settings={"batch_size": 64})
+    )
     settings = manifest.jobs[0].settings
-    assert (settings.loss, settings.batch_size, settings.fresh_images) == ("dice", 64, True)
+    assert (settings.loss, settings.batch_size, settings.fresh_images) == (
+        "dice",
+        64,
+        True,
+    )
     assert [job.label for job in manifest.jobs] == ["unet seed 0", "unet seed 1"]
 
 
@@ -58,21 +77,34 @@ def test_entry_settings_go_on_top_of_the_preset_and_the_shared_settings(tmp_path
         ({"model": "segnet"}, r"runs\[1\] \(unet\): unknown model 'segnet'"),
         ({"preset": "fast"}, r"runs\[1\] \(unet\): unknown preset 'fast'"),
         ({"settings": {"loss": "focal"}}, r"runs\[1\] \(unet\): .*loss='focal'"),
-        ({"settings": {"epoch": 3}}, r"runs\[1\] \(unet\): unknown training settings \['epoch'\]"),
-        ({"seeds": [0, "1"]}, r"runs\[1\] \(unet\): 'seeds' must be a list of whole numbers"),
-        ({"seeds": [0, 1.5]}, r"runs\[1\] \(unet\): 'seeds' must be a list of whole numbers"),
+        (
+            {"settings": {"epoch": 3}},
+            r"runs\[1\] \(unet\): unknown training settings \['epoch'\]",
+        ),
+        (
+            {"seeds": [0, "1"]},
+            r"runs\[1\] \(unet\): 'seeds' must be a list of whole numbers",
+        ),
+        (
+            {"seeds": [0, 1.5]},
+            r"runs\[1\] \(unet\): 'seeds' must be a list of whole numbers",
+        ),
         ({"colour": "red"}, r"runs\[1\]: unknown keys \['colour'\]"),
     ],
 )
 def test_a_bad_entry_is_named_with_what_is_wrong(tmp_path, change, message):
-    path = write_manifest(tmp_path, [{**ENTRY, "run": "fcn8s", "model": "fcn8s"}, {**ENTRY, **change}])
+    path = write_manifest(
+        tmp_path, [{**ENTRY, "run": "fcn8s", "model": "fcn8s"}, {**ENTRY, **change}]
+    )
     with pytest.raises(study.ManifestError, match=message):
         study.read_manifest(path)
 
 
 def test_two_entries_that_share_a_run_folder_are_refused(tmp_path):
     with pytest.raises(study.ManifestError, match="twice: unet seed 1"):
-        study.read_manifest(write_manifest(tmp_path, [ENTRY, {**ENTRY, "seeds": [1, 2]}]))
+        study.read_manifest(
+            write_manifest(tmp_path, [ENTRY, {**ENTRY, "seeds": [1, 2]}])
+        )
 
 
 def test_a_folder_of_another_run_stops_the_plan_and_is_left_alone(tmp_path):
@@ -81,7 +113,10 @@ def test_a_folder_of_another_run_stops_the_plan_and_is_left_alone(tmp_path):
     folder.mkdir(parents=True)
     other = study.job_config(manifest.jobs[1], manifest, "quick") | {"seed": 7}
     artifacts.write_json(folder / artifacts.CONFIG_FILE, other)
-    with pytest.raises(RunFolderConflict, match=r"nothing was started(.|\n)*unet seed 1: .*seed: 7 there, 1 here"):
+    with pytest.raises(
+        RunFolderConflict,
+        match=r"nothing was started(.|\n)*unet seed 1: .*seed: 7 there, 1 here",
+    ):
         study.plan(manifest, "quick", tmp_path / "artifacts")
     assert [path.name for path in folder.iterdir()] == [artifacts.CONFIG_FILE]
     assert artifacts.read_json(folder / artifacts.CONFIG_FILE) == other
@@ -90,12 +125,20 @@ def test_a_folder_of_another_run_stops_the_plan_and_is_left_alone(tmp_path):
 def test_the_plan_skips_finished_runs_and_resumes_unfinished_ones(tmp_path):
     manifest = study.read_manifest(write_manifest(tmp_path, [ENTRY]))
     root = tmp_path / "artifacts"
-    for job, files in zip(manifest.jobs, ([artifacts.CONFIG_FILE, artifacts.RUN_FILE], [artifacts.CONFIG_FILE])):
+    for job, files in zip(
+        manifest.jobs,
+        ([artifacts.CONFIG_FILE, artifacts.RUN_FILE], [artifacts.CONFIG_FILE]),
+    ):
         job.folder(root).mkdir(parents=True)
         for name in files:
-            artifacts.write_json(job.folder(root) / name, study.job_config(job, manifest, "quick"))
+            artifacts.write_json(
+                job.folder(root) / name, study.job_config(job, manifest, "quick")
+            )
     states = study.plan(manifest, "quick", root)
-    assert [[job.label for job in states[state]] for state in ("finished", "unfinished", "stale", "new")] == [
+    assert [
+        [job.label for job in states[state]]
+        for state in ("finished", "unfinished", "stale", "new")
+    ] == [
         ["unet seed 0"],
         ["unet seed 1"],
         [],
@@ -105,7 +148,11 @@ def test_the_plan_skips_finished_runs_and_resumes_unfinished_ones(tmp_path):
 
 def run_study(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=REPOSITORY, env=os.environ.copy()
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        env=os.environ.copy(),
     )
 
 
@@ -116,17 +163,35 @@ def test_a_bad_manifest_stops_the_command_before_any_folder_is_made(tmp_path):
     assert not (tmp_path / "artifacts").exists()
 
 
-def test_a_fresh_image_entry_and_a_fixed_split_entry_run_in_the_quick_mode_then_are_skipped(tmp_path):
-    fixed = {"run": "unet-fixed", "model": "unet", "preset": "fixed-split", "seeds": [0, 1]}
+def test_a_fresh_image_entry_and_a_fixed_split_entry_run_quick_then_are_skipped(
+    tmp_path,
+):
+    fixed = {
+        "run": "unet-fixed",
+        "model": "unet",
+        "preset": "fixed-split",
+        "seeds": [0, 1],
+    }
     path = write_manifest(tmp_path, [ENTRY, fixed])
     root = tmp_path / "artifacts"
-    first = run_study(str(path), "--quick", "--parallel", "2", "--threads", "1", "--artifacts", str(root))
+    first = run_study(
+        str(path),
+        "--quick",
+        "--parallel",
+        "2",
+        "--threads",
+        "1",
+        "--artifacts",
+        str(root),
+    )
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     manifest = study.read_manifest(path)
     for job in manifest.jobs:
         assert (job.folder(root) / artifacts.CONFUSIONS_FILE).is_file(), job.label
         stored = artifacts.read_json(job.folder(root) / artifacts.RUN_FILE)["config"]
-        assert stored == artifacts.to_json(study.job_config(job, manifest, "quick")), job.label
+        assert stored == artifacts.to_json(study.job_config(job, manifest, "quick")), (
+            job.label
+        )
     assert "[4/4 done" in first.stdout and "s left]" in first.stdout
     second = run_study(str(path), "--quick", "--artifacts", str(root))
     assert second.returncode == 0 and "4 finished (skipped)" in second.stdout
@@ -141,20 +206,30 @@ def test_the_committed_manifest_plans_against_the_committed_runs_without_a_confl
 
 def test_checking_and_planning_a_manifest_import_neither_keras_nor_tensorflow():
     script = (
-        "import sys; from helpers import study; from helpers.config import COMMITTED_ARTIFACTS\n"
-        f"study.plan(study.read_manifest({str(MANIFEST)!r}), 'full', COMMITTED_ARTIFACTS)\n"
-        "print(sorted(name for name in ('keras', 'tensorflow', 'jax') if name in sys.modules))"
+        "import sys; from helpers import study; from helpers.config import "
+        "COMMITTED_ARTIFACTS\n"
+        f"study.plan(study.read_manifest({str(MANIFEST)!r}), 'full', "
+        "COMMITTED_ARTIFACTS)\n"
+        "print(sorted(name for name in ('keras', 'tensorflow', 'jax') if name in "
+        "sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPOSITORY)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPOSITORY
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
 
 
-def test_a_manifest_of_the_books_data_trains_in_the_full_profile_and_one_of_other_data_in_its_own():
+def test_the_books_data_train_in_the_full_profile_and_other_data_in_their_own():
     book = study.read_manifest(MANIFEST)
     assert book.profile("full") == PROFILES["full"]
-    other = study.Manifest("small", study.DataSpec((40, 16, 16), (3500, 500, 1000)), book.jobs)
-    assert other.profile("full").name not in PROFILES and other.profile("full").n_test == 16
+    other = study.Manifest(
+        "small", study.DataSpec((40, 16, 16), (3500, 500, 1000)), book.jobs
+    )
+    assert (
+        other.profile("full").name not in PROFILES
+        and other.profile("full").n_test == 16
+    )
 
 
 def test_a_folder_of_a_run_made_by_older_code_is_planned_to_train_again(tmp_path):
@@ -162,13 +237,21 @@ def test_a_folder_of_a_run_made_by_older_code_is_planned_to_train_again(tmp_path
     folder = manifest.jobs[0].folder(tmp_path)
     folder.mkdir(parents=True)
     config = study.job_config(manifest.jobs[0], manifest, "quick")
-    older = {**config, "data": {**config["data"], "generator": config["data"]["generator"] - 1}}
+    older = {
+        **config,
+        "data": {**config["data"], "generator": config["data"]["generator"] - 1},
+    }
     artifacts.write_json(folder / artifacts.CONFIG_FILE, older)
-    assert [job.label for job in study.plan(manifest, "quick", tmp_path)["stale"]] == ["unet seed 0"]
+    assert [job.label for job in study.plan(manifest, "quick", tmp_path)["stale"]] == [
+        "unet seed 0"
+    ]
 
 
 def test_runs_of_several_seeds_train_first_seed_by_seed_then_the_single_runs():
-    order = [job.label for job in study.training_order(list(study.read_manifest(MANIFEST).jobs))]
+    order = [
+        job.label
+        for job in study.training_order(list(study.read_manifest(MANIFEST).jobs))
+    ]
     assert order[:4] == ["fcn8s seed 0", "unet seed 0", "vnet seed 0", "fcn8s seed 1"]
     assert order[8] == "vnet seed 2" and order[9:] == [
         "fcn16s seed 0",

@@ -1,4 +1,5 @@
-"""Specification of helpers.training and helpers.inference: train, resume, keep the best weights, reload, predict."""
+"""Specification of helpers.training and helpers.inference: train, resume, keep the best
+weights, reload, predict."""
 
 import json
 import os
@@ -43,7 +44,8 @@ class EpochRecorder(keras.callbacks.Callback):
 
 
 class Interrupt(keras.callbacks.Callback):
-    """Stops training like a disconnected runtime, after the given epoch has finished."""
+    """Stops training like a disconnected runtime, after the given epoch has
+    finished."""
 
     def __init__(self, after_epoch: int) -> None:
         super().__init__()
@@ -55,26 +57,42 @@ class Interrupt(keras.callbacks.Callback):
 
 
 def test_a_run_writes_its_artifacts(finished):
-    for name in ("model.keras", "history.json", "metrics.json", "run.json", "config.json"):
+    for name in (
+        "model.keras",
+        "history.json",
+        "metrics.json",
+        "run.json",
+        "config.json",
+    ):
         assert (finished.run_dir / name).is_file(), name
     facts = json.loads((finished.run_dir / "run.json").read_text())
     assert facts["config"]["profile"]["name"] == "tiny" and facts["epochs_run"] == 1
-    assert facts["train_seconds"] > 0 and facts["device"] and facts["versions"]["keras"] == keras.__version__
-    assert facts["flops_per_image"] > 0 and facts["parameters"] == finished.model.count_params()
+    assert (
+        facts["train_seconds"] > 0
+        and facts["device"]
+        and facts["versions"]["keras"] == keras.__version__
+    )
+    assert (
+        facts["flops_per_image"] > 0
+        and facts["parameters"] == finished.model.count_params()
+    )
 
 
 def test_saved_metrics_equal_a_fresh_evaluation(finished, dataset):
     saved = json.loads((finished.run_dir / "metrics.json").read_text())
     fresh = inference.evaluate(finished.run_dir, dataset.test)
     assert saved["confusion_matrix"] == fresh["confusion_matrix"].tolist()
-    assert saved["mean_iou_digits"] == pytest.approx(fresh["mean_iou_digits"], nan_ok=True)
+    assert saved["mean_iou_digits"] == pytest.approx(
+        fresh["mean_iou_digits"], nan_ok=True
+    )
     assert saved["images"] == len(dataset.test)
 
 
 def test_a_reloaded_model_predicts_identically(finished, dataset):
     reloaded = inference.load_model(finished.run_dir / "model.keras")
     np.testing.assert_array_equal(
-        inference.predict(reloaded, dataset.test.images), inference.predict(finished.model, dataset.test.images)
+        inference.predict(reloaded, dataset.test.images),
+        inference.predict(finished.model, dataset.test.images),
     )
 
 
@@ -86,7 +104,8 @@ def test_predictions_are_class_maps(finished, dataset):
 def test_a_last_partial_batch_predicts_like_a_full_one(finished, dataset):
     images = dataset.test.images[:5]
     np.testing.assert_array_equal(
-        inference.predict(finished.model, images, batch_size=2), inference.predict(finished.model, images, batch_size=5)
+        inference.predict(finished.model, images, batch_size=2),
+        inference.predict(finished.model, images, batch_size=5),
     )
 
 
@@ -101,17 +120,35 @@ def test_a_finished_run_is_loaded_not_retrained(finished, dataset):
         run_dir=finished.run_dir,
         callbacks=[recorder],
     )
-    assert recorder.epochs == [] and again.facts == finished.facts and again.history == finished.history
+    assert (
+        recorder.epochs == []
+        and again.facts == finished.facts
+        and again.history == finished.history
+    )
 
 
-def test_a_folder_with_another_run_is_refused_and_left_as_it_was(finished, dataset, tmp_path):
+def test_a_folder_with_another_run_is_refused_and_left_as_it_was(
+    finished, dataset, tmp_path
+):
     run_dir = shutil.copytree(finished.run_dir, tmp_path / "run")
-    before = {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()}
-    with pytest.raises(training.RunFolderConflict, match=r"seed: 0 there, 1 here.*retrain=True"):
+    before = {
+        path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()
+    }
+    with pytest.raises(
+        training.RunFolderConflict, match=r"seed: 0 there, 1 here.*retrain=True"
+    ):
         training.train(
-            "unet", dataset, settings=ONE_EPOCH, profile=TINY, model_kwargs=SMALL_UNET, seed=1, run_dir=run_dir
+            "unet",
+            dataset,
+            settings=ONE_EPOCH,
+            profile=TINY,
+            model_kwargs=SMALL_UNET,
+            seed=1,
+            run_dir=run_dir,
         )
-    assert {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()} == before
+    assert {
+        path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()
+    } == before
 
 
 def test_retrain_replaces_a_run_with_other_settings(finished, dataset, tmp_path):
@@ -131,8 +168,11 @@ def test_retrain_replaces_a_run_with_other_settings(finished, dataset, tmp_path)
     assert recorder.epochs == [0] and other.facts["config"]["seed"] == 1
 
 
-def train_small_unet(dataset, run_dir, callbacks=(), settings=THREE_EPOCHS) -> training.TrainResult:
-    """A run of the small U-Net on ``dataset`` (fresh images from the digit pool of the tiny data set)."""
+def train_small_unet(
+    dataset, run_dir, callbacks=(), settings=THREE_EPOCHS
+) -> training.TrainResult:
+    """A run of the small U-Net on ``dataset`` (fresh images from the digit pool of the
+    tiny data set)."""
     digits = data.training_digits((16, 8, 8), seed=1) if settings.fresh_images else None
     return training.train(
         "unet",
@@ -148,20 +188,28 @@ def train_small_unet(dataset, run_dir, callbacks=(), settings=THREE_EPOCHS) -> t
 
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_dataset, tmp_path_factory) -> training.TrainResult:
-    """A three-epoch run that nothing interrupted: what every interrupted one must end as."""
+    """A three-epoch run that nothing interrupted: what every interrupted one must end
+    as."""
     return train_small_unet(tiny_dataset, tmp_path_factory.mktemp("uninterrupted"))
 
 
 def assert_same_run(run: training.TrainResult, reference: training.TrainResult) -> None:
-    """Same validation losses, kept epoch and weights (up to the rounding of a repeated computation)."""
-    assert run.history["val_loss"] == pytest.approx(reference.history["val_loss"], rel=1e-4)
+    """Same validation losses, kept epoch and weights (up to the rounding of a repeated
+    computation)."""
+    assert run.history["val_loss"] == pytest.approx(
+        reference.history["val_loss"], rel=1e-4
+    )
     assert run.facts["best_epoch"] == reference.facts["best_epoch"]
-    for weights, expected in zip(run.model.get_weights(), reference.model.get_weights()):
+    for weights, expected in zip(
+        run.model.get_weights(), reference.model.get_weights()
+    ):
         np.testing.assert_allclose(weights, expected, rtol=1e-3, atol=1e-5)
 
 
-@pytest.mark.parametrize("fresh_images", [False, True], ids=["fixed split", "fresh images"])
-def test_an_interrupted_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_one(
+@pytest.mark.parametrize(
+    "fresh_images", [False, True], ids=["fixed split", "fresh images"]
+)
+def test_an_interrupted_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted(
     uninterrupted, dataset, tmp_path, fresh_images
 ):
     settings = THREE_EPOCHS.but(fresh_images=fresh_images)
@@ -169,7 +217,9 @@ def test_an_interrupted_run_resumes_after_its_last_epoch_and_ends_as_an_uninterr
     if fresh_images:
         reference = train_small_unet(dataset, tmp_path / "reference", settings=settings)
     with pytest.raises(KeyboardInterrupt):
-        train_small_unet(dataset, tmp_path / "run", [Interrupt(after_epoch=1)], settings)
+        train_small_unet(
+            dataset, tmp_path / "run", [Interrupt(after_epoch=1)], settings
+        )
     assert not (tmp_path / "run" / "run.json").exists()
     recorder = EpochRecorder()
     resumed = train_small_unet(dataset, tmp_path / "run", [recorder], settings)
@@ -192,49 +242,89 @@ def test_a_run_killed_while_it_is_being_finished_is_finished_without_training_ag
     finished = train_small_unet(dataset, tmp_path, [recorder])
     assert recorder.epochs == [] and finished.facts["epochs_run"] == 3
     assert_same_run(finished, uninterrupted)
-    assert not (tmp_path / "backup").exists() and not (tmp_path / "best.weights.h5").exists()
+    assert (
+        not (tmp_path / "backup").exists()
+        and not (tmp_path / "best.weights.h5").exists()
+    )
 
 
-def test_a_resumed_run_keeps_counting_the_epochs_without_improvement_for_early_stopping(dataset, tmp_path):
-    """Patience 2, and epoch 1 made worst: an uninterrupted run stops after epoch 2, and so must a resumed one."""
+def test_a_resumed_run_keeps_counting_the_epochs_without_improvement_for_early_stopping(
+    dataset, tmp_path
+):
+    """Patience 2, and epoch 1 made worst: an uninterrupted run stops after epoch 2, and
+    so must a resumed one."""
     settings = THREE_EPOCHS.but(epochs=6, patience=2)
-    uninterrupted = train_small_unet(dataset, tmp_path / "whole", [ScrambleInLastEpoch(last_epoch=1)], settings)
-    assert uninterrupted.facts["epochs_run"] == 3 and uninterrupted.facts["best_epoch"] == 1
+    uninterrupted = train_small_unet(
+        dataset, tmp_path / "whole", [ScrambleInLastEpoch(last_epoch=1)], settings
+    )
+    assert (
+        uninterrupted.facts["epochs_run"] == 3
+        and uninterrupted.facts["best_epoch"] == 1
+    )
     with pytest.raises(KeyboardInterrupt):
         train_small_unet(
-            dataset, tmp_path / "run", [ScrambleInLastEpoch(last_epoch=1), Interrupt(after_epoch=1)], settings
+            dataset,
+            tmp_path / "run",
+            [ScrambleInLastEpoch(last_epoch=1), Interrupt(after_epoch=1)],
+            settings,
         )
     recorder = EpochRecorder()
     resumed = train_small_unet(dataset, tmp_path / "run", [recorder], settings)
     assert recorder.epochs == [2] and resumed.facts["epochs_run"] == 3
 
 
-def test_a_run_killed_after_stopping_early_is_finished_without_training_again(dataset, tmp_path):
+def test_a_run_killed_after_stopping_early_is_finished_without_training_again(
+    dataset, tmp_path
+):
     settings = THREE_EPOCHS.but(epochs=6, patience=1)
     with pytest.raises(KeyboardInterrupt):
-        train_small_unet(dataset, tmp_path, [ScrambleInLastEpoch(last_epoch=1), Interrupt(after_epoch=1)], settings)
+        train_small_unet(
+            dataset,
+            tmp_path,
+            [ScrambleInLastEpoch(last_epoch=1), Interrupt(after_epoch=1)],
+            settings,
+        )
     recorder = EpochRecorder()
     finished = train_small_unet(dataset, tmp_path, [recorder], settings)
-    assert recorder.epochs == [] and finished.facts["epochs_run"] == 2 and finished.facts["best_epoch"] == 1
+    assert (
+        recorder.epochs == []
+        and finished.facts["epochs_run"] == 2
+        and finished.facts["best_epoch"] == 1
+    )
 
 
 def test_a_run_stopped_before_its_first_backup_trains_from_the_start(dataset, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train_small_unet(dataset, tmp_path, [Interrupt(after_epoch=0)], THREE_EPOCHS)
-    shutil.rmtree(tmp_path / "backup")  # as if killed during the first epoch, with a history row left behind
+    shutil.rmtree(
+        tmp_path / "backup"
+    )  # as if killed during the first epoch, with a history row left behind
     recorder = EpochRecorder()
     result = train_small_unet(dataset, tmp_path, [recorder])
     assert recorder.epochs == [0, 1, 2] and len(result.history["val_loss"]) == 3
 
 
 def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
-    again = training.train("unet", dataset, settings=ONE_EPOCH, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path)
+    again = training.train(
+        "unet",
+        dataset,
+        settings=ONE_EPOCH,
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
+    )
     assert again.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-4)
 
 
 def test_xla_compilation_changes_only_the_rounding(finished, dataset, tmp_path):
     compiled = training.train(
-        "unet", dataset, settings=ONE_EPOCH, profile=TINY, model_kwargs=SMALL_UNET, run_dir=tmp_path, jit_compile=True
+        "unet",
+        dataset,
+        settings=ONE_EPOCH,
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
+        jit_compile=True,
     )
     assert compiled.model.jit_compile is True
     assert compiled.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-3)
@@ -251,7 +341,9 @@ def test_mixed_precision_keeps_the_softmax_in_float32(dataset, tmp_path):
     )
     assert result.model.layers[2].compute_dtype == "bfloat16"
     assert result.model.get_layer("probabilities").compute_dtype == "float32"
-    assert keras.mixed_precision.dtype_policy().name == "float32"  # the global policy is restored
+    assert (
+        keras.mixed_precision.dtype_policy().name == "float32"
+    )  # the global policy is restored
 
 
 @pytest.mark.parametrize(
@@ -303,12 +395,17 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
         env={**os.environ, "KERAS_BACKEND": "tensorflow"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    replicas_line = [line for line in done.stdout.splitlines() if line.startswith("replicas")][0]
-    assert replicas_line.split()[1] == "2" and np.isfinite(float(replicas_line.split()[3]))
+    replicas_line = [
+        line for line in done.stdout.splitlines() if line.startswith("replicas")
+    ][0]
+    assert replicas_line.split()[1] == "2" and np.isfinite(
+        float(replicas_line.split()[3])
+    )
 
 
 class ScrambleInLastEpoch(keras.callbacks.Callback):
-    """Replaces every trainable weight by noise before the last epoch, so that epoch validates worst."""
+    """Replaces every trainable weight by noise before the last epoch, so that epoch
+    validates worst."""
 
     def __init__(self, last_epoch: int) -> None:
         super().__init__()
@@ -334,7 +431,9 @@ def test_training_keeps_the_best_validation_weights_not_the_last(dataset, tmp_pa
     val_loss = result.history["val_loss"]
     best = int(np.argmin(val_loss))
     assert best < 2 and result.facts["best_epoch"] == best + 1
-    probabilities = result.model.predict(inference.as_model_input(dataset.val.images), verbose=0)
+    probabilities = result.model.predict(
+        inference.as_model_input(dataset.val.images), verbose=0
+    )
     kept_loss = float(losses.SegmentationLoss()(dataset.val.masks, probabilities))
     assert kept_loss == pytest.approx(val_loss[best], rel=1e-3)
     assert kept_loss < val_loss[2] / 2
@@ -372,7 +471,13 @@ def test_fresh_images_train_on_new_compositions_every_epoch(dataset, tmp_path):
 
 def test_fresh_images_with_a_given_dataset_need_its_digit_pool(dataset, tmp_path):
     with pytest.raises(ValueError, match="pass train_digits"):
-        training.train("unet", dataset, settings=ONE_EPOCH.but(fresh_images=True), profile=TINY, run_dir=tmp_path)
+        training.train(
+            "unet",
+            dataset,
+            settings=ONE_EPOCH.but(fresh_images=True),
+            profile=TINY,
+            run_dir=tmp_path,
+        )
     assert not tmp_path.joinpath("config.json").exists()
 
 
@@ -383,7 +488,9 @@ class LastWeights(keras.callbacks.Callback):
         self.weights = [np.array(weight) for weight in self.model.get_weights()]
 
 
-def test_without_patience_every_epoch_runs_and_keep_best_off_keeps_the_last(dataset, tmp_path):
+def test_without_patience_every_epoch_runs_and_keep_best_off_keeps_the_last(
+    dataset, tmp_path
+):
     last = LastWeights()
     result = training.train(
         "unet",
@@ -394,7 +501,11 @@ def test_without_patience_every_epoch_runs_and_keep_best_off_keeps_the_last(data
         run_dir=tmp_path,
         callbacks=[ScrambleInLastEpoch(last_epoch=2), last],
     )
-    assert result.facts["epochs_run"] == 3 and result.facts["kept_epoch"] == 3 and result.facts["best_epoch"] < 3
+    assert (
+        result.facts["epochs_run"] == 3
+        and result.facts["kept_epoch"] == 3
+        and result.facts["best_epoch"] < 3
+    )
     for kept, at_the_end in zip(result.model.get_weights(), last.weights):
         np.testing.assert_array_equal(kept, at_the_end)
 
@@ -402,7 +513,12 @@ def test_without_patience_every_epoch_runs_and_keep_best_off_keeps_the_last(data
 def test_a_profile_caps_the_epochs_of_the_settings(dataset, tmp_path):
     capped = Profile("tiny", n_train=16, n_val=8, n_test=8, max_epochs=1)
     result = training.train(
-        "unet", dataset, settings=THREE_EPOCHS, profile=capped, model_kwargs=SMALL_UNET, run_dir=tmp_path
+        "unet",
+        dataset,
+        settings=THREE_EPOCHS,
+        profile=capped,
+        model_kwargs=SMALL_UNET,
+        run_dir=tmp_path,
     )
     assert result.facts["epochs_run"] == 1
 
@@ -416,4 +532,7 @@ def test_the_dice_loss_is_the_one_compiled(dataset, tmp_path):
         model_kwargs=SMALL_UNET,
         run_dir=tmp_path,
     )
-    assert result.model.loss.name == "dice" and result.model.loss.cross_entropy_weight == 0.0
+    assert (
+        result.model.loss.name == "dice"
+        and result.model.loss.cross_entropy_weight == 0.0
+    )
