@@ -259,13 +259,18 @@ def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
     )
 
 
-def training_order(jobs: list[Job]) -> list[Job]:
-    """The order in which to train: runs of several seeds first, seed by seed (every
-    model's seed 0, then seed 1,
-    ...), then the runs of one seed, each group in manifest order. A study cut short has
-    compared the models first."""
+def training_order(
+    jobs: list[Job], manifest_jobs: list[Job] | None = None
+) -> list[Job]:
+    """The order in which to train ``jobs``: runs of several seeds first, seed by seed
+    (every model's seed 0, then seed 1, ...), then the runs of one seed, each group in
+    manifest order. A study cut short has compared the models first.
+
+    A run's seeds are counted in ``manifest_jobs`` (all the manifest's jobs, default
+    ``jobs``), so a run of three seeds with only seed 2 left still goes first.
+    """
     seeds_of: dict[str, int] = {}
-    for job in jobs:
+    for job in manifest_jobs or jobs:
         seeds_of[job.run] = seeds_of.get(job.run, 0) + 1
     position = {job.label: index for index, job in enumerate(jobs)}
     return sorted(

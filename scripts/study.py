@@ -245,9 +245,9 @@ def main() -> int:
     except ValueError as error:
         print(f"study: {error}", file=sys.stderr)
         return 2
-    todo = study.training_order(states["unfinished"]) + study.training_order(
-        states["stale"] + states["new"]
-    )
+    todo = study.training_order(
+        states["unfinished"], manifest.jobs
+    ) + study.training_order(states["stale"] + states["new"], manifest.jobs)
     print(
         f"Study '{manifest.name}' ({mode}): {len(manifest.jobs)} runs in "
         f"{config.display_path(args.artifacts)}; "

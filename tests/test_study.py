@@ -260,3 +260,10 @@ def test_runs_of_several_seeds_train_first_seed_by_seed_then_the_single_runs():
         "unet-original-budget seed 0",
         "vnet-original-budget seed 0",
     ]
+
+
+def test_the_last_seed_left_of_a_run_of_several_still_trains_before_the_single_runs():
+    jobs = list(study.read_manifest(MANIFEST).jobs)
+    left = [job for job in jobs if job.seed == 2 or job.run.startswith("fcn16s")]
+    order = [job.label for job in study.training_order(left, jobs)]
+    assert order == ["fcn8s seed 2", "unet seed 2", "vnet seed 2", "fcn16s seed 0"]
