@@ -1,4 +1,5 @@
-"""The book's class palette and the colour science that checks it is colour-blind friendly.
+"""The book's class palette and the colour science that checks it is colour-blind
+friendly.
 
 The 11 class colours were found by a computer search: ten digit colours that
 maximise the smallest CIEDE2000 difference between any two of the 11 colours
@@ -44,25 +45,45 @@ _PALETTE_HEX = [
 PALETTE: list[tuple[float, float, float]] = [to_rgb(colour) for colour in _PALETTE_HEX]
 
 VISIONS = ("normal", "protanopia", "deuteranopia", "tritanopia")
-"""The ways of seeing colour the palette is checked for: normal vision and the three dichromacies."""
+"""The ways of seeing colour the palette is checked for: normal vision and the three
+dichromacies."""
 
 _SRGB_TO_XYZ = np.array(
-    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
 )
-"""Linear sRGB -> CIE XYZ (IEC 61966-2-1); its row sums are the D65 white, so white maps to L* 100, a* = b* = 0."""
+"""Linear sRGB -> CIE XYZ (IEC 61966-2-1); its row sums are the D65 white, so white maps
+to L* 100, a* = b* = 0."""
 
-# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color vision
-# deficiency", IEEE TVCG 15(6), 1291-1298, doi:10.1109/TVCG.2009.113: their matrices for severity 1.0
+# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of
+# color vision
+# deficiency", IEEE TVCG 15(6), 1291-1298, doi:10.1109/TVCG.2009.113: their matrices for
+# severity 1.0
 # (dichromacy), applied here to linear RGB.
 _MACHADO_2009 = {
     "protanopia": np.array(
-        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+        [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ]
     ),
     "deuteranopia": np.array(
-        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+        [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ]
     ),
     "tritanopia": np.array(
-        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]
+        [
+            [1.255528, -0.076749, -0.178779],
+            [-0.078411, 0.930809, 0.147602],
+            [0.004733, 0.691367, 0.303900],
+        ]
     ),
 }
 
@@ -74,18 +95,33 @@ def _linear(rgb: np.ndarray) -> np.ndarray:
 
 def _encoded(linear: np.ndarray) -> np.ndarray:
     """Linear light 0..1 -> sRGB values (the sRGB transfer curve)."""
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.where(
+        linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055
+    )
 
 
 def srgb_to_lab(rgb: ArrayLike) -> np.ndarray:
-    """sRGB colours ``(..., 3)`` with values 0..1 -> CIELAB ``(..., 3)`` (L*, a*, b*) for the D65 white."""
-    xyz = _linear(np.asarray(rgb, dtype=float)) @ _SRGB_TO_XYZ.T / _SRGB_TO_XYZ.sum(axis=1)
+    """sRGB colours ``(..., 3)`` with values 0..1 -> CIELAB ``(..., 3)`` (L*, a*, b*)
+    for the D65 white."""
+    xyz = (
+        _linear(np.asarray(rgb, dtype=float))
+        @ _SRGB_TO_XYZ.T
+        / _SRGB_TO_XYZ.sum(axis=1)
+    )
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+    return np.stack(
+        [
+            116 * f[..., 1] - 16,
+            500 * (f[..., 0] - f[..., 1]),
+            200 * (f[..., 1] - f[..., 2]),
+        ],
+        axis=-1,
+    )
 
 
 def simulate_vision(rgb: ArrayLike, vision: str = "normal") -> np.ndarray:
-    """sRGB colours ``(..., 3)`` as seen with ``vision`` (one of :data:`VISIONS`), again as sRGB.
+    """sRGB colours ``(..., 3)`` as seen with ``vision`` (one of :data:`VISIONS`), again
+    as sRGB.
 
     Dichromacies use the Machado et al. (2009) matrices on linear RGB; colours
     they push out of the sRGB gamut are clipped, as a screen would show them.
@@ -99,7 +135,8 @@ def simulate_vision(rgb: ArrayLike, vision: str = "normal") -> np.ndarray:
 
 
 def ciede2000(lab1: ArrayLike, lab2: ArrayLike) -> np.ndarray:
-    """CIEDE2000 colour difference between CIELAB colours ``(..., 3)`` (broadcast), with kL = kC = kH = 1.
+    """CIEDE2000 colour difference between CIELAB colours ``(..., 3)`` (broadcast), with
+    kL = kC = kH = 1.
 
     Follows Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula:
     implementation notes, supplementary test data, and mathematical
@@ -111,11 +148,16 @@ def ciede2000(lab1: ArrayLike, lab2: ArrayLike) -> np.ndarray:
     chroma7 = ((np.hypot(a1, b1) + np.hypot(a2, b2)) / 2) ** 7
     a_scale = 1.5 - 0.5 * np.sqrt(chroma7 / (chroma7 + 25.0**7))
     chroma1, chroma2 = np.hypot(a_scale * a1, b1), np.hypot(a_scale * a2, b2)
-    hue1, hue2 = np.degrees(np.arctan2(b1, a_scale * a1)) % 360, np.degrees(np.arctan2(b2, a_scale * a2)) % 360
+    hue1, hue2 = (
+        np.degrees(np.arctan2(b1, a_scale * a1)) % 360,
+        np.degrees(np.arctan2(b2, a_scale * a2)) % 360,
+    )
     chromatic = chroma1 * chroma2 != 0
     hue_step = np.where(chromatic, (hue2 - hue1 + 180) % 360 - 180, 0)
     hue_difference = 2 * np.sqrt(chroma1 * chroma2) * np.sin(np.radians(hue_step) / 2)
-    mean_hue = np.where(np.abs(hue1 - hue2) > 180, (hue1 + hue2 + 360) / 2 % 360, (hue1 + hue2) / 2)
+    mean_hue = np.where(
+        np.abs(hue1 - hue2) > 180, (hue1 + hue2 + 360) / 2 % 360, (hue1 + hue2) / 2
+    )
     mean_hue = np.where(chromatic, mean_hue, hue1 + hue2)
     mean_lightness, mean_chroma = (lightness1 + lightness2) / 2, (chroma1 + chroma2) / 2
     t = (
@@ -126,7 +168,9 @@ def ciede2000(lab1: ArrayLike, lab2: ArrayLike) -> np.ndarray:
         - 0.20 * np.cos(np.radians(4 * mean_hue - 63))
     )
     lightness_offset2 = (mean_lightness - 50) ** 2
-    lightness_term = (lightness2 - lightness1) / (1 + 0.015 * lightness_offset2 / np.sqrt(20 + lightness_offset2))
+    lightness_term = (lightness2 - lightness1) / (
+        1 + 0.015 * lightness_offset2 / np.sqrt(20 + lightness_offset2)
+    )
     chroma_term = (chroma2 - chroma1) / (1 + 0.045 * mean_chroma)
     hue_term = hue_difference / (1 + 0.015 * mean_chroma * t)
     rotation = (
@@ -134,14 +178,22 @@ def ciede2000(lab1: ArrayLike, lab2: ArrayLike) -> np.ndarray:
         * np.sqrt(mean_chroma**7 / (mean_chroma**7 + 25.0**7))
         * np.sin(np.radians(60 * np.exp(-(((mean_hue - 275) / 25) ** 2))))
     )
-    return np.sqrt(lightness_term**2 + chroma_term**2 + hue_term**2 + rotation * chroma_term * hue_term)
+    return np.sqrt(
+        lightness_term**2
+        + chroma_term**2
+        + hue_term**2
+        + rotation * chroma_term * hue_term
+    )
 
 
-def palette_min_distance(palette: Sequence[Any], vision: str = "normal") -> tuple[float, tuple[int, int]]:
-    """Smallest CIEDE2000 difference between two colours of ``palette`` seen with ``vision``, and their indices.
+def palette_min_distance(
+    palette: Sequence[Any], vision: str = "normal"
+) -> tuple[float, tuple[int, int]]:
+    """Smallest CIEDE2000 difference between two colours of ``palette`` seen with
+    ``vision``, and their indices.
 
-    ``palette`` holds any colours matplotlib reads (hex strings, RGB tuples);
-    the pair comes back as ``(i, j)`` with ``i < j``, so a failing check names the two classes.
+    ``palette`` holds any colours matplotlib reads (hex strings, RGB tuples); the pair
+    comes back as ``(i, j)`` with ``i < j``, so a failing check names the two classes.
     """
     lab = srgb_to_lab(simulate_vision(to_rgba_array(palette)[:, :3], vision))
     first, second = np.triu_indices(len(lab), k=1)
@@ -151,16 +203,21 @@ def palette_min_distance(palette: Sequence[Any], vision: str = "normal") -> tupl
 
 
 def palette_swatches(palette: Sequence[Any] = PALETTE) -> Figure:
-    """The 11 class colours as seen with each of :data:`VISIONS`, one row each, titled with the closest pair."""
+    """The 11 class colours as seen with each of :data:`VISIONS`, one row each, titled
+    with the closest pair."""
     rgb = to_rgba_array(palette)[:, :3]
     fig, axes = plt.subplots(
-        len(VISIONS), 1, figsize=(0.75 * len(rgb) + 1.2, 1.15 * len(VISIONS)), layout="constrained"
+        len(VISIONS),
+        1,
+        figsize=(0.75 * len(rgb) + 1.2, 1.15 * len(VISIONS)),
+        layout="constrained",
     )
     for ax, vision in zip(axes, VISIONS):
         distance, (first, second) = palette_min_distance(rgb, vision)
         ax.imshow(simulate_vision(rgb, vision)[None], aspect="auto")
         ax.set_title(
-            f"{vision}: closest pair {CLASS_NAMES[first]} / {CLASS_NAMES[second]}, CIEDE2000 {distance:.1f}",
+            f"{vision}: closest pair {CLASS_NAMES[first]} / {CLASS_NAMES[second]}, "
+            f"CIEDE2000 {distance:.1f}",
             fontsize="small",
         )
         ax.set_xticks(range(NUM_CLASSES), CLASS_NAMES, fontsize="small")
@@ -169,20 +226,28 @@ def palette_swatches(palette: Sequence[Any] = PALETTE) -> Figure:
 
 
 def class_cmap() -> ListedColormap:
-    """The palette as a colormap: class ``k`` maps to ``PALETTE[k]`` (use ``vmin=0, vmax=10``)."""
+    """The palette as a colormap: class ``k`` maps to ``PALETTE[k]`` (use ``vmin=0,
+    vmax=10``)."""
     return ListedColormap(PALETTE, name="m2nist_classes")
 
 
 def colorize(mask: np.ndarray) -> np.ndarray:
-    """Class map ``(..., H, W)`` -> RGB image ``float (..., H, W, 3)`` in the book's palette."""
+    """Class map ``(..., H, W)`` -> RGB image ``float (..., H, W, 3)`` in the book's
+    palette."""
     mask = np.asarray(mask)
     if not np.issubdtype(mask.dtype, np.integer):
         raise ValueError(f"colorize needs integer class maps, got dtype {mask.dtype}")
     if mask.size and (mask.min() < 0 or mask.max() >= NUM_CLASSES):
-        raise ValueError(f"class maps must hold values 0..{NUM_CLASSES - 1}, got {mask.min()}..{mask.max()}")
+        raise ValueError(
+            f"class maps must hold values 0..{NUM_CLASSES - 1}, got "
+            f"{mask.min()}..{mask.max()}"
+        )
     return np.array(PALETTE)[mask]
 
 
 def legend_handles() -> list[Patch]:
     """One coloured patch per class, labelled with its name, for ``fig.legend``."""
-    return [Patch(facecolor=colour, edgecolor="grey", label=name) for colour, name in zip(PALETTE, CLASS_NAMES)]
+    return [
+        Patch(facecolor=colour, edgecolor="grey", label=name)
+        for colour, name in zip(PALETTE, CLASS_NAMES)
+    ]

@@ -1,4 +1,5 @@
-"""Specification of the class palette: its colour science (CIELAB, CIEDE2000, simulated dichromacy) and its spacing."""
+"""Specification of the class palette: its colour science (CIELAB, CIEDE2000, simulated
+dichromacy) and its spacing."""
 
 import matplotlib
 
@@ -49,7 +50,8 @@ SHARMA_2005_PAIRS = np.array(
         [2.0776, 0.0795, -1.1350, 0.9033, -0.0636, -0.5514, 0.9082],
     ]
 )
-"""All 34 test pairs of Sharma, Wu & Dalal (2005), Table 1: L*, a*, b* of each colour and the expected ΔE00."""
+"""All 34 test pairs of Sharma, Wu & Dalal (2005), Table 1: L*, a*, b* of each colour
+and the expected ΔE00."""
 
 OLD_PALETTE = [
     "#E69F00",
@@ -64,25 +66,43 @@ OLD_PALETTE = [
     "#332288",
     "#1A1A1A",
 ]
-"""The palette before this check: 2 and 8 two similar pinks, 9 a dark indigo on the near-black background."""
+"""The palette before this check: 2 and 8 two similar pinks, 9 a dark indigo on the
+near-black background."""
 
-MIN_CIEDE2000_FLOOR = {"normal": 20.9, "protanopia": 18.5, "deuteranopia": 18.6, "tritanopia": 18.7}
-"""Per vision, a floor just below the palette's smallest pairwise CIEDE2000, which measures 20.91 (normal),
-18.60 (protanopia), 18.63 (deuteranopia) and 18.77 (tritanopia); the old palette's: 20.01, 11.19, 11.61, 10.87."""
+MIN_CIEDE2000_FLOOR = {
+    "normal": 20.9,
+    "protanopia": 18.5,
+    "deuteranopia": 18.6,
+    "tritanopia": 18.7,
+}
+"""Per vision, a floor just below the palette's smallest pairwise CIEDE2000, which
+measures 20.91 (normal), 18.60 (protanopia), 18.63 (deuteranopia) and 18.77
+(tritanopia); the old palette's: 20.01, 11.19, 11.61, 10.87."""
 
 MIN_DIGIT_LIGHTNESS = 37.84
-"""L* of relative luminance 0.1: a colour that bright has 3:1 contrast with black (WCAG 2.1's minimum for graphics)."""
+"""L* of relative luminance 0.1: a colour that bright has 3:1 contrast with black (WCAG
+2.1's minimum for graphics)."""
 
 
 def test_ciede2000_matches_all_34_pairs_of_sharma_2005_to_4_decimals():
-    first, second, expected = SHARMA_2005_PAIRS[:, :3], SHARMA_2005_PAIRS[:, 3:6], SHARMA_2005_PAIRS[:, 6]
-    np.testing.assert_allclose(palette.ciede2000(first, second), expected, rtol=0, atol=5e-5)
-    np.testing.assert_allclose(palette.ciede2000(second, first), expected, rtol=0, atol=5e-5)
+    first, second, expected = (
+        SHARMA_2005_PAIRS[:, :3],
+        SHARMA_2005_PAIRS[:, 3:6],
+        SHARMA_2005_PAIRS[:, 6],
+    )
+    np.testing.assert_allclose(
+        palette.ciede2000(first, second), expected, rtol=0, atol=5e-5
+    )
+    np.testing.assert_allclose(
+        palette.ciede2000(second, first), expected, rtol=0, atol=5e-5
+    )
 
 
 def test_srgb_to_lab_gives_the_d65_values_of_white_black_and_red():
     lab = palette.srgb_to_lab([[1, 1, 1], [0, 0, 0], [1, 0, 0]])
-    np.testing.assert_allclose(lab, [[100, 0, 0], [0, 0, 0], [53.2408, 80.0925, 67.2032]], atol=1e-3)
+    np.testing.assert_allclose(
+        lab, [[100, 0, 0], [0, 0, 0], [53.2408, 80.0925, 67.2032]], atol=1e-3
+    )
 
 
 @pytest.mark.parametrize("vision", palette.VISIONS)
@@ -95,9 +115,17 @@ def test_dichromats_confuse_red_with_green_or_blue_with_yellow():
     red, green, blue, yellow = [1, 0, 0], [0, 0.6, 0], [0, 0, 1], [1, 1, 0]
     normal = palette.ciede2000(*palette.srgb_to_lab([red, green]))
     for vision in ("protanopia", "deuteranopia"):
-        assert palette.ciede2000(*palette.srgb_to_lab(palette.simulate_vision([red, green], vision))) < normal / 3
+        assert (
+            palette.ciede2000(
+                *palette.srgb_to_lab(palette.simulate_vision([red, green], vision))
+            )
+            < normal / 3
+        )
     tritan = palette.srgb_to_lab(palette.simulate_vision([blue, yellow], "tritanopia"))
-    assert palette.ciede2000(*tritan) < palette.ciede2000(*palette.srgb_to_lab([blue, yellow])) / 2
+    assert (
+        palette.ciede2000(*tritan)
+        < palette.ciede2000(*palette.srgb_to_lab([blue, yellow])) / 2
+    )
 
 
 def test_simulate_vision_rejects_an_unknown_vision():
@@ -109,18 +137,24 @@ def test_palette_min_distance_returns_the_closest_pair_and_its_distance():
     colours = ["#000000", "#FF0000", "#FFFFFF", "#EE0000"]
     distance, pair = palette.palette_min_distance(colours)
     assert pair == (1, 3)
-    assert distance == pytest.approx(palette.ciede2000(*palette.srgb_to_lab([[1, 0, 0], [0xEE / 255, 0, 0]])))
+    assert distance == pytest.approx(
+        palette.ciede2000(*palette.srgb_to_lab([[1, 0, 0], [0xEE / 255, 0, 0]]))
+    )
 
 
 @pytest.mark.parametrize("vision", palette.VISIONS)
 def test_every_pair_of_class_colours_stays_apart(vision):
     distance, (first, second) = palette.palette_min_distance(palette.PALETTE, vision)
-    assert distance >= MIN_CIEDE2000_FLOOR[vision], f"{CLASS_NAMES[first]} / {CLASS_NAMES[second]}: {distance:.2f}"
+    assert distance >= MIN_CIEDE2000_FLOOR[vision], (
+        f"{CLASS_NAMES[first]} / {CLASS_NAMES[second]}: {distance:.2f}"
+    )
 
 
 @pytest.mark.parametrize("vision", palette.VISIONS)
 def test_no_digit_colour_is_dark_against_the_background(vision):
-    lightness = palette.srgb_to_lab(palette.simulate_vision(palette.PALETTE, vision))[:, 0]
+    lightness = palette.srgb_to_lab(palette.simulate_vision(palette.PALETTE, vision))[
+        :, 0
+    ]
     assert lightness[BACKGROUND] < 10
     assert np.delete(lightness, BACKGROUND).min() >= MIN_DIGIT_LIGHTNESS
 
@@ -129,7 +163,10 @@ def test_the_old_palette_fails_the_checks_at_its_known_flaws():
     assert palette.palette_min_distance(OLD_PALETTE, "normal")[1] == (2, 8)
     assert palette.palette_min_distance(OLD_PALETTE, "protanopia")[1] == (2, 9)
     for vision in palette.VISIONS:
-        assert palette.palette_min_distance(OLD_PALETTE, vision)[0] < MIN_CIEDE2000_FLOOR[vision]
+        assert (
+            palette.palette_min_distance(OLD_PALETTE, vision)[0]
+            < MIN_CIEDE2000_FLOOR[vision]
+        )
     assert palette.srgb_to_lab(to_rgb(OLD_PALETTE[9]))[0] < MIN_DIGIT_LIGHTNESS
 
 
