@@ -1,0 +1,68 @@
+"""Every committed run is a run of today's code: the study's manifest names it, its
+data generator and recipe are today's, and the builder makes a model of its size.
+
+A stale run fails here, with no skip: the book's chapters load these runs, so a
+run older code made has to be trained again (``python scripts/study.py``).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from helpers import artifacts, data, models, study
+from helpers.config import COMMITTED_ARTIFACTS
+from helpers.runs import folder_state
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+MANIFEST = study.read_manifest(REPOSITORY / "scripts" / "study.json")
+JOBS = {(job.run, job.seed): job for job in MANIFEST.jobs}
+NOT_RUNS = {"logs"}  # the study's logs, git-ignored
+
+
+def finished_run_folders() -> list[Path]:
+    return sorted(
+        folder.parent
+        for folder in COMMITTED_ARTIFACTS.glob(f"*/seed-*/{artifacts.RUN_FILE}")
+    )
+
+
+FINISHED = finished_run_folders()
+
+
+def job_of(folder: Path) -> study.Job:
+    return JOBS[(folder.parent.name, int(folder.name.removeprefix("seed-")))]
+
+
+def test_artifacts_hold_the_study_runs_and_nothing_else():
+    run_names = {job.run for job in MANIFEST.jobs}
+    folders = {path.name for path in COMMITTED_ARTIFACTS.iterdir() if path.is_dir()}
+    assert folders - NOT_RUNS <= run_names
+    for folder in COMMITTED_ARTIFACTS.glob("*/seed-*"):
+        run, seed = folder.parent.name, int(folder.name.removeprefix("seed-"))
+        assert (run, seed) in JOBS, f"{folder} is not a run of the study's manifest"
+
+
+def test_the_books_three_models_have_a_finished_run():
+    finished = {folder.parent.name for folder in FINISHED}
+    assert {"fcn8s", "unet", "vnet"} <= finished
+
+
+@pytest.mark.parametrize(
+    "folder", FINISHED, ids=[f"{f.parent.name}-{f.name}" for f in FINISHED]
+)
+def test_a_committed_run_has_the_config_todays_code_gives_its_manifest_entry(folder):
+    job = job_of(folder)
+    stored = artifacts.read_json(folder / artifacts.CONFIG_FILE)
+    assert stored["data"]["generator"] == data.GENERATOR_VERSION
+    wanted = study.job_config(job, MANIFEST, "full")
+    assert folder_state(folder, wanted) == "finished"
+
+
+@pytest.mark.parametrize(
+    "folder", FINISHED, ids=[f"{f.parent.name}-{f.name}" for f in FINISHED]
+)
+def test_a_committed_run_has_as_many_parameters_as_the_builder_makes_today(folder):
+    job = job_of(folder)
+    facts = artifacts.read_json(folder / artifacts.RUN_FILE)
+    model = models.build_model(job.model, **job.model_kwargs)
+    assert facts["parameters"] == model.count_params()
