@@ -1,17 +1,33 @@
-"""The book's class palette and the colour science that checks it is colour-blind
+"""The book's class palette, and the colour science that checks it is colour-blind
 friendly.
 
-The 11 class colours were found by a computer search: ten digit colours that
+The 11 class colours come from a seeded computer search,
+``scripts/palette_search.py``, which prints them: ten digit colours that
 maximise the smallest CIEDE2000 difference between any two of the 11 colours
 (background included), taken over normal vision and simulated protanopia,
-deuteranopia and tritanopia (Machado et al. 2009), with every digit colour at
-least 3:1 in contrast with the black background under all four, so none is
-dark. Well-known colour-blind-safe colours were kept where they cost little:
-Okabe-Ito yellow, IBM blue and Tableau dark orange. Every pair of colours is
-at least 18.5 CIEDE2000 apart with any of the four visions (20.9 with normal
-vision); :func:`palette_min_distance` checks it and :func:`palette_swatches`
-shows it. The digits the book's models confuse most (3/5, 4/9, 5/7, 5/8, 2/7,
-8/9, 0/1, 7/9) and 1/7 and 6/8 got colours at least 29 apart, so a model's
+deuteranopia and tritanopia (Machado et al. 2009). Each digit colour must
+also pass three thresholds with all four visions, so that no class looks like
+a part of the input image:
+
+- contrast with the black background at least 3:1
+  (:data:`MIN_CONTRAST_WITH_BLACK`), so none is dark;
+- far from every grey (:func:`distance_from_grey`, at least
+  :data:`MIN_GREY_DISTANCE`: 20 with normal vision, 10 with a dichromacy) and
+  from white (:func:`distance_from_white`, at least
+  :data:`MIN_WHITE_DISTANCE`: 25 and 15), so none looks like the white and
+  grey strokes of the MNIST digits. A dichromat sees fewer colours, so the
+  thresholds are lower there; Okabe-Ito yellow, seen with tritanopia, is
+  just above them.
+
+Well-known colour-blind-safe colours are kept (:data:`KEPT_COLOURS`):
+Okabe-Ito yellow, IBM blue and Tableau dark orange. Colours far from grey
+leave less room than the greys and near-whites an earlier palette used:
+every pair of colours is at least 15.4 CIEDE2000 apart with any of the four
+visions and at least 17.2 with normal vision, the floors
+``tests/test_palette.py`` checks; :func:`palette_min_distance` measures it
+and :func:`palette_swatches` shows it. The search gave the colours to the
+digits so that the pairs the book's models confuse most
+(:data:`CONFUSED_PAIRS`) are at least 34 apart with any vision, so a model's
 mistakes stand out. Background is black, like the MNIST background.
 """
 
@@ -29,17 +45,17 @@ from numpy.typing import ArrayLike
 
 from helpers import CLASS_NAMES, NUM_CLASSES
 
-_PALETTE_HEX = [
-    "#665372",  # 0 greyish purple
-    "#EDFFED",  # 1 mint white
-    "#A299A2",  # 2 greyish mauve
-    "#647464",  # 3 greyish green
-    "#65EDFF",  # 4 cyan
-    "#F0E442",  # 5 yellow (Okabe-Ito)
-    "#E1997F",  # 6 salmon
-    "#5B20FB",  # 7 violet
-    "#648FFF",  # 8 blue (IBM Design Library)
-    "#C85200",  # 9 dark orange (Tableau Color Blind 10)
+_PALETTE_HEX = [  # as scripts/palette_search.py prints it
+    "#598662",  # 0 sage green
+    "#FFB1EE",  # 1 light pink
+    "#89B969",  # 2 leaf green
+    "#AA76A1",  # 3 mauve
+    "#648FFF",  # 4 blue (IBM Design Library)
+    "#9BFFBB",  # 5 mint green
+    "#C85200",  # 6 dark orange (Tableau Color Blind 10)
+    "#764D7E",  # 7 plum
+    "#373EFC",  # 8 ultramarine
+    "#F0E442",  # 9 yellow (Okabe-Ito)
     "#000000",  # background: black, as in the MNIST images
 ]
 PALETTE: list[tuple[float, float, float]] = [to_rgb(colour) for colour in _PALETTE_HEX]
@@ -48,6 +64,50 @@ VISIONS = ("normal", "protanopia", "deuteranopia", "tritanopia")
 """The ways of seeing colour the palette is checked for: normal vision and the three
 dichromacies."""
 
+MIN_CONTRAST_WITH_BLACK = 3.0
+"""Least contrast ratio of every digit colour with the black background, with every
+vision: WCAG 2.1's minimum for graphics."""
+
+MIN_GREY_DISTANCE = {
+    "normal": 20.0,
+    "protanopia": 10.0,
+    "deuteranopia": 10.0,
+    "tritanopia": 10.0,
+}
+"""Per vision, the least CIEDE2000 from every digit colour to the nearest grey, so that
+none looks like the grey ink of the images."""
+
+MIN_WHITE_DISTANCE = {
+    "normal": 25.0,
+    "protanopia": 15.0,
+    "deuteranopia": 15.0,
+    "tritanopia": 15.0,
+}
+"""Per vision, the least CIEDE2000 from every digit colour to white, so that none looks
+like the white ink of the images."""
+
+KEPT_COLOURS = {
+    "#F0E442": "yellow (Okabe-Ito)",
+    "#648FFF": "blue (IBM Design Library)",
+    "#C85200": "dark orange (Tableau Color Blind 10)",
+}
+"""Well-known colour-blind-safe colours the palette keeps, by hex code."""
+
+CONFUSED_PAIRS = (
+    (3, 5),
+    (4, 9),
+    (5, 7),
+    (5, 8),
+    (2, 7),
+    (8, 9),
+    (0, 1),
+    (7, 9),
+    (1, 7),
+    (6, 8),
+)
+"""The pairs of digits the book's models confuse most, and 1/7 and 6/8: their colours
+are the furthest apart."""
+
 _SRGB_TO_XYZ = np.array(
     [
         [0.4124564, 0.3575761, 0.1804375],
@@ -55,14 +115,12 @@ _SRGB_TO_XYZ = np.array(
         [0.0193339, 0.1191920, 0.9503041],
     ]
 )
-"""Linear sRGB -> CIE XYZ (IEC 61966-2-1); its row sums are the D65 white, so white maps
-to L* 100, a* = b* = 0."""
+"""Linear sRGB -> CIE XYZ (IEC 61966-2-1); its row sums are the D65 white, so white
+maps to L* 100, a* = b* = 0."""
 
-# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of
-# color vision
-# deficiency", IEEE TVCG 15(6), 1291-1298, doi:10.1109/TVCG.2009.113: their matrices for
-# severity 1.0
-# (dichromacy), applied here to linear RGB.
+# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation
+# of color vision deficiency", IEEE TVCG 15(6), 1291-1298, doi:10.1109/TVCG.2009.113:
+# their matrices for severity 1.0 (dichromacy), applied here to linear RGB.
 _MACHADO_2009 = {
     "protanopia": np.array(
         [
@@ -141,7 +199,8 @@ def ciede2000(lab1: ArrayLike, lab2: ArrayLike) -> np.ndarray:
     Follows Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula:
     implementation notes, supplementary test data, and mathematical
     observations", Color Res. Appl. 30(1), 21-30, including their rules for
-    neutral colours (a hue angle is 0 and the mean hue is the sum when a chroma is 0).
+    neutral colours (a hue angle is 0 and the mean hue is the sum when a chroma is
+    0).
     """
     lightness1, a1, b1 = np.moveaxis(np.asarray(lab1, dtype=float), -1, 0)
     lightness2, a2, b2 = np.moveaxis(np.asarray(lab2, dtype=float), -1, 0)
@@ -186,16 +245,50 @@ def ciede2000(lab1: ArrayLike, lab2: ArrayLike) -> np.ndarray:
     )
 
 
+def seen_as_lab(colours: Sequence[Any], vision: str = "normal") -> np.ndarray:
+    """CIELAB ``(n, 3)`` of ``colours`` as seen with ``vision``.
+
+    ``colours`` holds any colours matplotlib reads (hex strings, RGB tuples), or one.
+    """
+    return srgb_to_lab(simulate_vision(to_rgba_array(colours)[:, :3], vision))
+
+
+def distance_from_grey(colours: Sequence[Any], vision: str = "normal") -> np.ndarray:
+    """CIEDE2000 from each of ``colours`` seen with ``vision`` to the nearest grey:
+    how far it is from looking like ink.
+
+    The nearest grey is the one of the same L*: against a grey (a* = b* = 0) only
+    the lightness term of CIEDE2000 depends on the grey's L*, and it is 0 there.
+    """
+    lab = seen_as_lab(colours, vision)
+    return ciede2000(lab, lab * [1, 0, 0])
+
+
+def distance_from_white(colours: Sequence[Any], vision: str = "normal") -> np.ndarray:
+    """CIEDE2000 from each of ``colours`` seen with ``vision`` to white (which every
+    vision sees as white)."""
+    return ciede2000(seen_as_lab(colours, vision), [100.0, 0.0, 0.0])
+
+
+def contrast_with_black(colours: Sequence[Any], vision: str = "normal") -> np.ndarray:
+    """WCAG 2.1 contrast ratio of each of ``colours`` seen with ``vision`` against
+    black: from 1 (black) to 21 (white)."""
+    seen = simulate_vision(to_rgba_array(colours)[:, :3], vision)
+    luminance = _linear(seen) @ _SRGB_TO_XYZ[1]
+    return (luminance + 0.05) / 0.05
+
+
 def palette_min_distance(
     palette: Sequence[Any], vision: str = "normal"
 ) -> tuple[float, tuple[int, int]]:
     """Smallest CIEDE2000 difference between two colours of ``palette`` seen with
     ``vision``, and their indices.
 
-    ``palette`` holds any colours matplotlib reads (hex strings, RGB tuples); the pair
-    comes back as ``(i, j)`` with ``i < j``, so a failing check names the two classes.
+    ``palette`` holds any colours matplotlib reads (hex strings, RGB tuples); the
+    pair comes back as ``(i, j)`` with ``i < j``, so a failing check names the two
+    classes.
     """
-    lab = srgb_to_lab(simulate_vision(to_rgba_array(palette)[:, :3], vision))
+    lab = seen_as_lab(palette, vision)
     first, second = np.triu_indices(len(lab), k=1)
     distances = ciede2000(lab[first], lab[second])
     closest = int(np.argmin(distances))
@@ -204,23 +297,30 @@ def palette_min_distance(
 
 def palette_swatches(palette: Sequence[Any] = PALETTE) -> Figure:
     """The 11 class colours as seen with each of :data:`VISIONS`, one row each, titled
-    with the closest pair."""
+    with the closest pair.
+
+    As wide as the book's page shows a figure unshrunk, its text at the book's
+    smallest size.
+    """
+    # Imported here, as helpers.plotting imports this module.
+    from helpers.plotting import FIGURE_WIDTH_IN, TEXT_PT
+
     rgb = to_rgba_array(palette)[:, :3]
     fig, axes = plt.subplots(
         len(VISIONS),
         1,
-        figsize=(0.75 * len(rgb) + 1.2, 1.15 * len(VISIONS)),
+        figsize=(FIGURE_WIDTH_IN, 1.15 * len(VISIONS)),
         layout="constrained",
     )
     for ax, vision in zip(axes, VISIONS):
         distance, (first, second) = palette_min_distance(rgb, vision)
         ax.imshow(simulate_vision(rgb, vision)[None], aspect="auto")
         ax.set_title(
-            f"{vision}: closest pair {CLASS_NAMES[first]} / {CLASS_NAMES[second]}, "
-            f"CIEDE2000 {distance:.1f}",
-            fontsize="small",
+            f"{vision}: closest pair {CLASS_NAMES[first]} / {CLASS_NAMES[second]},"
+            f" CIEDE2000 {distance:.1f}",
+            fontsize=TEXT_PT,
         )
-        ax.set_xticks(range(NUM_CLASSES), CLASS_NAMES, fontsize="small")
+        ax.set_xticks(range(NUM_CLASSES), CLASS_NAMES, fontsize=TEXT_PT)
         ax.set_yticks([])
     return fig
 
@@ -239,8 +339,8 @@ def colorize(mask: np.ndarray) -> np.ndarray:
         raise ValueError(f"colorize needs integer class maps, got dtype {mask.dtype}")
     if mask.size and (mask.min() < 0 or mask.max() >= NUM_CLASSES):
         raise ValueError(
-            f"class maps must hold values 0..{NUM_CLASSES - 1}, got "
-            f"{mask.min()}..{mask.max()}"
+            f"class maps must hold values 0..{NUM_CLASSES - 1},"
+            f" got {mask.min()}..{mask.max()}"
         )
     return np.array(PALETTE)[mask]
 

@@ -1,5 +1,6 @@
 """Specification of the class palette: its colour science (CIELAB, CIEDE2000, simulated
-dichromacy) and its spacing."""
+dichromacy), its spacing, and its distance from the black background and from the white
+and grey ink of the images."""
 
 import matplotlib
 
@@ -8,9 +9,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.colors import to_rgb
+from figure_text import overlapping_texts
+from matplotlib.colors import to_hex, to_rgb
 
-from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, palette
+from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, palette, plotting
 
 SHARMA_2005_PAIRS = np.array(
     [
@@ -69,19 +71,40 @@ OLD_PALETTE = [
 """The palette before this check: 2 and 8 two similar pinks, 9 a dark indigo on the
 near-black background."""
 
+PREVIOUS_PALETTE = [
+    "#665372",
+    "#EDFFED",
+    "#A299A2",
+    "#647464",
+    "#65EDFF",
+    "#F0E442",
+    "#E1997F",
+    "#5B20FB",
+    "#648FFF",
+    "#C85200",
+    "#000000",
+]
+"""The palette before the ink checks: 1 a near white and 4 a pale cyan, 0, 2 and 3
+greyish, like the white and grey strokes of the input images."""
+
 MIN_CIEDE2000_FLOOR = {
-    "normal": 20.9,
-    "protanopia": 18.5,
-    "deuteranopia": 18.6,
-    "tritanopia": 18.7,
+    "normal": 17.2,
+    "protanopia": 15.4,
+    "deuteranopia": 15.9,
+    "tritanopia": 15.4,
 }
-"""Per vision, a floor just below the palette's smallest pairwise CIEDE2000, which
-measures 20.91 (normal), 18.60 (protanopia), 18.63 (deuteranopia) and 18.77
-(tritanopia); the old palette's: 20.01, 11.19, 11.61, 10.87."""
+"""Per vision, a floor at most 0.1 below the palette's smallest pairwise CIEDE2000, as
+scripts/palette_search.py prints it."""
+
+MIN_CONFUSED_PAIR_DISTANCE = 34.0
+"""A floor just below the smallest CIEDE2000, over the visions, between the colours of
+two digits the models confuse."""
 
 MIN_DIGIT_LIGHTNESS = 37.84
 """L* of relative luminance 0.1: a colour that bright has 3:1 contrast with black (WCAG
 2.1's minimum for graphics)."""
+
+DIGITS = palette.PALETTE[:BACKGROUND]
 
 
 def test_ciede2000_matches_all_34_pairs_of_sharma_2005_to_4_decimals():
@@ -142,32 +165,109 @@ def test_palette_min_distance_returns_the_closest_pair_and_its_distance():
     )
 
 
+def test_distance_from_grey_is_the_distance_to_the_nearest_grey_of_the_ramp():
+    colours = ["#C85200", "#648FFF", "#9BFFBB", "#777777"]
+    ramp = np.stack([np.linspace(0, 100, 10001), np.zeros(10001), np.zeros(10001)], 1)
+    lab = palette.seen_as_lab(colours)
+    nearest = palette.ciede2000(lab[:, None], ramp[None]).min(axis=1)
+    distances = palette.distance_from_grey(colours)
+    assert (distances <= nearest + 1e-9).all()
+    # The ramp's step of 0.01 in L* leaves at most 0.005 between them.
+    np.testing.assert_allclose(distances, nearest, atol=5e-3)
+    assert distances[3] == pytest.approx(0, abs=1e-9)
+
+
+def test_distance_from_white_is_0_for_white_and_grows_towards_black():
+    colours = ["#FFFFFF", "#EDFFED", "#A299A2", "#000000"]
+    distances = palette.distance_from_white(colours)
+    assert distances[0] == pytest.approx(0, abs=1e-4)
+    assert list(distances) == sorted(distances)
+
+
+def test_contrast_with_black_follows_wcag_from_1_for_black_to_21_for_white():
+    ratios = palette.contrast_with_black(["#000000", "#777777", "#FFFFFF"])
+    # #777777 has WCAG contrast 4.48:1 with white, so 21 / 4.48 with black.
+    np.testing.assert_allclose(ratios, [1, 21 / 4.4781, 21], rtol=1e-4)
+
+
 @pytest.mark.parametrize("vision", palette.VISIONS)
 def test_every_pair_of_class_colours_stays_apart(vision):
     distance, (first, second) = palette.palette_min_distance(palette.PALETTE, vision)
-    assert distance >= MIN_CIEDE2000_FLOOR[vision], (
-        f"{CLASS_NAMES[first]} / {CLASS_NAMES[second]}: {distance:.2f}"
-    )
+    closest = f"{CLASS_NAMES[first]} / {CLASS_NAMES[second]}"
+    assert distance >= MIN_CIEDE2000_FLOOR[vision], f"{closest}: {distance:.2f}"
 
 
 @pytest.mark.parametrize("vision", palette.VISIONS)
 def test_no_digit_colour_is_dark_against_the_background(vision):
-    lightness = palette.srgb_to_lab(palette.simulate_vision(palette.PALETTE, vision))[
-        :, 0
-    ]
+    seen = palette.simulate_vision(palette.PALETTE, vision)
+    lightness = palette.srgb_to_lab(seen)[:, 0]
     assert lightness[BACKGROUND] < 10
     assert np.delete(lightness, BACKGROUND).min() >= MIN_DIGIT_LIGHTNESS
+
+
+@pytest.mark.parametrize("vision", palette.VISIONS)
+def test_every_digit_colour_has_3_to_1_contrast_with_the_black_background(vision):
+    ratios = palette.contrast_with_black(DIGITS, vision)
+    assert ratios.min() >= palette.MIN_CONTRAST_WITH_BLACK == 3
+
+
+@pytest.mark.parametrize("vision", palette.VISIONS)
+def test_no_digit_colour_looks_like_the_grey_ink(vision):
+    distances = palette.distance_from_grey(DIGITS, vision)
+    greyest = int(np.argmin(distances))
+    assert distances[greyest] >= palette.MIN_GREY_DISTANCE[vision], (
+        f"digit {greyest}: {distances[greyest]:.1f} from grey"
+    )
+
+
+@pytest.mark.parametrize("vision", palette.VISIONS)
+def test_no_digit_colour_looks_like_the_white_ink(vision):
+    distances = palette.distance_from_white(DIGITS, vision)
+    whitest = int(np.argmin(distances))
+    assert distances[whitest] >= palette.MIN_WHITE_DISTANCE[vision], (
+        f"digit {whitest}: {distances[whitest]:.1f} from white"
+    )
+
+
+def test_the_ink_thresholds_are_those_the_module_states():
+    assert palette.MIN_GREY_DISTANCE["normal"] == 20
+    assert palette.MIN_WHITE_DISTANCE["normal"] == 25
+    dichromacies = palette.VISIONS[1:]
+    assert {palette.MIN_GREY_DISTANCE[vision] for vision in dichromacies} == {10}
+    assert {palette.MIN_WHITE_DISTANCE[vision] for vision in dichromacies} == {15}
+
+
+def test_the_digits_the_models_confuse_get_colours_far_apart():
+    distances = [
+        palette.palette_min_distance([DIGITS[first], DIGITS[second]], vision)[0]
+        for first, second in palette.CONFUSED_PAIRS
+        for vision in palette.VISIONS
+    ]
+    assert min(distances) >= MIN_CONFUSED_PAIR_DISTANCE
+
+
+def test_the_palette_keeps_the_well_known_colour_blind_safe_colours():
+    hex_codes = [to_hex(colour).upper() for colour in DIGITS]
+    assert set(palette.KEPT_COLOURS) <= set(hex_codes)
 
 
 def test_the_old_palette_fails_the_checks_at_its_known_flaws():
     assert palette.palette_min_distance(OLD_PALETTE, "normal")[1] == (2, 8)
     assert palette.palette_min_distance(OLD_PALETTE, "protanopia")[1] == (2, 9)
-    for vision in palette.VISIONS:
-        assert (
-            palette.palette_min_distance(OLD_PALETTE, vision)[0]
-            < MIN_CIEDE2000_FLOOR[vision]
-        )
+    for vision in palette.VISIONS[1:]:
+        distance = palette.palette_min_distance(OLD_PALETTE, vision)[0]
+        assert distance < MIN_CIEDE2000_FLOOR[vision]
     assert palette.srgb_to_lab(to_rgb(OLD_PALETTE[9]))[0] < MIN_DIGIT_LIGHTNESS
+    grey = palette.distance_from_grey(OLD_PALETTE[7])[0]
+    assert grey < palette.MIN_GREY_DISTANCE["normal"]
+
+
+def test_the_previous_palette_fails_the_ink_checks_at_its_pale_and_greyish_colours():
+    digits = PREVIOUS_PALETTE[:BACKGROUND]
+    grey = palette.distance_from_grey(digits) < palette.MIN_GREY_DISTANCE["normal"]
+    white = palette.distance_from_white(digits) < palette.MIN_WHITE_DISTANCE["normal"]
+    assert list(np.flatnonzero(white)) == [1, 4]
+    assert list(np.flatnonzero(grey)) == [0, 1, 2, 3]
 
 
 def test_palette_swatches_show_each_vision_with_its_closest_pair():
@@ -177,4 +277,11 @@ def test_palette_swatches_show_each_vision_with_its_closest_pair():
     assert all("closest pair" in title for title in titles)
     assert [label.get_text() for label in fig.axes[0].get_xticklabels()] == CLASS_NAMES
     assert len(fig.axes[0].images[0].get_array()[0]) == NUM_CLASSES
+    plt.close(fig)
+
+
+def test_palette_swatches_text_is_9_pt_at_least_on_the_page_and_never_overlaps():
+    fig = palette.palette_swatches()
+    assert plotting.smallest_shown_text_pt(fig) >= 9
+    assert overlapping_texts(fig) == []
     plt.close(fig)
