@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,7 +20,7 @@ from helpers import (
     results,
     training,
 )
-from helpers.config import Profile
+from helpers.config import COMMITTED_ARTIFACTS, Profile
 from helpers.settings import TrainSettings
 
 
@@ -47,7 +49,11 @@ def budget_table(model: keras.Model) -> Styler:
             models.build_model(name) for name in models.MODEL_BUILDERS
         )
     )
-    return table.set_index("model").style.format("{:,}")
+    return (
+        table.set_index("model")
+        .style.format("{:,}")
+        .set_caption("Size and cost of every model of the book, at its defaults")
+    )
 
 
 def train_and_report(
@@ -89,7 +95,10 @@ def test_scores(result: training.TrainResult) -> Styler:
         f"weakest digit: {weakest_digit} (IoU "
         f"{per_class.loc[weakest_digit, 'IoU']:.4f})"
     )
-    return per_class.style.format("{:.4f}")
+    seed = result.facts["config"]["seed"]
+    return per_class.style.format("{:.4f}").set_caption(
+        f"{result.model.name}: test scores per class, seed {seed}"
+    )
 
 
 def show_test_predictions(
@@ -128,3 +137,39 @@ def show_test_predictions(
         fig.suptitle(f"{result.model.name}: {caption}")
         plt.show()
     return image_scores
+
+
+def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
+    """Draws the learning curves of every committed seed of ``run_name``, prints how far
+    the seeds' scores spread and how sure their mean is, and returns one row per seed.
+
+    One run is one draw of the initial weights and of the training images; the
+    seeds show how much of a score is that draw (chapter 5 compares models with
+    the same numbers, :func:`helpers.results.seed_table`).
+    """
+    runs = results.load_study(folder)[run_name]
+    plotting.learning_curves({f"seed {run.seed}": run.history for run in runs})
+    plt.show()
+    summary = results.seed_table({run_name: runs}).iloc[0]
+    percent = results.INTERVAL_PERCENT
+    low, high = summary[f"{percent} low"], summary[f"{percent} high"]
+    print(
+        f"{len(runs)} seeds: mean IoU over the digits {summary['mean']:.4f}, from "
+        f"{summary['min']:.4f} to {summary['max']:.4f} (spread "
+        f"{summary['max'] - summary['min']:.4f}); {percent} interval of the "
+        f"mean over seeds and test images [{low:.4f}, {high:.4f}]"
+    )
+    table = pd.DataFrame(
+        [
+            {
+                "seed": run.seed,
+                "mean IoU (digits)": run.metrics["mean_iou_digits"],
+                "background IoU": run.metrics["iou"][BACKGROUND],
+                "kept epoch": run.facts["best_epoch"],
+            }
+            for run in runs
+        ]
+    ).set_index("seed")
+    return table.style.format(
+        {"mean IoU (digits)": "{:.4f}", "background IoU": "{:.4f}"}
+    ).set_caption(f"{runs[0].label}: test scores of each seed")

@@ -40,19 +40,25 @@ class Split(NamedTuple):
         return Split(self.images[:n], self.masks[:n])
 
 
-def check_digits(pixels: np.ndarray, labels: np.ndarray) -> None:
-    """Raise a ValueError naming the problem unless the pool holds K > 0 ``uint8 (28,
-    28)`` digits with labels 0..9."""
-    pixels, labels = np.asarray(pixels), np.asarray(labels)
+def _check_digit_pixels(pixels: np.ndarray, name: str, count: str) -> None:
+    """Raise a ValueError naming ``name`` unless ``pixels`` is ``uint8 (count, 28,
+    28)``."""
     if (
         pixels.ndim != 3
         or pixels.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE)
         or pixels.dtype != np.uint8
     ):
         raise ValueError(
-            f"digit pixels: expected uint8 (K, 28, 28), got {pixels.dtype} "
+            f"{name}: expected uint8 ({count}, 28, 28), got {pixels.dtype} "
             f"{pixels.shape}"
         )
+
+
+def check_digits(pixels: np.ndarray, labels: np.ndarray) -> None:
+    """Raise a ValueError naming the problem unless the pool holds K > 0 ``uint8 (28,
+    28)`` digits with labels 0..9."""
+    pixels, labels = np.asarray(pixels), np.asarray(labels)
+    _check_digit_pixels(pixels, "digit pixels", "K")
     if len(pixels) == 0:
         raise ValueError("digit pool is empty: pixels has shape (0, 28, 28)")
     if labels.shape != (len(pixels),):
@@ -126,14 +132,7 @@ class DigitAugmentation:
         of the original rule.
         """
         digits = np.asarray(digits)
-        if (
-            digits.ndim != 3
-            or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE)
-            or digits.dtype != np.uint8
-        ):
-            raise ValueError(
-                f"digits: expected uint8 (N, 28, 28), got {digits.dtype} {digits.shape}"
-            )
+        _check_digit_pixels(digits, "digits", "N")
         n = len(digits)
         angle = np.deg2rad(rng.uniform(-self.rotation, self.rotation, n))
         scale = rng.uniform(*self.scale, n)

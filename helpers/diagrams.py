@@ -39,7 +39,7 @@ from helpers.models import (
     decoder_block,
     encoder_block,
 )
-from helpers.plotting import FIGURE_WIDTH_IN, TEXT_PT, _text_width_pt
+from helpers.plotting import FIGURE_WIDTH_IN, TEXT_PT, text_width_pt
 
 
 @dataclass(frozen=True)
@@ -402,7 +402,7 @@ def _legend_columns(arrows: list[_Arrow]) -> int:
     An entry is its label and about 3 em for its handle and padding.
     """
     widths = [
-        _text_width_pt(style["legend"]) + 3 * _TEXT_PT
+        text_width_pt(style["legend"]) + 3 * _TEXT_PT
         for style in _legend_styles(arrows)
     ]
     first = (

@@ -86,7 +86,7 @@ def smallest_shown_text_pt(fig: Figure) -> float:
     return float(min(sizes, default=math.inf) * scale)
 
 
-def _text_width_pt(text: str, fontsize: float = TEXT_PT) -> float:
+def text_width_pt(text: str, fontsize: float = TEXT_PT) -> float:
     """Width in points of ``text`` (its widest line) in Matplotlib's default font.
 
     Measured from the glyphs' outlines, without drawing a figure.
@@ -107,7 +107,7 @@ def _wrap(text: str, width_pt: float, fontsize: float = TEXT_PT) -> str:
     words as needed.
     """
     head, colon, tail = text.partition(": ")
-    widest = max(_text_width_pt(head + ":", fontsize), _text_width_pt(tail, fontsize))
+    widest = max(text_width_pt(head + ":", fontsize), text_width_pt(tail, fontsize))
     if colon and widest <= width_pt:
         return f"{head}:\n{tail}"
     words = text.split(" ")
@@ -116,14 +116,14 @@ def _wrap(text: str, width_pt: float, fontsize: float = TEXT_PT) -> str:
     ]
     if halves:  # two lines as even as can be, if they fit
         widths = [
-            max(_text_width_pt(half, fontsize) for half in pair) for pair in halves
+            max(text_width_pt(half, fontsize) for half in pair) for pair in halves
         ]
         if min(widths) <= width_pt:
             return "\n".join(halves[int(np.argmin(widths))])
     lines = [""]
     for word in words:
         joined = f"{lines[-1]} {word}".strip()
-        if lines[-1] and _text_width_pt(joined, fontsize) > width_pt:
+        if lines[-1] and text_width_pt(joined, fontsize) > width_pt:
             lines.append(word)
         else:
             lines[-1] = joined
@@ -133,7 +133,7 @@ def _wrap(text: str, width_pt: float, fontsize: float = TEXT_PT) -> str:
 def _wrap_titles(titles: Sequence[str], width_pt: float) -> list[str]:
     """``titles`` as they are if each fits ``width_pt``, else each broken by
     :func:`_wrap`."""
-    if all(_text_width_pt(title) <= width_pt for title in titles):
+    if all(text_width_pt(title) <= width_pt for title in titles):
         return list(titles)
     return [_wrap(title, width_pt) for title in titles]
 
@@ -369,7 +369,7 @@ def augmentation_grid(
     column_width = (width - 0.3) / (len(pixels) + image_share)
     image_width = image_share * column_width
     # A row of digits is as tall as a digit, or as its name (written upwards) if longer.
-    row_name = _text_width_pt(f"changed {versions}") / 72 + 0.1
+    row_name = text_width_pt(f"changed {versions}") / 72 + 0.1
     digits_height = (versions + 1) * max(column_width + 0.08, row_name) + 0.25
     images_height = 2 * image_width * HEIGHT / WIDTH + 0.75
     height = max(digits_height, min(images_height, digits_height + 1))
@@ -614,9 +614,7 @@ def learning_curves(histories: dict[str, dict[str, Sequence[float]]]) -> Figure:
         Line2D([], [], color=colour, marker=".", label=label)
         for label, colour in zip(histories, colours)
     ]
-    width = sum(
-        _text_width_pt(handle.get_label()) + 3.8 * TEXT_PT for handle in handles
-    )
+    width = sum(text_width_pt(handle.get_label()) + 3.8 * TEXT_PT for handle in handles)
     rows = math.ceil(width / (72 * FIGURE_WIDTH_IN))
     fig.legend(
         handles=handles,

@@ -41,7 +41,7 @@ INTERVAL_LEVEL = 0.95
 MIN_SEEDS_TO_RANK = (
     3  # fewer seeds say too little about how far another seed would move the score
 )
-_PERCENT = f"{INTERVAL_LEVEL * 100:g} %"
+INTERVAL_PERCENT = f"{INTERVAL_LEVEL * 100:g} %"
 
 
 def per_class_table(runs: dict[str, Run], per_image: bool = False) -> pd.DataFrame:
@@ -114,7 +114,10 @@ def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
             [run.confusions for run in runs], level=INTERVAL_LEVEL
         )
         background = float(np.mean([run.metrics["iou"][BACKGROUND] for run in runs]))
-        bounds = {f"{_PERCENT} low": interval.low, f"{_PERCENT} high": interval.high}
+        bounds = {
+            f"{INTERVAL_PERCENT} low": interval.low,
+            f"{INTERVAL_PERCENT} high": interval.high,
+        }
         rows.append(
             {
                 "run": runs[0].label,
@@ -180,11 +183,11 @@ def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
     if difference.low > 0:
         return (
             f"{a[0].label} scores higher than {b[0].label}: difference "
-            f"{difference.estimate:.4f}, {_PERCENT} "
+            f"{difference.estimate:.4f}, {INTERVAL_PERCENT} "
             f"interval {difference.low:.4f} to {difference.high:.4f}, over {seeds}."
         )
     return (
-        f"{pair}: undecided, the {_PERCENT} interval of {a[0].label} minus "
+        f"{pair}: undecided, the {INTERVAL_PERCENT} interval of {a[0].label} minus "
         f"{b[0].label}, {difference.low:.4f} to "
         f"{difference.high:.4f}, includes 0 (difference {difference.estimate:.4f}, "
         f"over {seeds})."

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import chapter, models
+from helpers import chapter, models, results
 
 
 def test_the_scores_shown_are_those_the_run_saved(tiny_run, capsys):
@@ -40,3 +40,20 @@ def test_the_budget_table_has_a_row_per_model(capsys):
     table = chapter.budget_table(models.build_model("unet")).data
     assert list(table.index) == list(models.MODEL_BUILDERS)
     assert "unet:" in capsys.readouterr().out
+
+
+def test_the_seed_report_has_a_row_per_committed_seed_and_one_figure(
+    capsys, monkeypatch
+):
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    table = chapter.seed_report("fcn8s").data
+    study = results.load_study()["fcn8s"]
+    assert list(table.index) == [run.seed for run in study]
+    assert table["mean IoU (digits)"].tolist() == [
+        run.metrics["mean_iou_digits"] for run in study
+    ]
+    scores = [run.metrics["mean_iou_digits"] for run in study]
+    assert f"mean IoU over the digits {np.mean(scores):.4f}" in capsys.readouterr().out
+    assert len(shown) == 1
+    assert len(shown[0].axes[0].get_lines()) >= 2 * len(study)

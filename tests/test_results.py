@@ -126,18 +126,42 @@ def test_per_image_scores_of_every_committed_run_respect_the_bound(runs):
         assert not results.dice_above_iou_bound(scores["iou"], scores["dice"]).any()
 
 
-@pytest.mark.parametrize(
-    ("name", "floor"), [("unet", 0.95), ("vnet", 0.95), ("fcn8s", 0.90)]
+BELOW_EXPECTED = pytest.mark.xfail(
+    strict=True,
+    reason="the CPU study falls short of this expected figure; chapter 5 reports "
+    "the measured interval (strict: a study that meets it must drop this mark)",
 )
-def test_committed_runs_segment_unseen_digits_well(runs, name, floor):
-    """The quality bar of the committed runs: mean digit IoU on the test split,
-    dataset-level."""
-    assert runs[name].metrics["mean_iou_digits"] >= floor
 
 
-@pytest.mark.parametrize("name", ["unet", "vnet"])
-def test_committed_encoder_decoders_find_the_background(runs, name):
-    assert runs[name].metrics["iou"][BACKGROUND] >= 0.998
+def seed_scores(name: str, measure: str) -> list[float]:
+    return [
+        run.metrics["mean_iou_digits"]
+        if measure == "digits"
+        else run.metrics["iou"][BACKGROUND]
+        for run in results.load_study()[name]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "measure", "floor"),
+    [
+        pytest.param("unet", "digits", 0.975, marks=BELOW_EXPECTED),
+        pytest.param("vnet", "digits", 0.97, marks=BELOW_EXPECTED),
+        pytest.param("fcn8s", "digits", 0.90, marks=BELOW_EXPECTED),
+        pytest.param("unet", "background", 0.999),
+        pytest.param("vnet", "background", 0.999, marks=BELOW_EXPECTED),
+    ],
+)
+def test_the_seeds_mean_test_iou_reaches_the_expected_figure(name, measure, floor):
+    """The figures the book expects of its study, on the test split, dataset-level,
+    averaged over the committed seeds."""
+    assert np.mean(seed_scores(name, measure)) >= floor
+
+
+@BELOW_EXPECTED
+def test_the_seeds_of_unet_spread_by_at_most_a_hundredth():
+    scores = seed_scores("unet", "digits")
+    assert max(scores) - min(scores) <= 0.01
 
 
 def test_training_time_to_the_reported_score_sums_epochs_up_to_the_best(runs):
@@ -159,27 +183,20 @@ def test_a_folder_without_a_finished_run_is_reported(tmp_path):
         results.load_runs(tmp_path, names=("unet",))
 
 
-def test_the_committed_study_holds_seed_0_of_the_books_three_models():
+def test_the_committed_study_holds_every_finished_committed_run():
+    finished = sorted(COMMITTED_ARTIFACTS.glob(f"*/seed-*/{artifacts.RUN_FILE}"))
     study = results.load_study()
-    assert {name: [run.seed for run in runs] for name, runs in study.items()} == {
-        "fcn8s": [0],
-        "unet": [0],
-        "vnet": [0],
-    }
+    assert sorted(
+        (name, run.seed) for name, runs in study.items() for run in runs
+    ) == sorted(
+        (path.parent.parent.name, int(path.parent.name[5:])) for path in finished
+    )
 
 
-@pytest.mark.parametrize("name", ["unet", "vnet"])
+@pytest.mark.parametrize("name", ["fcn8s", "unet", "vnet"])
 def test_committed_models_reproduce_their_committed_test_scores(name, test_split):
     """Loading the committed model and evaluating it on a freshly generated test split
     gives the book's figures."""
-    generator = json.loads(
-        (COMMITTED_ARTIFACTS / name / "seed-0" / artifacts.CONFIG_FILE).read_text()
-    )["data_generator"]
-    if generator != data.GENERATOR_VERSION:
-        pytest.skip(
-            f"the committed {name} run was scored on data of generator {generator}, "
-            f"not {data.GENERATOR_VERSION}"
-        )
     fresh = inference.evaluate(COMMITTED_ARTIFACTS / name / "seed-0", test_split)
     saved = saved_metrics(name)
     assert fresh["images"] == saved["images"] == len(test_split)
