@@ -57,16 +57,16 @@ def budget_table(model: keras.Model) -> Styler:
 
 
 def train_and_report(
-    model_name: str, profile: Profile
+    model_name: str, profile: Profile, seed: int = 0
 ) -> tuple[training.TrainResult, data.Dataset]:
-    """Train ``model_name`` in ``profile`` with the book's recipe (or load its finished
-    run); print time and epochs.
+    """Train ``model_name`` in ``profile`` with the book's recipe and ``seed`` (or load
+    its finished run); print time and epochs.
 
     The book's data and recipe in the full profile are those of the study's main runs,
-    so this loads seed 0 of the committed study run.
+    so this loads that seed of the committed study run.
     """
     result = training.train(
-        model_name, settings=training.DEFAULT_SETTINGS, profile=profile
+        model_name, settings=training.DEFAULT_SETTINGS, profile=profile, seed=seed
     )
     dataset = data.load_m2nist().for_profile(profile)
     facts = result.facts

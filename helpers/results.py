@@ -199,6 +199,19 @@ def _seeds(count: int) -> str:
     return f"{count} seed" if count == 1 else f"{count} seeds"
 
 
+def median_seed(runs: list[Run]) -> Run:
+    """The seed whose test mean digit IoU is the median of ``runs`` (the lower of the
+    two middle ones for an even count; ties go to the lower seed).
+
+    The chapters' prediction figures and the demo show this seed: a typical
+    run, neither the best nor a failed one.
+    """
+    if not runs:
+        raise ValueError("median_seed needs at least one run")
+    ranked = sorted(runs, key=lambda run: (run.metrics["mean_iou_digits"], run.seed))
+    return ranked[(len(ranked) - 1) // 2]
+
+
 def best_model(runs: dict[str, Run]) -> str:
     """The name of the run with the highest mean digit IoU."""
     return max(runs, key=lambda name: runs[name].metrics["mean_iou_digits"])

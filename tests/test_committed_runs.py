@@ -5,11 +5,12 @@ A stale run fails here, with no skip: the book's chapters load these runs, so a
 run older code made has to be trained again (``python scripts/study.py``).
 """
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from helpers import artifacts, data, models, study
+from helpers import artifacts, data, models, results, study
 from helpers.config import COMMITTED_ARTIFACTS
 from helpers.runs import folder_state
 
@@ -66,3 +67,19 @@ def test_a_committed_run_has_as_many_parameters_as_the_builder_makes_today(folde
     facts = artifacts.read_json(folder / artifacts.RUN_FILE)
     model = models.build_model(job.model, **job.model_kwargs)
     assert facts["parameters"] == model.count_params()
+
+
+@pytest.mark.parametrize("name", ["fcn8s", "unet", "vnet"])
+def test_seed_0_and_the_median_seed_of_each_book_model_keep_their_model_file(name):
+    """Chapters load seed 0 (their training step) and the median seed (their
+    prediction figures, the demo): both model files are committed."""
+    runs = results.load_study()[name]
+    tracked = subprocess.run(
+        ["git", "ls-files", str(COMMITTED_ARTIFACTS / name)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for seed in {0, results.median_seed(runs).seed}:
+        assert f"artifacts/{name}/seed-{seed}/model.keras" in tracked

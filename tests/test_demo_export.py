@@ -16,7 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, WIDTH, browser_demo, data
+from helpers import (
+    BACKGROUND,
+    CLASS_NAMES,
+    HEIGHT,
+    WIDTH,
+    browser_demo,
+    data,
+    results,
+)
 from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT
 from helpers.inference import load_model, predict
 from helpers.palette import PALETTE
@@ -45,8 +53,9 @@ def load_extension():
 def test_export_labels_test_pixels_as_the_keras_model(
     model_name: str, test_images: np.ndarray
 ) -> None:
+    seed = results.median_seed(results.load_study()[model_name]).seed
     keras_labels = predict(
-        load_model(COMMITTED_ARTIFACTS / model_name / "seed-0"), test_images
+        load_model(COMMITTED_ARTIFACTS / model_name / f"seed-{seed}"), test_images
     )
     session = browser_demo.onnx_session(browser_demo.onnx_path(model_name))
     agreement = np.mean(browser_demo.onnx_predict(session, test_images) == keras_labels)

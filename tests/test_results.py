@@ -536,6 +536,23 @@ def test_a_run_with_fewer_than_three_seeds_is_not_ranked_and_its_seeds_are_count
     )
 
 
+def test_the_median_seed_is_the_middle_score_of_three(seed_effect_study):
+    assert results.median_seed(seed_effect_study["unet"]).seed == 1
+    assert results.median_seed(seed_effect_study["vnet"]).seed == 1
+
+
+def test_the_median_seed_of_two_is_the_lower_score_and_ties_go_to_the_lower_seed(
+    seed_effect_study,
+):
+    assert results.median_seed(seed_effect_study["fcn8s"]).seed == 0
+    assert results.median_seed(seed_effect_study["unet"][:2]).seed == 1
+
+
+def test_the_median_seed_of_no_run_is_refused():
+    with pytest.raises(ValueError, match="at least one run"):
+        results.median_seed([])
+
+
 def test_every_pair_of_the_named_runs_gets_a_sentence(study):
     sentences = results.ranking_sentences(
         study, ["unet", "vnet", "unet-original-budget"]
