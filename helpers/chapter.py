@@ -139,9 +139,15 @@ def show_test_predictions(
     return image_scores
 
 
+FAR_BELOW_MEDIAN = 0.1
+"""A seed whose mean digit IoU is this far below the median seed's is named as a run
+that failed, not a draw around the mean."""
+
+
 def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
     """Draws the learning curves of every committed seed of ``run_name``, prints how far
-    the seeds' scores spread and how sure their mean is, and returns one row per seed.
+    the seeds' scores spread and how sure their mean is, names any seed far below the
+    median (:data:`FAR_BELOW_MEDIAN`), and returns one row per seed.
 
     One run is one draw of the initial weights and of the training images; the
     seeds show how much of a score is that draw (chapter 5 compares models with
@@ -159,6 +165,16 @@ def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
         f"{summary['max'] - summary['min']:.4f}); {percent} interval of the "
         f"mean over seeds and test images [{low:.4f}, {high:.4f}]"
     )
+    typical = results.median_seed(runs)
+    for run in runs:
+        score = run.metrics["mean_iou_digits"]
+        if score < typical.metrics["mean_iou_digits"] - FAR_BELOW_MEDIAN:
+            print(
+                f"seed {run.seed} is far below the median seed {typical.seed}: mean "
+                f"IoU over the digits {score:.4f} against "
+                f"{typical.metrics['mean_iou_digits']:.4f}, background IoU "
+                f"{run.metrics['iou'][BACKGROUND]:.4f}"
+            )
     table = pd.DataFrame(
         [
             {
@@ -173,3 +189,18 @@ def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
     return table.style.format(
         {"mean IoU (digits)": "{:.4f}", "background IoU": "{:.4f}"}
     ).set_caption(f"{runs[0].label}: test scores of each seed")
+
+
+def typical_run(model_name: str, profile: Profile) -> training.TrainResult:
+    """The run of the committed study's median seed of ``model_name``
+    (:func:`helpers.results.median_seed`), loaded (or, in the quick profile, trained);
+    prints which seed it is.
+
+    The prediction figures show this run: a typical seed, neither the best nor a
+    failed one.
+    """
+    seed = results.median_seed(results.load_study()[model_name]).seed
+    print(f"the median seed of the committed {model_name} runs: seed {seed}")
+    return training.train(
+        model_name, settings=training.DEFAULT_SETTINGS, profile=profile, seed=seed
+    )

@@ -57,3 +57,19 @@ def test_the_seed_report_has_a_row_per_committed_seed_and_one_figure(
     assert f"mean IoU over the digits {np.mean(scores):.4f}" in capsys.readouterr().out
     assert len(shown) == 1
     assert len(shown[0].axes[0].get_lines()) >= 2 * len(study)
+
+
+def test_the_seed_report_names_a_seed_far_below_the_median(monkeypatch, capsys):
+    monkeypatch.setattr(plt, "show", lambda: None)
+    runs = results.load_study()["unet"]
+    scores = {run.seed: run.metrics["mean_iou_digits"] for run in runs}
+    typical = results.median_seed(runs)
+    far_below = [
+        seed
+        for seed, score in scores.items()
+        if score < scores[typical.seed] - chapter.FAR_BELOW_MEDIAN
+    ]
+    chapter.seed_report("unet")
+    printed = capsys.readouterr().out
+    for seed in scores:
+        assert (f"seed {seed} is far below" in printed) == (seed in far_below)
