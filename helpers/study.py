@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import data
+from helpers.artifacts import RUN_FILE, read_json
 from helpers.config import PROFILES, Profile, display_path
 from helpers.runs import (
     MODEL_LABELS,
@@ -307,3 +308,26 @@ def plan(manifest: Manifest, mode: str, root: Path) -> dict[str, list[Job]]:
             + "\n  ".join(conflicts)
         )
     return states
+
+
+def time_report(manifest: Manifest, root: Path) -> str:
+    """One line: how many of the manifest's runs in ``root`` are finished, and their
+    recorded training time in hours on each device (README quotes it).
+
+    Times are the runs' own ``train_seconds``; runs trained side by side each count
+    their own time, so the sum is device time, not wall-clock time.
+    """
+    hours: dict[str, float] = {}
+    finished = 0
+    for job in manifest.jobs:
+        facts_file = job.folder(root) / RUN_FILE
+        if facts_file.is_file():
+            facts = read_json(facts_file)
+            finished += 1
+            device = f"{facts['device']} ({facts['versions']['backend']})"
+            hours[device] = hours.get(device, 0.0) + facts["train_seconds"] / 3600
+    devices = "; ".join(f"{total:.1f} h on {name}" for name, total in hours.items())
+    return (
+        f"{finished} of {len(manifest.jobs)} runs finished, trained for "
+        f"{devices or '0 h'}"
+    )

@@ -2,7 +2,7 @@
 side on one GPU.
 
     python scripts/study.py [scripts/study.json] [--quick] [--parallel N] [--threads T]
-    [--artifacts DIR]
+    [--artifacts DIR] [--report]
 
 Finished runs are skipped, interrupted ones resume from their last finished
 epoch, and a run folder written by other settings stops the study before
@@ -15,6 +15,7 @@ manifest in the quick profile (one epoch on a tiny subset) into a scratch
 folder: a check of the manifest and the code path in minutes on a CPU. Each
 run's output goes to ``<artifacts>/logs/``. Runs of several seeds train first,
 seed by seed, then the single runs (:func:`helpers.study.training_order`).
+``--report`` prints how many runs are finished and their training time.
 On a CPU, ``--parallel 2 --threads 1`` trains one run per core
 (``benchmarks/cpu_threads.py`` compares it with one run on both cores).
 """
@@ -222,6 +223,11 @@ def main() -> int:
         help="TensorFlow threads per run (CPU: e.g. one per core, --parallel 2)",
     )
     parser.add_argument(
+        "--report",
+        action="store_true",
+        help="print how many runs are finished and their training time, then stop",
+    )
+    parser.add_argument(
         "--worker", nargs=2, metavar=("RUN", "SEED"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -234,6 +240,9 @@ def main() -> int:
     args.artifacts = args.artifacts or config.artifacts_dir(config.PROFILES[mode])
     try:
         manifest = study.read_manifest(args.manifest)
+        if args.report:
+            print(study.time_report(manifest, args.artifacts))
+            return 0
         if args.worker:
             job = next(
                 job for job in manifest.jobs if [job.run, str(job.seed)] == args.worker

@@ -267,3 +267,19 @@ def test_the_last_seed_left_of_a_run_of_several_still_trains_before_the_single_r
     left = [job for job in jobs if job.seed == 2 or job.run.startswith("fcn16s")]
     order = [job.label for job in study.training_order(left, jobs)]
     assert order == ["fcn8s seed 2", "unet seed 2", "vnet seed 2", "fcn16s seed 0"]
+
+
+def test_the_readme_quotes_the_time_report_of_the_committed_study():
+    report = study.time_report(study.read_manifest(MANIFEST), COMMITTED_ARTIFACTS)
+    assert f"    {report}\n" in (REPOSITORY / "README.md").read_text()
+
+
+def test_the_time_report_counts_finished_runs_and_sums_their_hours(tmp_path):
+    manifest = study.read_manifest(write_manifest(tmp_path, [ENTRY]))
+    folder = tmp_path / "unet" / "seed-0"
+    folder.mkdir(parents=True)
+    facts = {"device": "CPU", "versions": {"backend": "jax"}, "train_seconds": 5400}
+    artifacts.write_json(folder / artifacts.RUN_FILE, facts)
+    assert study.time_report(manifest, tmp_path) == (
+        "1 of 2 runs finished, trained for 1.5 h on CPU (jax)"
+    )
