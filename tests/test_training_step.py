@@ -1,0 +1,105 @@
+"""In the full profile a chapter's training step loads the committed run and trains
+nothing: run in this environment, and on a simulated fresh Colab runtime that clones
+the book.
+
+Training is made to fail (``keras.Model.fit`` raises), so a step that would train
+fails at once instead of training for an hour.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import keras
+import nbclient
+import nbformat
+import pytest
+from test_colab import HIDE_THE_INSTALLED_BOOK, snapshot_repository
+
+from helpers import chapter, config
+from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT
+
+TRAINING_STEP = "chapter.train_and_report(MODEL_NAME, profile)"
+CHAPTERS = {"02_fcn": "fcn8s", "03_unet": "unet", "04_vnet": "vnet"}
+NO_TRAINING = (
+    "import keras\n\n"
+    "def _refuse(*args, **kwargs):\n"
+    "    raise RuntimeError('the training step trained')\n\n"
+    "keras.Model.fit = _refuse"
+)
+
+
+def refuse_training(*args, **kwargs):
+    raise RuntimeError("the training step trained")
+
+
+def modification_times(folder: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+
+
+@pytest.mark.parametrize("model_name", list(CHAPTERS.values()))
+def test_the_training_step_loads_the_committed_run_without_training(
+    model_name, monkeypatch, capsys
+):
+    monkeypatch.delenv(config.ARTIFACTS_ENV)
+    monkeypatch.setattr(keras.Model, "fit", refuse_training)
+    run_dir = COMMITTED_ARTIFACTS / model_name / "seed-0"
+    before = modification_times(run_dir)
+    result, _ = chapter.train_and_report(model_name, config.PROFILES["full"])
+    assert result.run_dir == run_dir
+    assert f"Loaded the finished run in artifacts/{model_name}/seed-0" in (
+        capsys.readouterr().out
+    )
+    assert modification_times(run_dir) == before
+
+
+def chapter_cells(notebook: Path) -> list[nbformat.NotebookNode]:
+    """The setup cell, the imports, and the training step, with training refused."""
+    cells = [
+        cell for cell in nbformat.read(notebook, 4).cells if cell.cell_type == "code"
+    ]
+    step = next(cell for cell in cells if TRAINING_STEP in cell.source)
+    return [cells[0], cells[1], nbformat.v4.new_code_cell(NO_TRAINING), step]
+
+
+@pytest.mark.parametrize("notebook", list(CHAPTERS), ids=str)
+def test_on_a_fresh_colab_runtime_the_training_step_loads_the_cloned_run(
+    notebook, tmp_path, monkeypatch
+):
+    runtime = tmp_path / "content"
+    runtime.mkdir()
+    startup = tmp_path / "startup"
+    startup.mkdir()
+    (startup / "sitecustomize.py").write_text(
+        "import os\n" + HIDE_THE_INSTALLED_BOOK.format(root=str(REPO_ROOT))
+    )
+    snapshot = snapshot_repository(tmp_path / "snapshot")
+    monkeypatch.setenv("PYTHONPATH", str(startup))
+    monkeypatch.setenv("SEGBOOK_REPOSITORY", snapshot.as_uri())
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    monkeypatch.delenv(config.ARTIFACTS_ENV)
+    path = REPO_ROOT / "notebooks" / f"{notebook}.ipynb"
+    document = nbformat.v4.new_notebook(
+        cells=chapter_cells(path), metadata=nbformat.read(path, 4).metadata
+    )
+    nbclient.NotebookClient(
+        document,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(runtime)}},
+    ).execute()
+
+    step_output = "".join(
+        output.get("text", "") for output in document.cells[3].outputs
+    )
+    model_name = CHAPTERS[notebook]
+    assert f"Loaded the finished run in artifacts/{model_name}/seed-0" in step_output
+    clone = runtime / "segmentation-book"
+    assert not subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout, "the training step wrote into the clone"
