@@ -217,3 +217,19 @@ def test_runs_side_by_side_are_timed_together(report):
             < row["images_per_second"]
             <= sum(row["per_process_images_per_second"]) * 1.001
         )
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((REPO_ROOT / "benchmarks" / "results").glob("*.json")),
+    ids=lambda path: path.stem,
+)
+def test_a_committed_benchmark_measured_the_models_the_builders_make_today(path):
+    """A benchmark of older models is stale: the appendix and chapter 5 quote it."""
+    committed = json.loads(path.read_text())
+    for name, row in books(committed).items():
+        model = build_model(name, **row["model_kwargs"])
+        assert row["parameters"] == model.count_params(), (
+            f"{path.name}: {name} had {row['parameters']:,} parameters, today's "
+            f"builder makes {model.count_params():,}; run benchmarks/speed.py again"
+        )
