@@ -109,19 +109,11 @@ def test_every_chapter_has_the_same_setup_cell() -> None:
     assert len({setup_cell(chapter) for chapter in CHAPTERS}) == 1
 
 
-def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(
-    tmp_path: Path, monkeypatch
-) -> None:
+def fresh_runtime(tmp_path: Path, monkeypatch) -> tuple[Path, str]:
+    """An empty runtime folder whose kernels cannot import the installed book, and the
+    address of a snapshot of this working tree that the setup cell clones from."""
     runtime = tmp_path / "content"
     runtime.mkdir()
-    chapter = nbformat.read(CHAPTERS[0], as_version=4)
-    setup, imports = [cell for cell in chapter.cells if cell.cell_type == "code"][:2]
-    probe = nbformat.v4.new_code_cell(
-        "import helpers\nprint('helpers from', helpers.__file__)"
-    )
-    document = nbformat.v4.new_notebook(
-        cells=[setup, imports, probe], metadata=chapter.metadata
-    )
     startup = tmp_path / "startup"
     startup.mkdir()
     (startup / "sitecustomize.py").write_text(
@@ -130,6 +122,46 @@ def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(
     snapshot = snapshot_repository(tmp_path / "snapshot")
     monkeypatch.setenv("PYTHONPATH", str(startup))
     monkeypatch.setenv("SEGBOOK_REPOSITORY", snapshot.as_uri())
+    return runtime, snapshot.as_uri()
+
+
+def execute_in(document: nbformat.NotebookNode, runtime: Path) -> list[str]:
+    """Run ``document`` on a kernel started in ``runtime``; each cell's printed text."""
+    nbclient.NotebookClient(
+        document,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(runtime)}},
+    ).execute()
+    return [
+        "".join(output.get("text", "") for output in cell.outputs)
+        for cell in document.cells
+    ]
+
+
+def changes_in(clone: Path) -> str:
+    """``git status --porcelain`` of the clone: empty when no cell wrote into it."""
+    return subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(
+    tmp_path: Path, monkeypatch
+) -> None:
+    chapter = nbformat.read(CHAPTERS[0], as_version=4)
+    setup, imports = [cell for cell in chapter.cells if cell.cell_type == "code"][:2]
+    probe = nbformat.v4.new_code_cell(
+        "import helpers\nprint('helpers from', helpers.__file__)"
+    )
+    document = nbformat.v4.new_notebook(
+        cells=[setup, imports, probe], metadata=chapter.metadata
+    )
+    runtime, snapshot = fresh_runtime(tmp_path, monkeypatch)
     hidden = subprocess.run(
         [
             sys.executable,
@@ -143,25 +175,10 @@ def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(
     ).stdout.strip()
     assert hidden == "None", "the simulated runtime must not see the installed book"
 
-    nbclient.NotebookClient(
-        document,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(runtime)}},
-    ).execute()
+    outputs = execute_in(document, runtime)
 
-    outputs = [
-        "".join(output.get("text", "") for output in cell.outputs)
-        for cell in document.cells
-    ]
-    assert f"Cloning {snapshot.as_uri()}" in outputs[0]
+    assert f"Cloning {snapshot}" in outputs[0]
     clone = runtime / "segmentation-book"
     assert outputs[2].strip() == f"helpers from {clone / 'helpers' / '__init__.py'}"
     assert sorted(path.name for path in runtime.iterdir()) == ["segmentation-book"]
-    assert not subprocess.run(
-        ["git", "status", "--porcelain"],
-        cwd=clone,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout, "a cell wrote into the clone"
+    assert not changes_in(clone), "a cell wrote into the clone"

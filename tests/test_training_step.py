@@ -8,14 +8,12 @@ fails at once instead of training for an hour.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import keras
-import nbclient
 import nbformat
 import pytest
-from test_colab import HIDE_THE_INSTALLED_BOOK, snapshot_repository
+from test_colab import changes_in, execute_in, fresh_runtime
 
 from helpers import chapter, config
 from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT
@@ -67,39 +65,17 @@ def chapter_cells(notebook: Path) -> list[nbformat.NotebookNode]:
 def test_on_a_fresh_colab_runtime_the_training_step_loads_the_cloned_run(
     notebook, tmp_path, monkeypatch
 ):
-    runtime = tmp_path / "content"
-    runtime.mkdir()
-    startup = tmp_path / "startup"
-    startup.mkdir()
-    (startup / "sitecustomize.py").write_text(
-        "import os\n" + HIDE_THE_INSTALLED_BOOK.format(root=str(REPO_ROOT))
-    )
-    snapshot = snapshot_repository(tmp_path / "snapshot")
-    monkeypatch.setenv("PYTHONPATH", str(startup))
-    monkeypatch.setenv("SEGBOOK_REPOSITORY", snapshot.as_uri())
+    runtime, _ = fresh_runtime(tmp_path, monkeypatch)
     monkeypatch.setenv(config.PROFILE_ENV, "full")
     monkeypatch.delenv(config.ARTIFACTS_ENV)
     path = REPO_ROOT / "notebooks" / f"{notebook}.ipynb"
     document = nbformat.v4.new_notebook(
         cells=chapter_cells(path), metadata=nbformat.read(path, 4).metadata
     )
-    nbclient.NotebookClient(
-        document,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(runtime)}},
-    ).execute()
 
-    step_output = "".join(
-        output.get("text", "") for output in document.cells[3].outputs
-    )
+    step_output = execute_in(document, runtime)[3]
+
     model_name = CHAPTERS[notebook]
     assert f"Loaded the finished run in artifacts/{model_name}/seed-0" in step_output
     clone = runtime / "segmentation-book"
-    assert not subprocess.run(
-        ["git", "status", "--porcelain"],
-        cwd=clone,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout, "the training step wrote into the clone"
+    assert not changes_in(clone), "the training step wrote into the clone"
