@@ -139,15 +139,10 @@ def show_test_predictions(
     return image_scores
 
 
-FAR_BELOW_MEDIAN = 0.1
-"""A seed whose mean digit IoU is this far below the median seed's is named as a run
-that failed, not a draw around the mean."""
-
-
 def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
     """Draws the learning curves of every committed seed of ``run_name``, prints how far
     the seeds' scores spread and how sure their mean is, names any seed far below the
-    median (:data:`FAR_BELOW_MEDIAN`), and returns one row per seed.
+    median (:func:`helpers.results.failed_seeds`), and returns one row per seed.
 
     One run is one draw of the initial weights and of the training images; the
     seeds show how much of a score is that draw (chapter 5 compares models with
@@ -166,15 +161,13 @@ def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
         f"mean over seeds and test images [{low:.4f}, {high:.4f}]"
     )
     typical = results.median_seed(runs)
-    for run in runs:
-        score = run.metrics["mean_iou_digits"]
-        if score < typical.metrics["mean_iou_digits"] - FAR_BELOW_MEDIAN:
-            print(
-                f"seed {run.seed} is far below the median seed {typical.seed}: mean "
-                f"IoU over the digits {score:.4f} against "
-                f"{typical.metrics['mean_iou_digits']:.4f}, background IoU "
-                f"{run.metrics['iou'][BACKGROUND]:.4f}"
-            )
+    for run in results.failed_seeds(runs):
+        print(
+            f"seed {run.seed} is far below the median seed {typical.seed}: mean "
+            f"IoU over the digits {run.metrics['mean_iou_digits']:.4f} against "
+            f"{typical.metrics['mean_iou_digits']:.4f}, background IoU "
+            f"{run.metrics['iou'][BACKGROUND]:.4f}"
+        )
     table = pd.DataFrame(
         [
             {

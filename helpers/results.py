@@ -212,6 +212,18 @@ def median_seed(runs: list[Run]) -> Run:
     return ranked[(len(ranked) - 1) // 2]
 
 
+FAR_BELOW_MEDIAN = 0.1
+"""A seed whose mean digit IoU is this far below the median seed's is a run that
+failed, not a draw around the mean."""
+
+
+def failed_seeds(runs: list[Run]) -> list[Run]:
+    """The seeds of ``runs`` whose mean digit IoU is more than :data:`FAR_BELOW_MEDIAN`
+    below that of :func:`median_seed`, in seed order."""
+    floor = median_seed(runs).metrics["mean_iou_digits"] - FAR_BELOW_MEDIAN
+    return [run for run in runs if run.metrics["mean_iou_digits"] < floor]
+
+
 def best_model(runs: dict[str, Run]) -> str:
     """The name of the run with the highest mean digit IoU."""
     return max(runs, key=lambda name: runs[name].metrics["mean_iou_digits"])

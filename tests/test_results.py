@@ -4,6 +4,7 @@ claim."""
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -546,6 +547,22 @@ def test_the_median_seed_of_two_is_the_lower_score_and_ties_go_to_the_lower_seed
 ):
     assert results.median_seed(seed_effect_study["fcn8s"]).seed == 0
     assert results.median_seed(seed_effect_study["unet"][:2]).seed == 1
+
+
+def test_a_seed_far_below_the_median_seed_is_a_failed_run():
+    def run(seed: int, score: float) -> SimpleNamespace:
+        return SimpleNamespace(seed=seed, metrics={"mean_iou_digits": score})
+
+    median = 0.95
+    runs = [
+        run(0, median - results.FAR_BELOW_MEDIAN - 0.001),
+        run(1, median),
+        run(2, median - results.FAR_BELOW_MEDIAN + 0.001),
+        run(3, 0.97),
+        run(4, 0.96),
+    ]
+    assert [failed.seed for failed in results.failed_seeds(runs)] == [0]
+    assert results.failed_seeds(runs[1:]) == []
 
 
 def test_the_median_seed_of_no_run_is_refused():
