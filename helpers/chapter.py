@@ -18,9 +18,10 @@ from helpers import (
     models,
     plotting,
     results,
+    study,
     training,
 )
-from helpers.config import COMMITTED_ARTIFACTS, Profile
+from helpers.config import COMMITTED_ARTIFACTS, Profile, artifacts_dir
 from helpers.settings import TrainSettings
 
 
@@ -196,4 +197,91 @@ def typical_run(model_name: str, profile: Profile) -> training.TrainResult:
     print(f"the median seed of the committed {model_name} runs: seed {seed}")
     return training.train(
         model_name, settings=training.DEFAULT_SETTINGS, profile=profile, seed=seed
+    )
+
+
+def train_study_run(
+    run_name: str, profile: Profile, seed: int = 0
+) -> training.TrainResult:
+    """Train the run ``run_name`` of the book's study
+    (:data:`helpers.study.BOOK_MANIFEST`) with its model and settings, or load it when
+    it is finished, as :func:`train_and_report` does for a model's main run.
+
+    The variants (FCN-32s, V-Net with the soft Dice loss, ...) are defined once, in
+    the manifest; in the full profile this loads the study's committed run.
+    """
+    jobs = {
+        (job.run, job.seed): job
+        for job in study.read_manifest(study.BOOK_MANIFEST).jobs
+    }
+    if (run_name, seed) not in jobs:
+        raise ValueError(
+            f"{study.BOOK_MANIFEST.name} has no run {run_name!r} with seed {seed}; "
+            f"its runs: {sorted({run for run, _ in jobs})}"
+        )
+    job = jobs[run_name, seed]
+    return training.train(
+        job.model,
+        settings=job.settings,
+        profile=profile,
+        model_kwargs=job.model_kwargs,
+        seed=seed,
+        run_dir=job.folder(artifacts_dir(profile)),
+    )
+
+
+def compare_variants(
+    variants: list[training.TrainResult], test: data.Split, n: int = 3
+) -> Styler:
+    """Draws the same ``n`` random test images as each of the ``variants`` (runs of
+    one model's variants, named by their run labels) segments them, prints each
+    variant's gain over the one before it, and returns their test scores.
+
+    The variants are runs of one seed each, scored on the same test images, so a
+    gain's interval is a paired bootstrap over those images
+    (:func:`helpers.results.gain`): it says how sure the gain is for these runs, not
+    how far another seed would move it.
+    """
+    runs = {}
+    for result in variants:
+        run = results.load_run(result.run_dir)
+        if run.label in runs:
+            raise ValueError(
+                f"two variants are labelled {run.label!r} ({runs[run.label].run_dir} "
+                f"and {run.run_dir}): compare runs of different run names"
+            )
+        runs[run.label] = run
+    percent = results.INTERVAL_PERCENT
+    scores = results.seed_table({label: [run] for label, run in runs.items()})
+    table = pd.DataFrame(
+        {
+            "mean IoU (digits)": scores["mean"].to_numpy(),
+            f"{percent} low": scores[f"{percent} low"].to_numpy(),
+            f"{percent} high": scores[f"{percent} high"].to_numpy(),
+            "background IoU": scores["background IoU"].to_numpy(),
+            "per-image mean IoU (digits)": [
+                run.metrics["per_image"]["mean_iou_digits"] for run in runs.values()
+            ],
+        },
+        index=pd.Index(list(runs), name="run"),
+    )
+    labels = list(runs)
+    for before, after in zip(labels, labels[1:]):
+        print(results.gain_sentence(runs[before], runs[after]))
+    shown = np.random.default_rng(0).choice(len(test), size=n, replace=False)
+    predictions = {}
+    for label, result in zip(runs, variants):
+        score = table.loc[label, "mean IoU (digits)"]
+        predictions[f"{label}, mean IoU {score:.3f}"] = inference.predict(
+            result.model, test.images[shown]
+        )
+    plotting.compare_predictions(
+        test.images[shown],
+        test.masks[shown],
+        predictions,
+        titles=[f"test #{index}" for index in shown],
+    )
+    plt.show()
+    return table.style.format("{:.4f}").set_caption(
+        "Test scores of each variant, one seed each; the interval is over test images"
     )

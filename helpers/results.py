@@ -194,6 +194,29 @@ def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
     )
 
 
+def gain(before: Run, after: Run) -> stats.Interval:
+    """``after``'s mean digit IoU minus ``before``'s, one run each, with a paired
+    bootstrap interval over the test images.
+
+    With one seed a side the interval says how sure the difference is for these two
+    runs, not how far other seeds would move it: :func:`ranking_sentences` ranks
+    models, this measures two runs.
+    """
+    return stats.bootstrap_difference(
+        [after.confusions], [before.confusions], level=INTERVAL_LEVEL
+    )
+
+
+def gain_sentence(before: Run, after: Run) -> str:
+    """:func:`gain` in words: ``after`` minus ``before``, with its interval."""
+    difference = gain(before, after)
+    return (
+        f"{after.label} minus {before.label}: {difference.estimate:+.4f} mean IoU over "
+        f"the digits ({INTERVAL_PERCENT} interval over test images "
+        f"{difference.low:+.4f} to {difference.high:+.4f}, one run each)"
+    )
+
+
 def _seeds(count: int) -> str:
     """The count with its noun: ``1 seed``, ``3 seeds``."""
     return f"{count} seed" if count == 1 else f"{count} seeds"

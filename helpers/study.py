@@ -34,7 +34,7 @@ from typing import Any
 
 from helpers import data
 from helpers.artifacts import RUN_FILE, read_json
-from helpers.config import PROFILES, Profile, display_path
+from helpers.config import PROFILES, REPO_ROOT, Profile, display_path
 from helpers.runs import (
     MODEL_LABELS,
     RunFolderConflict,
@@ -43,6 +43,9 @@ from helpers.runs import (
     run_folder,
 )
 from helpers.settings import PRESETS, TrainSettings
+
+BOOK_MANIFEST = REPO_ROOT / "scripts" / "study.json"
+"""The book's study: the runs that ``artifacts/`` holds and the chapters show."""
 
 MODES = ("full", "quick")
 """``full`` trains on the manifest's data sizes; ``quick`` runs every entry in the quick

@@ -35,7 +35,6 @@ sys.path.insert(0, str(REPOSITORY))
 
 from helpers import artifacts, config, study  # noqa: E402
 
-DEFAULT_MANIFEST = REPOSITORY / "scripts" / "study.json"
 MEMORY_SHARE_ENV = "SEGBOOK_GPU_MEMORY_SHARE"
 
 
@@ -200,7 +199,7 @@ class Scheduler:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("manifest", nargs="?", type=Path, default=DEFAULT_MANIFEST)
+    parser.add_argument("manifest", nargs="?", type=Path, default=study.BOOK_MANIFEST)
     parser.add_argument(
         "--quick",
         action="store_true",

@@ -1,7 +1,10 @@
 """Specification of helpers.chapter: the steps chapters 2-4 share show the run's saved
 numbers."""
 
+import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import matplotlib
 
@@ -11,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import chapter, models, results
+from helpers import chapter, config, models, results, training
 
 
 def test_the_scores_shown_are_those_the_run_saved(tiny_run, capsys):
@@ -74,3 +77,52 @@ def test_the_seed_report_names_a_seed_far_below_the_median(monkeypatch, capsys):
     printed = capsys.readouterr().out
     for seed in scores:
         assert (f"seed {seed} is far below" in printed) == (seed in far_below)
+
+
+def test_a_study_run_not_in_the_manifest_is_refused_with_the_runs_it_has():
+    with pytest.raises(ValueError, match=r"no run 'fcn4s' with seed 0.*'fcn32s'"):
+        chapter.train_study_run("fcn4s", config.PROFILES["quick"])
+
+
+def test_a_study_run_trains_with_its_manifest_entrys_model_and_settings(
+    monkeypatch, tmp_path
+):
+    calls = []
+    monkeypatch.setenv(config.ARTIFACTS_ENV, str(tmp_path))
+    monkeypatch.setattr(
+        training, "train", lambda model, **kwargs: calls.append((model, kwargs))
+    )
+    chapter.train_study_run("vnet-dice", config.PROFILES["quick"])
+    [(model, kwargs)] = calls
+    assert (model, kwargs["settings"].loss, kwargs["seed"]) == ("vnet", "dice", 0)
+    assert kwargs["run_dir"] == tmp_path / "vnet-dice" / "seed-0"
+
+
+def variant_of(
+    run: training.TrainResult, name: str, folder: Path
+) -> training.TrainResult:
+    """A copy of ``run`` filed as run ``name`` (its label is that name's)."""
+    run_dir = folder / name / "seed-0"
+    shutil.copytree(run.run_dir, run_dir)
+    return dataclasses.replace(run, run_dir=run_dir)
+
+
+def test_variants_are_compared_on_the_same_test_images_with_their_gains(
+    tiny_run, tiny_dataset, tmp_path, monkeypatch, capsys
+):
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    variants = [variant_of(tiny_run, name, tmp_path) for name in ("fcn16s", "fcn8s")]
+    table = chapter.compare_variants(variants, tiny_dataset.test, n=2).data
+    saved = results.load_run(variants[0].run_dir).metrics["mean_iou_digits"]
+    assert list(table.index) == ["FCN-16s", "FCN-8s"]
+    assert table["mean IoU (digits)"].tolist() == [saved, saved]
+    assert "FCN-8s minus FCN-16s: +0.0000" in capsys.readouterr().out
+    [figure] = shown
+    assert len(figure.axes) == 2 * (2 + len(variants))
+
+
+def test_two_variants_of_one_label_are_refused(tiny_run, tiny_dataset, tmp_path):
+    variants = [variant_of(tiny_run, "fcn8s", tmp_path / side) for side in "ab"]
+    with pytest.raises(ValueError, match="two variants are labelled 'FCN-8s'"):
+        chapter.compare_variants(variants, tiny_dataset.test, n=2)

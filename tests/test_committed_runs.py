@@ -15,7 +15,7 @@ from helpers.config import COMMITTED_ARTIFACTS
 from helpers.runs import folder_state
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-MANIFEST = study.read_manifest(REPOSITORY / "scripts" / "study.json")
+MANIFEST = study.read_manifest(study.BOOK_MANIFEST)
 JOBS = {(job.run, job.seed): job for job in MANIFEST.jobs}
 NOT_RUNS = {"logs"}  # the study's logs, git-ignored
 

@@ -592,3 +592,24 @@ def test_every_fcn_variant_has_a_label():
         "FCN-16s",
         "FCN-8s",
     ]
+
+
+def test_a_gain_is_the_second_run_minus_the_first_inside_its_interval(study):
+    unet, vnet = study["unet"][0], study["vnet"][0]
+    gain = results.gain(vnet, unet)
+    expected = unet.metrics["mean_iou_digits"] - vnet.metrics["mean_iou_digits"]
+    assert gain.estimate == pytest.approx(expected)
+    assert 0 < gain.low < gain.estimate < gain.high
+
+
+def test_a_run_gains_exactly_nothing_over_itself(study):
+    run = study["unet"][0]
+    gain = results.gain(run, run)
+    assert (gain.estimate, gain.low, gain.high) == (0, 0, 0)
+
+
+def test_the_gain_sentence_names_both_runs_and_signs_the_difference(study):
+    unet, vnet = study["unet"][0], study["vnet"][0]
+    sentence = results.gain_sentence(unet, vnet)
+    assert re.match(rf"V-Net minus U-Net: -{NUMBER[2:]} mean IoU", sentence)
+    assert "one run each" in sentence

@@ -15,7 +15,7 @@ from helpers.runs import RunFolderConflict
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SCRIPT = REPOSITORY / "scripts" / "study.py"
-MANIFEST = REPOSITORY / "scripts" / "study.json"
+MANIFEST = study.BOOK_MANIFEST
 DATA = {"sizes": [40, 16, 16], "pools": [3500, 500, 1000], "seed": 0}
 ENTRY = {"run": "unet", "model": "unet", "preset": "book", "seeds": [0, 1]}
 
