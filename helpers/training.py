@@ -62,6 +62,8 @@ DEFAULT_SETTINGS = PRESETS["book"]
 _HISTORY_LOG = "history.csv"
 _BEST_WEIGHTS = "best.weights.h5"
 _BACKUP_DIR = "backup"
+# The process id of the process training in the folder, while it trains.
+_TRAINING_PID = "training.pid"
 # Written by Keras' BackupAndRestore: {"epoch": epochs finished, "batch": ...}
 _BACKUP_METADATA = "training_metadata.json"
 
@@ -108,6 +110,11 @@ def _prepare_run_dir(
                 f"{conflict}; pass retrain=True to replace it, or choose another folder"
             ) from None
         state = "other"
+    if state != "finished" and (trainer := _training_process(run_dir)) is not None:
+        raise RunFolderConflict(
+            f"{display_path(run_dir)} is being trained by process {trainer} (its "
+            f"{_TRAINING_PID}); nothing was changed. Wait until it finishes or stop it"
+        )
     if state == "finished" and not retrain:
         _remove_training_state(
             run_dir
@@ -148,6 +155,37 @@ def _prepare_run_dir(
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / CONFIG_FILE, config)
     return None
+
+
+def _training_process(run_dir: Path) -> int | None:
+    """The id of another live process that is training in ``run_dir``, from its
+    ``training.pid``; None if there is none (a process that was killed leaves a stale
+    file behind, which is ignored)."""
+    try:
+        pid = int((run_dir / _TRAINING_PID).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, but another user's
+        return pid
+    return pid
+
+
+@contextlib.contextmanager
+def _training_in(run_dir: Path):
+    """Marks ``run_dir`` as trained by this process while the block runs, so that a
+    second process refuses to resume or clear it (its log and backup are in use)."""
+    marker = run_dir / _TRAINING_PID
+    marker.write_text(str(os.getpid()))
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def _backup_epochs(run_dir: Path) -> int | None:
@@ -353,48 +391,49 @@ def train(
     if finished := _prepare_run_dir(run_dir, config, retrain):
         return finished
 
-    keras.utils.set_random_seed(seed)
-    epochs = profile.epochs_of(settings.epochs)
-    history = _history_up_to(run_dir, _backup_epochs(run_dir) or 0)
-    training_images = _training_images(
-        settings, dataset.train, train_digits, images["train"], seed
-    )
-    with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
-        model = build_model(model_name, **model_kwargs)
-        compile_for_training(
-            model,
-            epochs * math.ceil(images["train"] / settings.batch_size),
-            settings,
-            jit_compile,
+    with _training_in(run_dir):
+        keras.utils.set_random_seed(seed)
+        epochs = profile.epochs_of(settings.epochs)
+        history = _history_up_to(run_dir, _backup_epochs(run_dir) or 0)
+        training_images = _training_images(
+            settings, dataset.train, train_digits, images["train"], seed
         )
+        with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
+            model = build_model(model_name, **model_kwargs)
+            compile_for_training(
+                model,
+                epochs * math.ceil(images["train"] / settings.batch_size),
+                settings,
+                jit_compile,
+            )
 
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
-    source = "fresh compositions" if settings.fresh_images else "a fixed set"
-    print(
-        f"Training {model_name} ({model.count_params():,} parameters) on "
-        f"{images['train']:,} images an epoch "
-        f"({source}), {epochs} epochs, batch {settings.batch_size}, {settings.loss} "
-        "loss, "
-        f"profile '{profile.name}', {describe_device()}"
-    )
-    val_losses = history.get("val_loss", [])
-    # A run whose training is over (killed while it was being finished) fits no epoch:
-    # the backup's weights are
-    # restored and the run is finished as it would have been.
-    complete = _training_complete(val_losses, epochs, settings.patience)
-    model.fit(
-        training_images,
-        validation_data=(
-            as_model_input(dataset.val.images),
-            dataset.val.masks.astype("int32"),
-        ),
-        epochs=len(val_losses) if complete else epochs,
-        verbose=verbose,
-        callbacks=_book_callbacks(run_dir, settings, training_images, val_losses)
-        + list(callbacks or []),
-    )
-    return _finish_run(model, config, dataset.test, run_dir, settings)
+        if verbose == "auto":
+            verbose = 1 if sys.stdout.isatty() else 2
+        source = "fresh compositions" if settings.fresh_images else "a fixed set"
+        print(
+            f"Training {model_name} ({model.count_params():,} parameters) on "
+            f"{images['train']:,} images an epoch "
+            f"({source}), {epochs} epochs, batch {settings.batch_size}, "
+            f"{settings.loss} loss, "
+            f"profile '{profile.name}', {describe_device()}"
+        )
+        val_losses = history.get("val_loss", [])
+        # A run whose training is over (killed while it was being finished) fits no
+        # epoch: the backup's weights are restored and the run is finished as it would
+        # have been.
+        complete = _training_complete(val_losses, epochs, settings.patience)
+        model.fit(
+            training_images,
+            validation_data=(
+                as_model_input(dataset.val.images),
+                dataset.val.masks.astype("int32"),
+            ),
+            epochs=len(val_losses) if complete else epochs,
+            verbose=verbose,
+            callbacks=_book_callbacks(run_dir, settings, training_images, val_losses)
+            + list(callbacks or []),
+        )
+        return _finish_run(model, config, dataset.test, run_dir, settings)
 
 
 def _training_images(

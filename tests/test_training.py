@@ -304,6 +304,67 @@ def test_a_run_stopped_before_its_first_backup_trains_from_the_start(dataset, tm
     assert recorder.epochs == [0, 1, 2] and len(result.history["val_loss"]) == 3
 
 
+def interrupted_run(dataset, run_dir) -> dict[str, bytes]:
+    """An unfinished run in ``run_dir``, stopped after its second epoch; its files."""
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(dataset, run_dir, [Interrupt(after_epoch=1)], THREE_EPOCHS)
+    return {
+        path.name: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()
+    }
+
+
+class MarkReader(keras.callbacks.Callback):
+    """Reads the folder's training.pid at the start of every epoch."""
+
+    def __init__(self, run_dir) -> None:
+        super().__init__()
+        self.marks = []
+        self.run_dir = run_dir
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.marks.append((self.run_dir / "training.pid").read_text())
+
+
+def test_a_run_marks_its_folder_with_its_process_while_it_trains(dataset, tmp_path):
+    reader = MarkReader(tmp_path)
+    train_small_unet(dataset, tmp_path, [reader], ONE_EPOCH)
+    assert reader.marks == [str(os.getpid())]
+    assert not (tmp_path / "training.pid").exists()
+
+
+def test_a_run_another_live_process_trains_is_refused_and_left_as_it_was(
+    dataset, tmp_path
+):
+    before = interrupted_run(dataset, tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        (tmp_path / "training.pid").write_text(str(other.pid))
+        with pytest.raises(
+            training.RunFolderConflict, match=f"being trained by process {other.pid}"
+        ):
+            train_small_unet(dataset, tmp_path, settings=THREE_EPOCHS)
+    finally:
+        other.kill()
+        other.wait()
+    after = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before | {"training.pid": str(other.pid).encode()}
+
+
+def test_the_mark_of_a_process_that_has_ended_does_not_stop_a_resume(dataset, tmp_path):
+    interrupted_run(dataset, tmp_path)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (tmp_path / "training.pid").write_text(ended.stdout.strip())
+    recorder = EpochRecorder()
+    train_small_unet(dataset, tmp_path, [recorder], THREE_EPOCHS)
+    assert recorder.epochs == [2]
+    assert not (tmp_path / "training.pid").exists()
+
+
 def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
     again = training.train(
         "unet",

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from test_colab import changes_in, execute_in, fresh_runtime
 
-from helpers import chapter, config
+from helpers import chapter, config, training
 from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT
 
 TRAINING_STEP = "chapter.train_and_report(MODEL_NAME, profile)"
@@ -36,17 +36,31 @@ def modification_times(folder: Path) -> dict[str, int]:
     return {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
 
 
-@pytest.mark.parametrize("model_name", list(CHAPTERS.values()))
+def main_run(name: str) -> training.TrainResult:
+    """A chapter's training step for its model's main run."""
+    return chapter.train_and_report(name, config.PROFILES["full"])[0]
+
+
+def variant_run(name: str) -> training.TrainResult:
+    """A chapter's training step for a variant of the study (chapters 2 and 4)."""
+    return chapter.train_study_run(name, config.PROFILES["full"])
+
+
+@pytest.mark.parametrize(
+    "run_name, step",
+    [(name, main_run) for name in CHAPTERS.values()]
+    + [(name, variant_run) for name in ("fcn32s", "fcn16s", "vnet-dice")],
+)
 def test_the_training_step_loads_the_committed_run_without_training(
-    model_name, monkeypatch, capsys
+    run_name, step, monkeypatch, capsys
 ):
     monkeypatch.delenv(config.ARTIFACTS_ENV)
     monkeypatch.setattr(keras.Model, "fit", refuse_training)
-    run_dir = COMMITTED_ARTIFACTS / model_name / "seed-0"
+    run_dir = COMMITTED_ARTIFACTS / run_name / "seed-0"
     before = modification_times(run_dir)
-    result, _ = chapter.train_and_report(model_name, config.PROFILES["full"])
+    result = step(run_name)
     assert result.run_dir == run_dir
-    assert f"Loaded the finished run in artifacts/{model_name}/seed-0" in (
+    assert f"Loaded the finished run in artifacts/{run_name}/seed-0" in (
         capsys.readouterr().out
     )
     assert modification_times(run_dir) == before
