@@ -539,9 +539,15 @@ def confusion_heatmap(cm: np.ndarray, normalize: bool = True) -> Figure:
 _CURVE_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
 
 
-def learning_curves(histories: dict[str, dict[str, Sequence[float]]]) -> Figure:
+def learning_curves(
+    histories: dict[str, dict[str, Sequence[float]]],
+    loss_name: str = "cross-entropy per pixel",
+) -> Figure:
     """Loss and pixel accuracy per epoch, training solid and validation dashed, one
     colour per run.
+
+    ``loss_name`` labels the loss axis: the runs compared on one figure must have
+    been trained with that loss (the book's recipe: cross-entropy).
 
     Takes ``{label: history}`` with the Keras keys ``loss``, ``val_loss``,
     ``accuracy`` and ``val_accuracy``, so one figure compares several models.
@@ -591,7 +597,7 @@ def learning_curves(histories: dict[str, dict[str, Sequence[float]]]) -> Figure:
         )
     loss_ax.set_yscale("log")
     loss_ax.set_title("loss (dot: lowest validation loss)", fontsize=10)
-    loss_ax.set_ylabel("cross-entropy per pixel\n(log scale)")
+    loss_ax.set_ylabel(f"{loss_name}\n(log scale)")
     accuracy_ax.set_yscale("logit")
     accuracy_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     accuracy_ax.yaxis.set_minor_formatter(NullFormatter())

@@ -300,6 +300,13 @@ def test_learning_curves_draw_a_training_and_a_validation_curve_per_run():
         assert labels == ["A training", "A validation", "B training", "B validation"]
 
 
+def test_learning_curves_name_the_loss_they_were_given():
+    default = plotting.learning_curves({"model": make_history(3)})
+    dice = plotting.learning_curves({"model": make_history(3)}, loss_name="soft Dice")
+    assert default.axes[0].get_ylabel().startswith("cross-entropy per pixel")
+    assert dice.axes[0].get_ylabel() == "soft Dice\n(log scale)"
+
+
 def test_learning_curves_count_epochs_from_one():
     fig = plotting.learning_curves({"model": make_history(4)})
     np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_xdata(), [1, 2, 3, 4])
