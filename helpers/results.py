@@ -243,8 +243,15 @@ failed, not a draw around the mean."""
 def failed_seeds(runs: list[Run]) -> list[Run]:
     """The seeds of ``runs`` whose mean digit IoU is more than :data:`FAR_BELOW_MEDIAN`
     below that of :func:`median_seed`, in seed order."""
-    floor = median_seed(runs).metrics["mean_iou_digits"] - FAR_BELOW_MEDIAN
-    return [run for run in runs if run.metrics["mean_iou_digits"] < floor]
+    return [run for run in runs if is_far_below(run, runs)]
+
+
+def is_far_below(run: Run, reference: list[Run]) -> bool:
+    """Whether ``run``'s mean digit IoU is more than :data:`FAR_BELOW_MEDIAN` below
+    that of the median seed of ``reference``: a failed run, judged against runs of
+    the same model (a variant's one run against the model's seeds, for instance)."""
+    floor = median_seed(reference).metrics["mean_iou_digits"] - FAR_BELOW_MEDIAN
+    return run.metrics["mean_iou_digits"] < floor
 
 
 def best_model(runs: dict[str, Run]) -> str:

@@ -42,7 +42,7 @@ MODEL_LABELS = {
 # Run names of variants of a model's recipe, beside the models' own (a run name is the
 # folder above seed-<k>).
 RUN_LABELS = MODEL_LABELS | {
-    "vnet-dice": "V-Net (Dice loss)",
+    "vnet-dice": "V-Net (soft Dice loss)",
     "unet-original-budget": "U-Net (original budget)",
     "vnet-original-budget": "V-Net (original budget)",
 }

@@ -375,7 +375,7 @@ def test_a_run_is_named_by_the_folder_above_its_seed_and_knows_its_model(study_f
         "vnet-dice",
         "vnet",
         2,
-        "V-Net (Dice loss)",
+        "V-Net (soft Dice loss)",
     )
 
 
@@ -441,7 +441,7 @@ def test_the_seed_table_describes_each_run_names_seeds(study):
     assert list(table.index) == [
         "U-Net",
         "V-Net",
-        "V-Net (Dice loss)",
+        "V-Net (soft Dice loss)",
         "U-Net (original budget)",
     ]
     assert row["seeds"] == 3
@@ -563,6 +563,28 @@ def test_a_seed_far_below_the_median_seed_is_a_failed_run():
     ]
     assert [failed.seed for failed in results.failed_seeds(runs)] == [0]
     assert results.failed_seeds(runs[1:]) == []
+
+
+def test_a_run_is_judged_failed_against_the_median_seed_of_other_runs(
+    seed_effect_study,
+):
+    unet = seed_effect_study["unet"]  # misses 0, 10 and 20 pixels an image
+    median = unet[1].metrics["mean_iou_digits"]
+    just_above, far_below = (
+        results.Run(
+            "unet-original-budget",
+            {"mean_iou_digits": median - shortfall},
+            unet[0].facts,
+            {},
+            unet[0].run_dir,
+        )
+        for shortfall in (
+            results.FAR_BELOW_MEDIAN - 0.01,
+            results.FAR_BELOW_MEDIAN + 0.01,
+        )
+    )
+    assert not results.is_far_below(just_above, unet)
+    assert results.is_far_below(far_below, unet)
 
 
 def test_the_median_seed_of_no_run_is_refused():
