@@ -490,8 +490,8 @@ def test_the_ranked_difference_and_its_interval_are_positive(study):
 def test_a_pair_whose_difference_interval_includes_zero_is_undecided(study):
     [sentence] = results.ranking_sentences(study, ["vnet", "vnet-dice"])
     assert re.fullmatch(
-        r"V-Net against V-Net \(Dice loss\): undecided, the 95 % interval of V-Net "
-        r"minus V-Net \(Dice loss\), "
+        r"V-Net against V-Net \(soft Dice loss\): undecided, the 95 % interval of V-Net "
+        r"minus V-Net \(soft Dice loss\), "
         rf"-\d\.\d{{4}} to \d\.\d{{4}}, includes 0 \(difference 0\.0000, over 3 seeds "
         r"each, whose scores span "
         rf"{NUMBER} and {NUMBER}\)\.",
