@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from helpers import BACKGROUND, CLASS_NAMES, original_project, stats
 from helpers.runs import (
@@ -127,6 +128,12 @@ def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("run")
+
+
+def seed_table_style(table: pd.DataFrame) -> Styler:
+    """A :func:`seed_table` as the chapters show it: scores to four decimals, the seed
+    count whole, the standard deviation of one seed as "-"."""
+    return table.style.format("{:.4f}", na_rep="-").format("{:.0f}", subset=["seeds"])
 
 
 def ranking_sentences(

@@ -455,6 +455,18 @@ def test_the_seed_table_describes_each_run_names_seeds(study):
     assert np.isnan(table.loc["U-Net (original budget)", "sd"])
 
 
+def test_the_shown_seed_table_has_four_decimals_and_a_whole_seed_count(
+    seed_effect_study,
+):
+    table = results.seed_table(
+        {name: seed_effect_study[name] for name in ("unet", "unet-original-budget")}
+    )
+    shown = results.seed_table_style(table).to_html()
+    assert f">{table['mean'].iloc[0]:.4f}<" in shown
+    assert ">3<" in shown and ">1<" in shown and ">-<" in shown
+    assert f">{table['mean'].iloc[0]:.6f}<" not in shown
+
+
 def test_the_seed_tables_interval_counts_the_seeds(seed_effect_study):
     """The images all agree, so U-Net's interval is that of its seeds alone: from three
     draws of its worst seed to three of its best, where images alone would give an
