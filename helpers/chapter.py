@@ -252,19 +252,12 @@ def compare_variants(
             )
         runs[run.label] = run
     percent = results.INTERVAL_PERCENT
-    scores = results.seed_table({label: [run] for label, run in runs.items()})
-    table = pd.DataFrame(
-        {
-            "mean IoU (digits)": scores["mean"].to_numpy(),
-            f"{percent} low": scores[f"{percent} low"].to_numpy(),
-            f"{percent} high": scores[f"{percent} high"].to_numpy(),
-            "background IoU": scores["background IoU"].to_numpy(),
-            "per-image mean IoU (digits)": [
-                run.metrics["per_image"]["mean_iou_digits"] for run in runs.values()
-            ],
-        },
-        index=pd.Index(list(runs), name="run"),
-    )
+    table = results.seed_table({label: [run] for label, run in runs.items()})[
+        ["mean", f"{percent} low", f"{percent} high", "background IoU"]
+    ].rename(columns={"mean": "mean IoU (digits)"})
+    table["per-image mean IoU (digits)"] = [
+        run.metrics["per_image"]["mean_iou_digits"] for run in runs.values()
+    ]
     labels = list(runs)
     for before, after in zip(labels, labels[1:]):
         print(results.gain_sentence(runs[before], runs[after]))

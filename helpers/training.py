@@ -172,7 +172,7 @@ def _training_process(run_dir: Path) -> int | None:
     except ProcessLookupError:
         return None
     except PermissionError:  # alive, but another user's
-        return pid
+        pass
     return pid
 
 
