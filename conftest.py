@@ -7,7 +7,10 @@ data (``$M2NIST_CACHE``), the quick runs' artifacts (``$SEGBOOK_ARTIFACTS``), py
 Matplotlib's font cache, the notebook kernels' IPython profile and Jupyter connection
 files. It is set up when pytest loads this file, before any test module imports Keras,
 so the notebooks that nbval runs inherit it too; it is removed when the session ends
-unless ``SEGBOOK_KEEP_SCRATCH`` is set.
+unless ``SEGBOOK_KEEP_SCRATCH`` is set. The one file read from outside is MNIST:
+Keras' cache file ``mnist.npz`` (``python scripts/fetch_mnist.py`` or
+``keras.datasets.mnist.load_data()`` puts it there) is copied into the scratch Keras
+folder, where ``helpers.mnist.load_mnist`` reads it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from helpers import mnist
 
 SCRATCH_ENV = "SEGBOOK_TEST_SCRATCH"
 SCRATCH = Path(tempfile.mkdtemp(prefix="segbook-tests-")).resolve()
@@ -33,10 +38,16 @@ SCRATCH_FOLDERS = {
     "JUPYTER_RUNTIME_DIR": "jupyter-runtime",  # kernel connection files
 }
 
+MNIST_FILE = mnist.keras_cache_file()  # the user's Keras cache, before KERAS_HOME moves
+
 os.environ[SCRATCH_ENV] = str(SCRATCH)
 os.environ["SEGBOOK_PROFILE"] = "quick"
 for variable, folder in SCRATCH_FOLDERS.items():
     os.environ[variable] = str(SCRATCH / folder)
+if MNIST_FILE.is_file():
+    (SCRATCH / "keras" / "datasets").mkdir(parents=True)
+    # a copy, not a link: nothing a test does can change the user's file
+    shutil.copyfile(MNIST_FILE, SCRATCH / "keras" / "datasets" / mnist.CACHE_NAME)
 
 
 def pytest_configure(config: pytest.Config) -> None:
