@@ -45,7 +45,7 @@ class Profile:
 
 
 PROFILES = {
-    "full": Profile("full", n_train=4000, n_val=500, n_test=2000),
+    "full": Profile("full", n_train=4000, n_val=1000, n_test=3000),
     "quick": Profile("quick", n_train=96, n_val=32, n_test=32, max_epochs=1),
 }
 

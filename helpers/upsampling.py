@@ -456,11 +456,11 @@ def receptive_field_stages(model: keras.Model) -> list[dict[str, Any]]:
 
 
 def _example_image(seed: int = 3) -> np.ndarray:
-    """One M2NIST image composed from the real MNIST digits."""
+    """One M2NIST image composed from the real MNIST training digits."""
     from helpers.compose import compose_images
-    from helpers.digits import mnist_digits
+    from helpers.data import training_digits
 
-    pixels, labels = mnist_digits()
+    pixels, labels = training_digits()
     return compose_images(pixels, labels, 1, np.random.default_rng(seed)).images[0]
 
 

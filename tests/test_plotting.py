@@ -17,7 +17,7 @@ from helpers import (
     HEIGHT,
     NUM_CLASSES,
     WIDTH,
-    digits,
+    data,
     palette,
     plotting,
 )
@@ -377,7 +377,7 @@ def test_compare_predictions_rejects_a_prediction_of_another_length():
 
 def digit_pool(n: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` real MNIST digits of different classes."""
-    pixels, labels = digits.mnist_digits()
+    pixels, labels = data.training_digits()
     chosen = [int(np.flatnonzero(labels == digit)[0]) for digit in range(n)]
     return pixels[chosen], labels[chosen]
 

@@ -6,17 +6,18 @@ from multiprocessing.dummy import Pool as ThreadPool
 import keras
 import numpy as np
 import pytest
+from coded_digits import labels_from_grey
 from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
-from helpers import HEIGHT, NUM_CLASSES, WIDTH, digits
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
 from helpers.compose import Split
 from helpers.streaming import DigitAugmentation, FreshCompositions, ShuffledSplit
 
 
 @pytest.fixture(scope="module")
-def pool() -> tuple[np.ndarray, np.ndarray]:
-    pixels, labels = digits.mnist_digits()
-    return pixels[:300], labels[:300]
+def pool(mnist_pool) -> tuple[np.ndarray, np.ndarray]:
+    """300 real MNIST digits of every class, and their labels."""
+    return mnist_pool
 
 
 def batches_through_keras(
@@ -46,6 +47,17 @@ def test_a_batch_holds_raw_grey_levels_for_the_model_and_int32_class_maps(pool):
     assert masks.shape == (8, HEIGHT, WIDTH) and masks.dtype == np.int32
     assert images.max() > 1 and images.max() <= 255  # grey levels 0..255, not rescaled
     assert masks.min() >= 0 and masks.max() < NUM_CLASSES
+
+
+def test_every_batch_labels_each_digit_with_its_own_label(coded_pool):
+    """Digits whose grey level names their label: in every batch that Keras fetches,
+    each mask pixel holds the label of the digit pasted there, in its own image."""
+    stream = FreshCompositions(*coded_pool, 120, 32, seed=2, workers=2)
+    batches = batches_through_keras(stream)
+    for images, masks in batches:
+        np.testing.assert_array_equal(masks, labels_from_grey(images[..., 0]))
+    shown = np.unique(np.concatenate([masks for _, masks in batches]))
+    assert set(shown.tolist()) == set(range(10)) | {BACKGROUND}
 
 
 def test_an_epoch_has_enough_batches_for_its_images_and_the_last_one_is_partial(pool):

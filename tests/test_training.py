@@ -173,7 +173,7 @@ def train_small_unet(
 ) -> training.TrainResult:
     """A run of the small U-Net on ``dataset`` (fresh images from the digit pool of the
     tiny data set)."""
-    digits = data.training_digits((16, 8, 8), seed=1) if settings.fresh_images else None
+    digits = data.training_digits() if settings.fresh_images else None
     return training.train(
         "unet",
         dataset,
@@ -514,7 +514,7 @@ def test_fresh_images_train_on_new_compositions_every_epoch(dataset, tmp_path):
         def on_train_batch_begin(self, batch, logs=None):
             stream_batches.append(batch)
 
-    pixels, labels = data.training_digits((16, 8, 8), seed=1)
+    pixels, labels = data.training_digits()
     result = training.train(
         "unet",
         dataset,
