@@ -14,11 +14,18 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 LOSSES = {
-    "cross-entropy": (1.0, 0.0),
-    "dice": (0.0, 1.0),
-    "cross-entropy+dice": (1.0, 1.0),
+    "cross-entropy": (1.0, None),
+    "dice": (0.0, "per-image"),
+    "cross-entropy+dice": (1.0, "per-image"),
+    "batch-dice": (0.0, "batch"),
+    "cross-entropy+batch-dice": (1.0, "batch"),
 }
-"""The selectable losses: their weights of (pixel-wise cross-entropy, soft Dice)."""
+"""The selectable losses: (weight of the pixel-wise cross-entropy, which soft Dice is
+added).
+
+"dice" is the V-Net paper's soft Dice, averaged over all 11 classes of each
+image; "batch-dice" is nnU-Net's, over the ten digits of the whole batch
+(:mod:`helpers.losses`)."""
 
 MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
 

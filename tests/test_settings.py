@@ -6,7 +6,7 @@ import re
 import pytest
 
 from helpers import original_project
-from helpers.settings import LOSSES, PRESETS, TrainSettings, preset
+from helpers.settings import PRESETS, TrainSettings, preset
 
 
 @pytest.mark.parametrize(
@@ -68,11 +68,3 @@ def test_an_unknown_preset_lists_the_known_ones():
         match=re.escape(f"unknown preset 'fast'; choose one of {sorted(PRESETS)}"),
     ):
         preset("fast")
-
-
-def test_every_loss_has_weights_for_cross_entropy_and_dice():
-    assert LOSSES == {
-        "cross-entropy": (1.0, 0.0),
-        "dice": (0.0, 1.0),
-        "cross-entropy+dice": (1.0, 1.0),
-    }
