@@ -13,8 +13,7 @@ from helpers.settings import LOSSES
 
 BATCH_DICE_EPSILON = 1e-5
 """The batch Dice's smoothing: small, so that a digit absent from the batch scores
-Dice 1
-only if nothing of it is predicted."""
+Dice 1 only if nothing of it is predicted."""
 
 
 @keras.saving.register_keras_serializable(package="segbook")
