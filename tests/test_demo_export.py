@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from committed_study import RETRAINED_NEXT
 
 from helpers import (
     BACKGROUND,
@@ -95,6 +96,7 @@ def test_page_data_holds_the_book_palette_and_class_names() -> None:
     )
 
 
+@RETRAINED_NEXT
 def test_page_samples_are_the_test_images_they_name() -> None:
     page_data = browser_demo.read_book_data()
     test = data.load_m2nist().test

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from committed_study import RETRAINED_NEXT
 
 from helpers import (
     BACKGROUND,
@@ -194,6 +195,7 @@ def test_the_committed_study_holds_every_finished_committed_run():
     )
 
 
+@RETRAINED_NEXT
 @pytest.mark.parametrize("name", ["fcn8s", "unet", "vnet"])
 def test_committed_models_reproduce_their_committed_test_scores(name, test_split):
     """Loading the committed model and evaluating it on a freshly generated test split
