@@ -175,7 +175,7 @@ def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
                 "seed": run.seed,
                 "mean IoU (digits)": run.metrics["mean_iou_digits"],
                 "background IoU": run.metrics["iou"][BACKGROUND],
-                "kept epoch": run.facts["best_epoch"],
+                "kept epoch": run.facts["kept_epoch"],
             }
             for run in runs
         ]

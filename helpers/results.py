@@ -79,16 +79,16 @@ def summary_table(runs: dict[str, Run]) -> pd.DataFrame:
 
 
 def cost_table(runs: dict[str, Run]) -> pd.DataFrame:
-    """Parameters, FLOPs per image, epochs and training time to the reported score, per
-    model."""
+    """Parameters, FLOPs per image, epochs and training time to the reported score (the
+    epoch whose weights were kept), per model."""
     rows = [
         {
             "model": run.label,
             "parameters": run.facts["parameters"],
             "GFLOPs per image": run.facts["flops_per_image"] / 1e9,
             "epochs run": run.facts["epochs_run"],
-            "best epoch": run.facts["best_epoch"],
-            "seconds to best epoch": run.seconds_to_best_epoch,
+            "kept epoch": run.facts["kept_epoch"],
+            "seconds to kept epoch": run.seconds_to_kept_epoch,
             "seconds per epoch (median)": run.facts["seconds_per_epoch"],
             "device": run.facts["device"],
         }

@@ -201,10 +201,11 @@ class Run:
         return artifacts.read_confusions(path)
 
     @property
-    def seconds_to_best_epoch(self) -> float:
+    def seconds_to_kept_epoch(self) -> float:
         """Training seconds until the epoch whose weights were kept (the reported
-        score)."""
-        return float(sum(self.history["epoch_seconds"][: self.facts["best_epoch"]]))
+        score): the best epoch's, or the last one's for a run that keeps its last
+        weights."""
+        return float(sum(self.history["epoch_seconds"][: self.facts["kept_epoch"]]))
 
 
 def load_run(run_dir: str | Path) -> Run:

@@ -166,12 +166,30 @@ def test_the_seeds_of_unet_spread_by_at_most_a_hundredth():
     assert max(scores) - min(scores) <= 0.01
 
 
-def test_training_time_to_the_reported_score_sums_epochs_up_to_the_best(runs):
-    run = runs["vnet"]
-    assert run.seconds_to_best_epoch == pytest.approx(
-        sum(run.history["epoch_seconds"][: run.facts["best_epoch"]])
+def test_the_cost_table_gives_the_kept_epoch_and_the_seconds_up_to_it(tmp_path):
+    """A run that keeps its last weights (epoch 3 of 3, epochs of 10, 20 and 30 s)
+    though epoch 2 validated best reached its score after 60 s, not 30."""
+    facts = {
+        "config": {"model": "unet", "seed": 0},
+        "parameters": 1000,
+        "flops_per_image": 2e9,
+        "epochs_run": 3,
+        "best_epoch": 2,
+        "kept_epoch": 3,
+        "seconds_per_epoch": 20.0,
+        "device": "CPU: test",
+    }
+    run = results.Run(
+        "unet-original-budget",
+        {},
+        facts,
+        {"epoch_seconds": [10.0, 20.0, 30.0]},
+        tmp_path,
     )
-    assert run.seconds_to_best_epoch <= run.facts["train_seconds"]
+    row = results.cost_table({"unet-original-budget": run}).loc[
+        "U-Net (original budget)"
+    ]
+    assert (row["kept epoch"], row["seconds to kept epoch"]) == (3, 60.0)
 
 
 def test_a_folder_without_a_finished_run_is_reported(tmp_path):
