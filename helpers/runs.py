@@ -43,6 +43,7 @@ MODEL_LABELS = {
 # folder above seed-<k>).
 RUN_LABELS = MODEL_LABELS | {
     "vnet-dice": "V-Net (soft Dice loss)",
+    "vnet-batch-dice": "V-Net (cross-entropy + batch Dice)",
     "unet-original-budget": "U-Net (original budget)",
     "vnet-original-budget": "V-Net (original budget)",
 }
@@ -74,6 +75,7 @@ def run_config(
     seed: int,
     train_digits: int | None,
     data_source: dict[str, Any] | None,
+    architecture: str,
 ) -> dict[str, Any]:
     """Everything that decides a run's result, as ``config.json`` stores it: the one
     place a run's identity is built.
@@ -84,22 +86,40 @@ def run_config(
     training split); ``data_source``: :func:`helpers.data.describe_source` of
     the data (None for a data set the caller made and does not describe). The
     augmentation's ranges and version are recorded when the settings augment.
-    A run is reused only with the same configuration, on the data it was scored on.
+    ``architecture``: the digest of the built network
+    (:func:`helpers.architecture.digest_of`), so that a changed builder or width
+    is another run. ``seeds``: the two streams derived from ``seed``
+    (:func:`derived_seeds`). A run is reused only with the same configuration, on
+    the data it was scored on.
     """
     caps = (profile.n_train, profile.n_val, profile.n_test)
     return {
         "model": model_name,
         "model_kwargs": model_kwargs,
+        "architecture": architecture,
         "profile": profile.as_dict(),
         "settings": settings.as_dict(),
         "augmentation": DigitAugmentation().as_dict() if settings.augment else None,
         "seed": seed,
+        "seeds": derived_seeds(seed),
         "images": {
             name: min(size, cap) for name, size, cap in zip(SPLITS, split_sizes, caps)
         },
         "train_digits": train_digits,
         "data": data_source,
     }
+
+
+def derived_seeds(seed: int) -> dict[str, int]:
+    """The seeds of a run's two random streams: ``weights`` seeds Keras (the initial
+    weights), ``data`` the training batches, so that neither stream moves when the
+    other draws more or less.
+
+    The weights take the run's ``seed`` itself, so that "U-Net seed 0" starts
+    from the same weights under every recipe; the data seed is drawn from it
+    (:class:`numpy.random.SeedSequence`)."""
+    (batches,) = np.random.SeedSequence(seed).spawn(1)
+    return {"weights": int(seed), "data": int(batches.generate_state(1)[0])}
 
 
 class RunFolderConflict(ValueError):
@@ -149,19 +169,53 @@ def folder_state(run_dir: Path, config: dict[str, Any]) -> str:
     return "finished" if (run_dir / RUN_FILE).exists() else "unfinished"
 
 
+_ABSENT = object()  # a key one config lacks
+
+
+def config_differences(stored: Any, wanted: Any, path: str = "") -> list[str]:
+    """Where two run configs differ, one line per differing value:
+    ``"settings.learning_rate: 0.001 -> 0.002"`` (stored, then wanted).
+
+    Nested objects are compared key by key (a key only one of them has shows
+    ``(absent)`` on the other side); any other value, a list included, whole.
+    """
+    if isinstance(stored, dict) and isinstance(wanted, dict):
+        lines = []
+        for key in sorted(stored.keys() | wanted.keys()):
+            lines += config_differences(
+                stored.get(key, _ABSENT),
+                wanted.get(key, _ABSENT),
+                f"{path}.{key}" if path else str(key),
+            )
+        return lines
+    if stored == wanted:
+        return []
+
+    def shown(value: Any) -> str:
+        return "(absent)" if value is _ABSENT else repr(value)
+
+    return [f"{path or 'config'}: {shown(stored)} -> {shown(wanted)}"]
+
+
 def _differences(stored: Any, wanted: dict[str, Any]) -> str:
-    """The top-level settings in which a stored run config differs from the wanted one,
-    for error messages."""
+    """How a stored run config differs from the wanted one, for error messages."""
     if not isinstance(stored, dict):
         return "no readable config.json"
-    keys = sorted(
-        key
-        for key in stored.keys() | wanted.keys()
-        if stored.get(key) != wanted.get(key)
-    )
-    return "; ".join(
-        f"{key}: {stored.get(key)!r} there, {wanted.get(key)!r} here" for key in keys
-    )
+    return "stored -> wanted: " + "; ".join(config_differences(stored, wanted))
+
+
+def stored_differences(run_dir: Path, config: dict[str, Any]) -> str:
+    """How the config.json in ``run_dir`` differs from ``config``, for error
+    messages."""
+    config_file = run_dir / CONFIG_FILE
+    stored = read_json(config_file) if config_file.is_file() else None
+    return _differences(stored, to_json(config))
+
+
+def is_committed(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` lies in the committed artifacts folder (the book's runs),
+    which nothing clears unless a retrain is asked for."""
+    return Path(run_dir).resolve().is_relative_to(Path(COMMITTED_ARTIFACTS).resolve())
 
 
 @dataclass

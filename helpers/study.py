@@ -15,18 +15,24 @@ entry's own ``settings`` on top of its preset)::
 entry that is wrong. :func:`plan` checks every run folder: a finished run is
 skipped, an unfinished one resumed, and a folder written by other settings
 stops the study before it starts, so nothing is overwritten. A run that
-older code made (:func:`helpers.runs.is_stale`) is trained again.
+older code made (:func:`helpers.runs.is_stale`) is trained again, in the
+committed ``artifacts/`` only when asked for (``scripts/study.py
+--retrain-stale``).
 
 The study and the chapters share their runs: a manifest whose data are the
 book's (the full profile's sizes, seed 0) trains in the full profile into
 ``artifacts/<run>/seed-<k>/``, where a chapter's :func:`helpers.training.train`
-finds the same run finished. This module imports no Keras, so a manifest is
-checked in a moment.
+finds the same run finished. This module imports no Keras: the networks whose
+architecture a run records are built in a child process (:func:`architectures`),
+so a manifest is checked in seconds, and the GPU is left to the runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -241,9 +247,48 @@ def read_manifest(path: str | Path) -> Manifest:
     )
 
 
-def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
+def architectures(jobs: list[Job] | tuple[Job, ...]) -> dict[str, str]:
+    """The architecture digest of each job's network (:mod:`helpers.architecture`), by
+    job label.
+
+    The networks are built in a child process that sees no GPU, once per model and
+    keywords: this process loads no Keras and leaves the GPU to the runs. A model
+    that cannot be built (an unknown keyword) is a :class:`ManifestError`.
+    """
+    specs = sorted(
+        {(job.model, json.dumps(job.model_kwargs, sort_keys=True)) for job in jobs}
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.architecture"],
+        input=json.dumps([[model, json.loads(kwargs)] for model, kwargs in specs]),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "CUDA_VISIBLE_DEVICES": "-1",
+            "JAX_PLATFORMS": "cpu",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        },
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["(no message)"]
+        raise ManifestError(f"a network of the manifest cannot be built: {lines[-1]}")
+    digests = dict(zip(specs, json.loads(done.stdout)))
+    return {
+        job.label: digests[job.model, json.dumps(job.model_kwargs, sort_keys=True)]
+        for job in jobs
+    }
+
+
+def job_config(
+    job: Job, manifest: Manifest, mode: str, architecture: str
+) -> dict[str, Any]:
     """The ``config.json`` of ``job`` in ``mode``: :func:`helpers.runs.run_config`, as
-    :func:`helpers.training.train` builds it from the same arguments."""
+    :func:`helpers.training.train` builds it from the same arguments.
+
+    ``architecture``: the digest of the job's network (:func:`architectures`).
+    """
     train_digits = mnist.TRAIN_DIGITS if job.settings.fresh_images else None
     return run_config(
         job.model,
@@ -254,6 +299,7 @@ def job_config(job: Job, manifest: Manifest, mode: str) -> dict[str, Any]:
         job.seed,
         train_digits,
         manifest.data.source(),
+        architecture,
     )
 
 
@@ -290,9 +336,11 @@ def plan(manifest: Manifest, mode: str, root: Path) -> dict[str, list[Job]]:
         "new": [],
     }
     conflicts = []
+    digests = architectures(manifest.jobs)
     for job in manifest.jobs:
+        config = job_config(job, manifest, mode, digests[job.label])
         try:
-            state = folder_state(job.folder(root), job_config(job, manifest, mode))
+            state = folder_state(job.folder(root), config)
         except RunFolderConflict as conflict:
             conflicts.append(f"{job.label}: {conflict}")
             continue
@@ -308,15 +356,17 @@ def plan(manifest: Manifest, mode: str, root: Path) -> dict[str, list[Job]]:
 
 
 def time_report(manifest: Manifest, root: Path) -> str:
-    """One line: how many of the manifest's runs in ``root`` are finished, and their
-    recorded training time in hours on each device (README quotes it).
+    """One line: how many of the manifest's runs in ``root`` are finished by today's
+    code (:func:`plan`), and their recorded training time in hours on each device
+    (README quotes it).
 
+    A run that older code made (another recipe, data or network) does not count.
     Times are the runs' own ``train_seconds``; runs trained side by side each count
     their own time, so the sum is device time, not wall-clock time.
     """
     hours: dict[str, float] = {}
     finished = 0
-    for job in manifest.jobs:
+    for job in plan(manifest, "full", root)["finished"]:
         facts_file = job.folder(root) / RUN_FILE
         if facts_file.is_file():
             facts = read_json(facts_file)

@@ -27,7 +27,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from helpers import data, metrics
+from helpers import BACKGROUND, NUM_CLASSES, data, metrics
+from helpers.architecture import digest_of
 from helpers.artifacts import (
     CONFIG_FILE,
     CONFUSIONS_FILE,
@@ -41,6 +42,7 @@ from helpers.artifacts import (
 )
 from helpers.compose import DigitAugmentation
 from helpers.config import Profile, artifacts_dir, current_profile, display_path
+from helpers.diagnostics import SilenceMonitor
 from helpers.inference import as_model_input, load_model, predict, score_predictions
 from helpers.losses import segmentation_loss
 from helpers.machine import describe_device, versions
@@ -48,9 +50,11 @@ from helpers.models import build_model, count_flops
 from helpers.runs import (
     RunFolderConflict,
     folder_state,
+    is_committed,
     read_history_log,
     run_config,
     run_folder,
+    stored_differences,
 )
 from helpers.settings import PRESETS, TrainSettings
 from helpers.streaming import EpochBatches, FreshCompositions, ShuffledSplit
@@ -59,7 +63,13 @@ DEFAULT_SETTINGS = PRESETS["book"]
 """The recipe of the book's runs (the chapters' and the study's main runs): what
 :func:`train` uses by default."""
 
+DIGIT_IOU = "digit_iou"
+"""The history's name for the mean IoU over the digits (``val_digit_iou`` on the
+validation images)."""
+
 _HISTORY_LOG = "history.csv"
+# Validation images on which the silent foreground is measured every epoch.
+_SILENCE_IMAGES = 256
 _BEST_WEIGHTS = "best.weights.h5"
 _BACKUP_DIR = "backup"
 # The process id of the process training in the folder, while it trains.
@@ -100,7 +110,9 @@ def _prepare_run_dir(
     An unfinished run with the same settings is kept if it has a backup to
     resume from; one without (its first epoch never finished), a run made by
     older code, and (only if ``retrain`` is set) a run with other settings are
-    cleared first.
+    cleared first. A run that older code made in the committed artifacts
+    (:func:`helpers.runs.is_committed`) is refused like one with other settings
+    unless ``retrain`` is set: replacing it is hours of training.
     """
     try:
         state = folder_state(run_dir, config)
@@ -110,6 +122,12 @@ def _prepare_run_dir(
                 f"{conflict}; pass retrain=True to replace it, or choose another folder"
             ) from None
         state = "other"
+    if state == "stale" and not retrain and is_committed(run_dir):
+        raise RunFolderConflict(
+            f"{display_path(run_dir)} holds a committed run made by older code "
+            f"({stored_differences(run_dir, config)}); nothing was changed. Pass "
+            "retrain=True to train it again and replace it, or choose another folder"
+        )
     if state != "finished" and (trainer := _training_process(run_dir)) is not None:
         raise RunFolderConflict(
             f"{display_path(run_dir)} is being trained by process {trainer} (its "
@@ -123,7 +141,8 @@ def _prepare_run_dir(
         print(
             f"Loaded the finished run in {display_path(run_dir)} "
             f"({facts['epochs_run']} epochs, "
-            f"{facts['train_seconds']:.0f} s on {facts['device']}); pass retrain=True "
+            f"{facts['train_seconds']:.0f} s on {facts['device']}"
+            f"{'; it diverged' if facts.get('diverged') else ''}); pass retrain=True "
             "to train again."
         )
         return TrainResult(
@@ -225,14 +244,35 @@ def _training_complete(
     """Whether a run with these validation losses so far has nothing left to train: all
     its epochs, or early stopped.
 
-    Early stopping as Keras decides it: after ``patience`` epochs without a
-    lower validation loss (NaN is never lower).
+    Early stopping as Keras decides it (:func:`_early_stopping_state`).
     """
     if len(val_losses) >= epochs:
         return True
-    if patience is None or not val_losses or np.isnan(val_losses).all():
+    if patience is None or not val_losses:
         return False
-    return len(val_losses) - 1 - int(np.nanargmin(val_losses)) >= patience
+    return _early_stopping_state(val_losses, patience)[3]
+
+
+def _early_stopping_state(
+    val_losses: list[float], patience: int
+) -> tuple[float, int, int, bool]:
+    """Keras' early stopping after these validation losses: the best loss, its epoch
+    (from 0), the epochs since, and whether it stopped training after the last one.
+
+    As Keras decides it: the first epoch is always an improvement, a later one
+    only if its loss is strictly lower, which a NaN never is, nor anything after
+    a NaN first epoch; it stops after ``patience`` epochs without improvement,
+    never after the first epoch. A resumed run replays its epochs here, so that
+    it stops where an uninterrupted one does, a diverged one included.
+    """
+    best, best_epoch, wait, stopped = None, 0, 0, False
+    for epoch, loss in enumerate(val_losses):
+        wait += 1
+        if best is None or loss < best:
+            best, best_epoch, wait, stopped = loss, epoch, 0, False
+        else:
+            stopped = wait >= patience and epoch > 0
+    return best, best_epoch, wait, stopped
 
 
 def _remove_training_state(run_dir: Path) -> None:
@@ -252,12 +292,9 @@ class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         super().on_train_begin(logs)
-        if self.val_losses and not np.isnan(self.val_losses).all():
-            best = int(np.nanargmin(self.val_losses))
-            self.best, self.best_epoch, self.wait = (
-                self.val_losses[best],
-                best,
-                len(self.val_losses) - 1 - best,
+        if self.val_losses:
+            self.best, self.best_epoch, self.wait, _ = _early_stopping_state(
+                self.val_losses, self.patience
             )
 
 
@@ -300,18 +337,34 @@ def compile_for_training(
     jit_compile: bool | str = "auto",
 ) -> keras.Model:
     """Compile ``model`` as :func:`train` does: Adam with a cosine decay over ``steps``
-    batches, the settings' loss.
+    batches, the settings' loss; pixel accuracy and the mean IoU over the digits as
+    metrics.
 
-    One function, so that ``benchmarks/speed.py`` measures exactly the training the book
-    runs.
+    The digit IoU (history keys ``digit_iou`` and ``val_digit_iou``) is the
+    book's score: the IoU of each digit over all pixels seen, averaged over the
+    ten digits, so background's share does not hide a network that has not yet
+    learned which digit a stroke is. One function, so that
+    ``benchmarks/speed.py`` measures exactly the training the book runs.
     """
     schedule = keras.optimizers.schedules.CosineDecay(
         settings.learning_rate, decay_steps=steps, alpha=settings.lr_floor
     )
+    optimizer = keras.optimizers.Adam(
+        schedule,
+        beta_1=settings.adam_beta_1,
+        beta_2=settings.adam_beta_2,
+        epsilon=settings.adam_epsilon,
+    )
+    digit_iou = keras.metrics.IoU(
+        num_classes=NUM_CLASSES,
+        target_class_ids=[c for c in range(NUM_CLASSES) if c != BACKGROUND],
+        sparse_y_pred=False,
+        name=DIGIT_IOU,
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=optimizer,
         loss=segmentation_loss(settings.loss),
-        metrics=["accuracy"],
+        metrics=["accuracy", digit_iou],
         jit_compile=jit_compile,
     )
     return model
@@ -347,9 +400,14 @@ def train(
     The run folder (default ``artifacts/<model>/seed-<seed>``) is reused when
     it holds a finished run with the same settings, resumed when it holds an
     unfinished one (also one killed while it was being finished: it is
-    finished without training again), trained again when older code made it,
-    and refused (:class:`RunFolderConflict`) when it holds a run with other
-    settings, unless ``retrain`` is set.
+    finished without training again), trained again when older code made it
+    (in the committed artifacts only if ``retrain`` is set), and refused
+    (:class:`RunFolderConflict`) when it holds a run with other settings,
+    unless ``retrain`` is set. The network is built once first, under the
+    float32 policy, for the digest of its architecture that the run records
+    (:mod:`helpers.architecture`): an unknown model or keyword fails before
+    anything is read or written. The initial weights and the training batches
+    draw from two seeds derived from ``seed`` (:func:`helpers.runs.derived_seeds`).
 
     ``strategy``: "auto" mirrors over several GPUs under TensorFlow, or pass a
     ``tf.distribute`` strategy. ``callbacks`` are extra Keras callbacks, run
@@ -359,6 +417,8 @@ def train(
     """
     settings = settings or DEFAULT_SETTINGS
     profile = profile or current_profile()
+    model_kwargs = dict(model_kwargs or {})
+    architecture = digest_of(model_name, model_kwargs)
     if settings.fresh_images and train_digits is None:
         if dataset is not None:
             raise ValueError(
@@ -379,7 +439,6 @@ def train(
         train_digits = data.training_digits()
     if dataset is None:
         dataset, data_source = data.load_m2nist(), data.describe_source()
-    model_kwargs = dict(model_kwargs or {})
     n_digits = len(train_digits[0]) if settings.fresh_images else None
     split_sizes = tuple(len(split) for split in dataset)
     config = run_config(
@@ -391,6 +450,7 @@ def train(
         seed,
         n_digits,
         data_source,
+        architecture,
     )
     dataset = dataset.for_profile(profile)
     images = config["images"]
@@ -403,11 +463,15 @@ def train(
         return finished
 
     with _training_in(run_dir):
-        keras.utils.set_random_seed(seed)
+        keras.utils.set_random_seed(config["seeds"]["weights"])
         epochs = profile.epochs_of(settings.epochs)
         history = _history_up_to(run_dir, _backup_epochs(run_dir) or 0)
         training_images = _training_images(
-            settings, dataset.train, train_digits, images["train"], seed
+            settings,
+            dataset.train,
+            train_digits,
+            images["train"],
+            config["seeds"]["data"],
         )
         with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
             model = build_model(model_name, **model_kwargs)
@@ -441,7 +505,9 @@ def train(
             ),
             epochs=len(val_losses) if complete else epochs,
             verbose=verbose,
-            callbacks=_book_callbacks(run_dir, settings, training_images, val_losses)
+            callbacks=_book_callbacks(
+                run_dir, settings, training_images, val_losses, dataset.val
+            )
             + list(callbacks or []),
         )
         return _finish_run(model, config, dataset.test, run_dir, settings)
@@ -457,8 +523,8 @@ def _training_images(
     """The fixed training split reshuffled every epoch, or a stream that composes
     ``images_per_epoch`` new images.
 
-    Either way an epoch's batches depend on ``(seed, epoch)`` alone, so a resumed run
-    trains as an uninterrupted one.
+    Either way an epoch's batches depend on ``(seed, epoch)`` alone (``seed``: the
+    run's data seed), so a resumed run trains as an uninterrupted one.
     """
     if not settings.fresh_images:
         return ShuffledSplit(fixed, settings.batch_size, seed)
@@ -482,9 +548,11 @@ def _book_callbacks(
     settings: TrainSettings,
     training_images: EpochBatches,
     val_losses: list[float],
+    validation: data.Split,
 ) -> list[keras.callbacks.Callback]:
-    """Epoch timing, the stream's epoch, best-validation weights, early stopping, the
-    log, and the backup to resume.
+    """Epoch timing, the stream's epoch, silent foreground on the first
+    validation images (:mod:`helpers.diagnostics`), best-validation weights, early
+    stopping, the log, and the backup to resume.
 
     ``val_losses``: those of the epochs run before a resume, so that the best
     weights and early stopping go on from where they were. The backup is
@@ -492,7 +560,12 @@ def _book_callbacks(
     between trains that epoch again, and its logged row is dropped
     (:func:`_history_up_to`). The backup is kept until the run is finished.
     """
-    callbacks = [_EpochTimer(), training_images.epoch_callback()]
+    monitored = validation.head(_SILENCE_IMAGES)
+    callbacks = [
+        _EpochTimer(),
+        training_images.epoch_callback(),
+        SilenceMonitor(monitored.images, monitored.masks),
+    ]
     best_so_far = (
         float(np.nanmin(val_losses))
         if val_losses and not np.isnan(val_losses).all()
@@ -542,11 +615,15 @@ def _finish_run(
     write_confusions(
         run_dir / CONFUSIONS_FILE, metrics.per_image_confusions(test.masks, predicted)
     )
-    facts = _run_facts(model, config, history, test, settings)
+    # The best weights were loaded above if and only if this holds.
+    kept_best = settings.keep_best and (run_dir / _BEST_WEIGHTS).exists()
+    facts = _run_facts(model, config, history, test, settings, kept_best)
     write_json(
         run_dir / RUN_FILE, facts
     )  # last: a run killed before this line is finished again, not retrained
     _remove_training_state(run_dir)
+    if facts["diverged"]:
+        print(_diverged_message(history.get("val_loss", []), facts["kept_epoch"]))
     print(
         "Test mean IoU over the digits: "
         f"{read_json(run_dir / METRICS_FILE)['mean_iou_digits']:.4f}; "
@@ -555,26 +632,58 @@ def _finish_run(
     return TrainResult(model, history, facts, run_dir)
 
 
+def _best_epoch(val_losses: list[float]) -> int | None:
+    """The epoch (from 1) of the lowest finite validation loss, the first of equals, as
+    the best-weights checkpoint keeps it; None if no epoch's loss is finite."""
+    finite = np.isfinite(np.asarray(val_losses, dtype=float))
+    if not finite.any():
+        return None
+    return int(np.argmin(np.where(finite, val_losses, np.inf))) + 1
+
+
+def _diverged_message(val_losses: list[float], kept_epoch: int) -> str:
+    """What a diverged run prints: which epochs' validation loss is not finite."""
+    where = (
+        "at every epoch"
+        if _best_epoch(val_losses) is None
+        else f"at epoch {kept_epoch}, whose weights it keeps"
+    )
+    return (
+        f"The run diverged: its validation loss is not finite {where}; its test "
+        "scores are those of broken weights (try a lower learning rate)."
+    )
+
+
 def _run_facts(
     model: keras.Model,
     config: dict[str, Any],
     history: dict[str, list[float]],
     test: data.Split,
     settings: TrainSettings,
+    kept_best: bool,
 ) -> dict[str, Any]:
     """What a finished run records beside its scores: epochs, time, the kept epoch,
-    size, speed, device, versions."""
+    size, speed, device, versions.
+
+    ``kept_best``: whether the model holds the best-validation weights (else those
+    of the last epoch, also when ``keep_best`` found no best weights saved).
+    ``best_epoch`` is that of the lowest finite validation loss (None if there is
+    none); ``diverged``: the kept epoch's validation loss is not finite (NaN),
+    so the scores are those of broken weights.
+    """
     epoch_seconds = history.get("epoch_seconds", [])
-    best_epoch = (
-        int(np.nanargmin(history["val_loss"])) + 1 if history.get("val_loss") else None
-    )
+    val_losses = history.get("val_loss", [])
+    best_epoch = _best_epoch(val_losses)
+    kept_epoch = best_epoch if kept_best and best_epoch else len(epoch_seconds)
     return {
         "config": config,
         "epochs_run": len(epoch_seconds),
         "train_seconds": float(sum(epoch_seconds)),
         "seconds_per_epoch": float(np.median(epoch_seconds)) if epoch_seconds else None,
         "best_epoch": best_epoch,
-        "kept_epoch": best_epoch if settings.keep_best else len(epoch_seconds),
+        "kept_epoch": kept_epoch,
+        "diverged": bool(val_losses)
+        and not bool(np.isfinite(val_losses[kept_epoch - 1])),
         "parameters": model.count_params(),
         "flops_per_image": count_flops(model),
         "inference_images_per_second": _inference_rate(

@@ -2,12 +2,15 @@
 side on one GPU.
 
     python scripts/study.py [scripts/study.json] [--quick] [--parallel N] [--threads T]
-    [--artifacts DIR] [--report]
+    [--artifacts DIR] [--report] [--retrain-stale]
 
 Finished runs are skipped, interrupted ones resume from their last finished
 epoch, and a run folder written by other settings stops the study before
-anything starts. With ``--parallel N`` each run trains in its own process, N
-at a time; each process may use 0.9/N of the GPU memory (JAX:
+anything starts. Runs that older code made are trained again, but in the
+committed ``artifacts/`` only with ``--retrain-stale``: without it the study
+stops first and names them, since each is hours of training to replace.
+With ``--parallel N`` each run trains in its own process, N at a time; each
+process may use 0.9/N of the GPU memory (JAX:
 ``XLA_PYTHON_CLIENT_MEM_FRACTION``; TensorFlow: a memory limit). A small model
 leaves a large GPU mostly idle, so side-by-side runs finish the study sooner.
 ``--quick`` runs the whole
@@ -33,15 +36,21 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from helpers import artifacts, config, study  # noqa: E402
+from helpers import artifacts, config, runs, study  # noqa: E402
 
 MEMORY_SHARE_ENV = "SEGBOOK_GPU_MEMORY_SHARE"
 
 
 def run_job(
-    manifest: study.Manifest, job: study.Job, mode: str, root: Path, threads: int | None
+    manifest: study.Manifest,
+    job: study.Job,
+    mode: str,
+    root: Path,
+    threads: int | None,
+    retrain: bool = False,
 ) -> None:
-    """Train one job in this process (the study's workers call this)."""
+    """Train one job in this process (the study's workers call this); ``retrain``
+    replaces the run in its folder (one that older code made)."""
     _bound_gpu_memory()
     if threads and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
         import tensorflow as tf
@@ -61,6 +70,7 @@ def run_job(
         train_digits=manifest.training_digits if job.settings.fresh_images else None,
         data_source=manifest.data.source(),
         run_dir=job.folder(root),
+        retrain=retrain,
         verbose=2,
     )
 
@@ -112,8 +122,15 @@ class Scheduler:
     """Runs jobs ``parallel`` at a time, each in its own process, and prints progress
     with an estimate of the rest."""
 
-    def __init__(self, args: argparse.Namespace, jobs: list[study.Job]) -> None:
-        self.args, self.jobs = args, jobs
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        jobs: list[study.Job],
+        retrain: frozenset[str] = frozenset(),
+    ) -> None:
+        """``retrain``: labels of the jobs whose folders older code wrote, to
+        replace."""
+        self.args, self.jobs, self.retrain = args, jobs, retrain
         self.logs = args.artifacts / "logs"
         self.waiting, self.running = list(jobs), {}
         self.failures: list[str] = []
@@ -157,6 +174,7 @@ class Scheduler:
             ["--quick"] if self.args.quick else []
         )
         command += ["--threads", str(self.args.threads)] if self.args.threads else []
+        command += ["--retrain"] if job.label in self.retrain else []
         share = f"{0.9 / self.args.parallel:.3f}"
         env = {
             **os.environ,
@@ -227,8 +245,14 @@ def main() -> int:
         help="print how many runs are finished and their training time, then stop",
     )
     parser.add_argument(
+        "--retrain-stale",
+        action="store_true",
+        help="train again the committed runs that older code made (replacing them)",
+    )
+    parser.add_argument(
         "--worker", nargs=2, metavar=("RUN", "SEED"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--retrain", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(
         signal.SIGTERM, lambda *_: sys.exit(143)
@@ -246,12 +270,22 @@ def main() -> int:
             job = next(
                 job for job in manifest.jobs if [job.run, str(job.seed)] == args.worker
             )
-            run_job(manifest, job, mode, args.artifacts, args.threads)
+            run_job(manifest, job, mode, args.artifacts, args.threads, args.retrain)
             return 0
         manifest.dataset()  # generated once here; the workers read it from the cache
         states = study.plan(manifest, mode, args.artifacts)
     except ValueError as error:
         print(f"study: {error}", file=sys.stderr)
+        return 2
+    stale = [job.label for job in states["stale"]]
+    if stale and runs.is_committed(args.artifacts) and not args.retrain_stale:
+        print(
+            f"study: {len(stale)} committed runs in "
+            f"{config.display_path(args.artifacts)} were made by older code: "
+            f"{', '.join(stale)}; nothing was started. Pass --retrain-stale to train "
+            "them again (their folders are replaced).",
+            file=sys.stderr,
+        )
         return 2
     todo = study.training_order(
         states["unfinished"], manifest.jobs
@@ -267,7 +301,7 @@ def main() -> int:
         flush=True,
     )
     start = time.perf_counter()
-    failures = Scheduler(args, todo).run()
+    failures = Scheduler(args, todo, frozenset(stale)).run()
     print(
         f"Study '{manifest.name}' done in {time.perf_counter() - start:.0f} s; "
         f"{len(failures)} failed",

@@ -1,6 +1,8 @@
 """Specification of helpers.training and helpers.inference: train, resume, keep the best
 weights, reload, predict."""
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import artifacts, data, inference, losses, training
+from helpers import architecture, artifacts, data, inference, losses, runs, training
 from helpers.config import Profile
 from helpers.settings import TrainSettings
 
@@ -134,9 +136,7 @@ def test_a_folder_with_another_run_is_refused_and_left_as_it_was(
     before = {
         path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()
     }
-    with pytest.raises(
-        training.RunFolderConflict, match=r"seed: 0 there, 1 here.*retrain=True"
-    ):
+    with pytest.raises(training.RunFolderConflict, match=r"seed: 0 -> 1.*retrain=True"):
         training.train(
             "unet",
             dataset,
@@ -597,3 +597,278 @@ def test_the_dice_loss_is_the_one_compiled(dataset, tmp_path):
         result.model.loss.name == "dice"
         and result.model.loss.cross_entropy_weight == 0.0
     )
+
+
+def test_a_run_records_the_digest_of_its_network(finished):
+    assert finished.facts["config"]["architecture"] == architecture.digest_of(
+        "unet", SMALL_UNET
+    )
+
+
+def folder_files(run_dir) -> dict[str, bytes]:
+    return {
+        path.name: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()
+    }
+
+
+def test_a_finished_run_of_another_network_is_refused_not_loaded(
+    finished, dataset, tmp_path
+):
+    """As after an edit of the builder: the stored run's network is not today's."""
+    run_dir = shutil.copytree(finished.run_dir, tmp_path / "run")
+    config = artifacts.read_json(run_dir / "config.json")
+    artifacts.write_json(run_dir / "config.json", config | {"architecture": "0" * 16})
+    before = folder_files(run_dir)
+    digest = architecture.digest_of("unet", SMALL_UNET)
+    with pytest.raises(
+        training.RunFolderConflict,
+        match=rf"architecture: '0{{16}}' -> '{digest}'.*retrain=True",
+    ):
+        training.train(
+            "unet",
+            dataset,
+            settings=ONE_EPOCH,
+            profile=TINY,
+            model_kwargs=SMALL_UNET,
+            run_dir=run_dir,
+        )
+    assert folder_files(run_dir) == before
+
+
+class Stop(Exception):
+    """Ends a run once the spied-on call has been seen."""
+
+
+def stopped_run(dataset, run_dir) -> dict:
+    """Starts a run that a spy stops; the config.json it wrote."""
+    with pytest.raises(Stop):
+        training.train(
+            "unet",
+            dataset,
+            settings=ONE_EPOCH,
+            profile=TINY,
+            model_kwargs=SMALL_UNET,
+            seed=3,
+            run_dir=run_dir,
+        )
+    return artifacts.read_json(run_dir / "config.json")
+
+
+def test_the_initial_weights_draw_from_the_recorded_weights_seed(
+    dataset, tmp_path, monkeypatch
+):
+    seeded = []
+
+    def spy(seed):
+        seeded.append(seed)
+        raise Stop
+
+    monkeypatch.setattr(keras.utils, "set_random_seed", spy)
+    config = stopped_run(dataset, tmp_path)
+    assert config["seed"] == 3 and config["seeds"] == runs.derived_seeds(3)
+    assert seeded == [config["seeds"]["weights"]]
+
+
+def test_the_training_batches_draw_from_the_recorded_data_seed(
+    dataset, tmp_path, monkeypatch
+):
+    streams = []
+
+    def spy(split, batch_size, seed, **kwargs):
+        streams.append(seed)
+        raise Stop
+
+    monkeypatch.setattr(training, "ShuffledSplit", spy)
+    config = stopped_run(dataset, tmp_path)
+    assert streams == [config["seeds"]["data"]]
+    assert config["seeds"]["data"] != config["seeds"]["weights"]
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Sets every trainable weight to NaN before the first epoch: a run that diverged
+    at once, whose every loss is NaN."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 0:
+            for weight in self.model.trainable_weights:
+                weight.assign(np.full(weight.shape, np.nan, dtype=weight.dtype))
+
+
+@pytest.fixture(scope="module")
+def diverged(tiny_dataset, tmp_path_factory) -> tuple[training.TrainResult, str]:
+    """A two-epoch run whose validation loss is NaN at both epochs, and what it
+    printed."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = train_small_unet(
+            tiny_dataset,
+            tmp_path_factory.mktemp("diverged"),
+            [PoisonWeights()],
+            THREE_EPOCHS.but(epochs=2),
+        )
+    return result, printed.getvalue()
+
+
+def test_a_run_whose_validation_loss_is_all_nan_is_finished_as_diverged(diverged):
+    result, _ = diverged
+    assert np.isnan(result.history["val_loss"]).all()
+    facts = artifacts.read_json(result.run_dir / "run.json")
+    assert facts["diverged"] is True and facts["best_epoch"] is None
+    assert facts["epochs_run"] == 2
+
+
+def test_a_diverged_run_says_that_it_diverged(diverged):
+    _, printed = diverged
+    assert "The run diverged: its validation loss is not finite at every epoch" in (
+        printed
+    )
+
+
+def test_a_diverged_run_is_loaded_not_trained_again(diverged, dataset):
+    result, _ = diverged
+    recorder = EpochRecorder()
+    again = train_small_unet(
+        dataset, result.run_dir, [recorder], THREE_EPOCHS.but(epochs=2)
+    )
+    assert recorder.epochs == [] and again.facts == result.facts
+
+
+def test_a_diverged_run_that_saved_no_best_weights_names_its_last_epoch_as_kept(
+    diverged,
+):
+    result, _ = diverged
+    assert result.facts["kept_epoch"] == 2
+
+
+class DeleteBestWeights(keras.callbacks.Callback):
+    """Deletes the best weights the checkpoint wrote, when training ends."""
+
+    def __init__(self, run_dir) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_train_end(self, logs=None):
+        (self.run_dir / "best.weights.h5").unlink()
+
+
+def test_without_best_weights_to_load_the_last_epoch_is_named_as_kept(
+    dataset, tmp_path
+):
+    last = LastWeights()
+    result = train_small_unet(
+        dataset,
+        tmp_path,
+        [ScrambleInLastEpoch(last_epoch=2), DeleteBestWeights(tmp_path), last],
+        THREE_EPOCHS.but(patience=None),
+    )
+    assert result.facts["best_epoch"] < 3 and result.facts["kept_epoch"] == 3
+    for kept, at_the_end in zip(result.model.get_weights(), last.weights):
+        np.testing.assert_array_equal(kept, at_the_end)
+
+
+def stale_copy(finished, run_dir):
+    """A copy of the finished run in ``run_dir`` as older code wrote it: its config has
+    no ``seeds``."""
+    shutil.copytree(finished.run_dir, run_dir)
+    config = artifacts.read_json(run_dir / "config.json")
+    del config["seeds"]
+    artifacts.write_json(run_dir / "config.json", config)
+    return run_dir
+
+
+def test_a_committed_run_made_by_older_code_is_refused_and_left_as_it_was(
+    finished, dataset, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(runs, "COMMITTED_ARTIFACTS", tmp_path / "artifacts")
+    run_dir = stale_copy(finished, tmp_path / "artifacts" / "unet" / "seed-0")
+    before = folder_files(run_dir)
+    with pytest.raises(
+        training.RunFolderConflict,
+        match=r"committed run made by older code \(stored -> wanted: seeds: \(absent\) "
+        r"-> \{'weights': \d+, 'data': \d+\}\).*retrain=True",
+    ):
+        training.train(
+            "unet",
+            dataset,
+            settings=ONE_EPOCH,
+            profile=TINY,
+            model_kwargs=SMALL_UNET,
+            run_dir=run_dir,
+        )
+    assert folder_files(run_dir) == before
+
+
+def test_a_scratch_run_made_by_older_code_is_trained_again(finished, dataset, tmp_path):
+    run_dir = stale_copy(finished, tmp_path / "run")
+    recorder = EpochRecorder()
+    again = training.train(
+        "unet",
+        dataset,
+        settings=ONE_EPOCH,
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        run_dir=run_dir,
+        callbacks=[recorder],
+    )
+    assert recorder.epochs == [0] and "seeds" in again.facts["config"]
+
+
+@pytest.mark.parametrize(
+    ("model_name", "model_kwargs", "error"),
+    [("segnet", {}, ValueError), ("unet", {"base_filter": 4}, TypeError)],
+    ids=["unknown model", "unknown keyword"],
+)
+def test_an_unknown_model_or_keyword_fails_before_a_run_folder_is_made(
+    dataset, tmp_path, model_name, model_kwargs, error
+):
+    with pytest.raises(error):
+        training.train(
+            model_name,
+            dataset,
+            settings=ONE_EPOCH,
+            profile=TINY,
+            model_kwargs=model_kwargs,
+            run_dir=tmp_path / "run",
+        )
+    assert not (tmp_path / "run").exists()
+
+
+DIVERGING_EARLY_STOP = THREE_EPOCHS.but(epochs=6, patience=1)
+"""Keras stops a run whose every validation loss is NaN after its second epoch: the
+first is its best, and no NaN is lower."""
+
+
+def test_a_resumed_diverged_run_stops_early_where_an_uninterrupted_one_does(
+    dataset, tmp_path
+):
+    whole = train_small_unet(
+        dataset, tmp_path / "whole", [PoisonWeights()], DIVERGING_EARLY_STOP
+    )
+    assert whole.facts["epochs_run"] == 2
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(
+            dataset,
+            tmp_path / "run",
+            [PoisonWeights(), Interrupt(after_epoch=0)],
+            DIVERGING_EARLY_STOP,
+        )
+    recorder = EpochRecorder()
+    resumed = train_small_unet(
+        dataset, tmp_path / "run", [recorder], DIVERGING_EARLY_STOP
+    )
+    assert recorder.epochs == [1] and resumed.facts["epochs_run"] == 2
+
+
+def test_a_diverged_run_killed_after_stopping_early_is_finished_without_training_again(
+    dataset, tmp_path
+):
+    with pytest.raises(KeyboardInterrupt):
+        train_small_unet(
+            dataset,
+            tmp_path,
+            [PoisonWeights(), Interrupt(after_epoch=1)],
+            DIVERGING_EARLY_STOP,
+        )
+    recorder = EpochRecorder()
+    finished = train_small_unet(dataset, tmp_path, [recorder], DIVERGING_EARLY_STOP)
+    assert recorder.epochs == [] and finished.facts["epochs_run"] == 2
