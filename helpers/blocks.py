@@ -25,6 +25,16 @@ from helpers import HEIGHT, WIDTH
 INPUT_LAYER, PAD_LAYER, CROP_LAYER = "image", "pad", "crop"
 """The input of every model, its zero padding and the crop that undoes it."""
 
+NEGATIVE_SLOPE = 0.1
+"""The slope of every unit's activation below zero: a leaky ReLU, not a plain one.
+
+With a plain ReLU a network can come to describe every digit pixel with all
+its last features off; there the class scores are the same for every digit
+and no gradient passes back, so it never learns which digit a stroke is
+(:mod:`helpers.diagnostics` measures it). A unit below zero that still passes
+a tenth of its gradient cannot shut that region off for good.
+"""
+
 BN_SUFFIX, RELU_SUFFIX = "_bn", "_relu"
 """Added by :func:`conv_bn` to a convolution's name for its batch norm and ReLU;
 ``_relu`` also ends residual blocks."""
@@ -87,9 +97,10 @@ def conv_bn(
     strides: int = 1,
     transposed: bool = False,
     relu: bool = True,
+    negative_slope: float = NEGATIVE_SLOPE,
 ) -> keras.KerasTensor:
     """Convolution (no bias: batch norm has one), batch norm and, unless ``relu=False``,
-    ReLU.
+    a leaky ReLU of ``negative_slope``.
 
     Batch norm lets all the models train from scratch with one learning rate.
     """
@@ -98,7 +109,9 @@ def conv_bn(
         filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name
     )(x)
     x = layers.BatchNormalization(name=name + BN_SUFFIX)(x)
-    return layers.ReLU(name=name + RELU_SUFFIX)(x) if relu else x
+    if not relu:
+        return x
+    return layers.ReLU(negative_slope=negative_slope, name=name + RELU_SUFFIX)(x)
 
 
 def check_positive(**sizes: int) -> None:

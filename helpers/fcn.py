@@ -22,6 +22,7 @@ from keras import layers, ops
 
 from helpers import NUM_CLASSES
 from helpers.blocks import (
+    NEGATIVE_SLOPE,
     check_positive,
     class_probabilities,
     conv_bn,
@@ -125,7 +126,10 @@ def bilinear_upsampling(
 
 
 def build_fcn(
-    variant: str = "8s", base_filters: int = FCN_BASE_FILTERS, name: str | None = None
+    variant: str = "8s",
+    base_filters: int = FCN_BASE_FILTERS,
+    negative_slope: float = NEGATIVE_SLOPE,
+    name: str | None = None,
 ) -> keras.Model:
     """FCN-32s, FCN-16s or FCN-8s (``variant``): class scores from conv7, refined by
     those of pool4 and pool3.
@@ -144,6 +148,8 @@ def build_fcn(
       ImageNet weights and trains 32s, then 16s, then 8s from it;
     * batch norm after every convolution (VGG16 has none), so convolutions
       have no bias and one learning rate trains the whole network;
+    * leaky ReLUs (:data:`helpers.blocks.NEGATIVE_SLOPE`) instead of ReLUs,
+      as in all the book's networks;
     * ``base_filters * (1, 2, 4, 8, 8)`` filters, 16 to 128 by default (the
       paper's 64 to 512), and ``base_filters * 12`` (192) for conv6 and conv7,
       1.5 times pool5's (the paper: 4,096, 8 times), for a budget like
@@ -174,14 +180,24 @@ def build_fcn(
     ):
         for conv in range(1, n_convs + 1):
             x = conv_bn(
-                x, width * base_filters, 3, name=conv_layer(fcn_stage(stage), conv)
+                x,
+                width * base_filters,
+                3,
+                name=conv_layer(fcn_stage(stage), conv),
+                negative_slope=negative_slope,
             )
         x = pooled[stage] = layers.MaxPooling2D(2, name=pool_layer(stage))(x)
     # Fully connected layers as convolutions: conv6 sees all of pool5 from every
     # position, conv7 is 1x1.
     conv6_kernel = tuple(2 * size - 1 for size in x.shape[1:3])
     for fc_layer, kernel in ((CONV6_LAYER, conv6_kernel), (CONV7_LAYER, 1)):
-        x = conv_bn(x, FCN_FC_WIDTH * base_filters, kernel, name=fc_layer)
+        x = conv_bn(
+            x,
+            FCN_FC_WIDTH * base_filters,
+            kernel,
+            name=fc_layer,
+            negative_slope=negative_slope,
+        )
         x = layers.Dropout(FCN_DROPOUT, name=fc_layer + DROPOUT_SUFFIX)(x)
     # Class scores at 1/32 of the size, from conv7 (zero-initialised, as every score
     # layer).
@@ -206,23 +222,29 @@ def build_fcn(
 
 
 def build_fcn8s(
-    base_filters: int = FCN_BASE_FILTERS, name: str = "fcn8s"
+    base_filters: int = FCN_BASE_FILTERS,
+    negative_slope: float = NEGATIVE_SLOPE,
+    name: str = "fcn8s",
 ) -> keras.Model:
     """FCN-8s: scores of conv7, pool4 and pool3 fused, then upsampled x8 (see
     :func:`build_fcn`)."""
-    return build_fcn("8s", base_filters=base_filters, name=name)
+    return build_fcn("8s", base_filters, negative_slope, name)
 
 
 def build_fcn16s(
-    base_filters: int = FCN_BASE_FILTERS, name: str = "fcn16s"
+    base_filters: int = FCN_BASE_FILTERS,
+    negative_slope: float = NEGATIVE_SLOPE,
+    name: str = "fcn16s",
 ) -> keras.Model:
     """FCN-16s: scores of conv7 and pool4 fused, then upsampled x16 (see
     :func:`build_fcn`)."""
-    return build_fcn("16s", base_filters=base_filters, name=name)
+    return build_fcn("16s", base_filters, negative_slope, name)
 
 
 def build_fcn32s(
-    base_filters: int = FCN_BASE_FILTERS, name: str = "fcn32s"
+    base_filters: int = FCN_BASE_FILTERS,
+    negative_slope: float = NEGATIVE_SLOPE,
+    name: str = "fcn32s",
 ) -> keras.Model:
     """FCN-32s: scores of conv7 alone, upsampled x32 (see :func:`build_fcn`)."""
-    return build_fcn("32s", base_filters=base_filters, name=name)
+    return build_fcn("32s", base_filters, negative_slope, name)

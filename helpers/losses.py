@@ -65,7 +65,8 @@ def segmentation_loss(name: str) -> SegmentationLoss:
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {list(LOSSES)}")
     cross_entropy_weight, dice = LOSSES[name]
-    return SegmentationLoss(cross_entropy_weight, dice, name=name)
+    # Keras names a scope after the loss, and a scope name may not hold "+".
+    return SegmentationLoss(cross_entropy_weight, dice, name=name.replace("+", "-and-"))
 
 
 def soft_dice_loss(y_true, y_pred):

@@ -26,6 +26,7 @@ from helpers.blocks import (
     BN_SUFFIX,
     CROP_LAYER,
     INPUT_LAYER,
+    NEGATIVE_SLOPE,
     PAD_LAYER,
     RELU_SUFFIX,
     Padding,
@@ -105,14 +106,25 @@ def decoder_block(level: int) -> str:
     return f"up{level}"
 
 
-def double_conv(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
-    """The U-Net unit: two 3x3 convolutions with batch norm and ReLU."""
-    x = conv_bn(x, filters, 3, name=conv_layer(name, 1))
-    return conv_bn(x, filters, 3, name=conv_layer(name, 2))
+def double_conv(
+    x: keras.KerasTensor,
+    filters: int,
+    name: str,
+    negative_slope: float = NEGATIVE_SLOPE,
+) -> keras.KerasTensor:
+    """The U-Net unit: two 3x3 convolutions with batch norm and leaky ReLU."""
+    for conv in (1, 2):
+        x = conv_bn(
+            x, filters, 3, name=conv_layer(name, conv), negative_slope=negative_slope
+        )
+    return x
 
 
 def build_unet(
-    base_filters: int = 12, depth: int = 4, name: str = "unet"
+    base_filters: int = 12,
+    depth: int = 4,
+    negative_slope: float = NEGATIVE_SLOPE,
+    name: str = "unet",
 ) -> keras.Model:
     """U-Net: a symmetric encoder-decoder with a concatenated skip connection at every
     level.
@@ -128,10 +140,12 @@ def build_unet(
     # halves the resolution.
     skips = []
     for level in range(depth):
-        x = double_conv(x, base_filters * 2**level, name=encoder_block(level))
+        x = double_conv(
+            x, base_filters * 2**level, encoder_block(level), negative_slope
+        )
         skips.append(x)
         x = layers.MaxPooling2D(2, name=pool_layer(level))(x)
-    x = double_conv(x, base_filters * 2**depth, name=BOTTOM_BLOCK)
+    x = double_conv(x, base_filters * 2**depth, BOTTOM_BLOCK, negative_slope)
     # Decoder: upsample 2x, concatenate the encoder's features of the same level (the
     # skip), convolve.
     for level in reversed(range(depth)):
@@ -144,7 +158,9 @@ def build_unet(
         x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)(
             [skips[level], x]
         )
-        x = double_conv(x, base_filters * 2**level, name=decoder_block(level))
+        x = double_conv(
+            x, base_filters * 2**level, decoder_block(level), negative_slope
+        )
     # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding,
     # softmax.
     scores = layers.Conv2D(NUM_CLASSES, 1, name="scores")(x)
@@ -152,10 +168,14 @@ def build_unet(
 
 
 def residual_block(
-    x: keras.KerasTensor, filters: int, n_convs: int, name: str
+    x: keras.KerasTensor,
+    filters: int,
+    n_convs: int,
+    name: str,
+    negative_slope: float = NEGATIVE_SLOPE,
 ) -> keras.KerasTensor:
-    """V-Net residual block: ``n_convs`` 3x3 convolutions added to a shortcut, then
-    ReLU.
+    """V-Net residual block: ``n_convs`` 3x3 convolutions added to a shortcut, then a
+    leaky ReLU.
 
     The shortcut is the identity when the channel count is kept and a linear
     1x1 convolution where it changes, so the addition is always defined.
@@ -164,13 +184,23 @@ def residual_block(
     if x.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, name=name + SHORTCUT_SUFFIX)(x)
     for conv in range(1, n_convs + 1):
-        x = conv_bn(x, filters, 3, name=conv_layer(name, conv), relu=conv < n_convs)
+        x = conv_bn(
+            x,
+            filters,
+            3,
+            name=conv_layer(name, conv),
+            relu=conv < n_convs,
+            negative_slope=negative_slope,
+        )
     x = layers.Add(name=name + ADD_SUFFIX)([x, shortcut])
-    return layers.ReLU(name=name + RELU_SUFFIX)(x)
+    return layers.ReLU(negative_slope=negative_slope, name=name + RELU_SUFFIX)(x)
 
 
 def build_vnet(
-    base_filters: int = 10, depth: int = 4, name: str = "vnet"
+    base_filters: int = 10,
+    depth: int = 4,
+    negative_slope: float = NEGATIVE_SLOPE,
+    name: str = "vnet",
 ) -> keras.Model:
     """2D V-Net: residual blocks, strided convolutions instead of pooling, concatenated
     skips.
@@ -192,7 +222,8 @@ def build_vnet(
             x,
             base_filters * 2**level,
             min(level + 1, VNET_MAX_CONVS),
-            name=encoder_block(level),
+            encoder_block(level),
+            negative_slope,
         )
         skips.append(x)
         x = conv_bn(
@@ -201,9 +232,14 @@ def build_vnet(
             2,
             strides=2,
             name=encoder_block(level) + DOWNCONV_SUFFIX,
+            negative_slope=negative_slope,
         )
     x = residual_block(
-        x, base_filters * 2**depth, min(depth + 1, VNET_MAX_CONVS), name=BOTTOM_BLOCK
+        x,
+        base_filters * 2**depth,
+        min(depth + 1, VNET_MAX_CONVS),
+        BOTTOM_BLOCK,
+        negative_slope,
     )
     # Decoder: upsample 2x, concatenate the encoder's features of the same level (the
     # skip), a residual block.
@@ -215,6 +251,7 @@ def build_vnet(
             strides=2,
             transposed=True,
             name=decoder_block(level) + UPCONV_SUFFIX,
+            negative_slope=negative_slope,
         )
         x = layers.Concatenate(name=decoder_block(level) + CONCAT_SUFFIX)(
             [skips[level], x]
@@ -223,7 +260,8 @@ def build_vnet(
             x,
             base_filters * 2**level,
             min(level + 1, VNET_MAX_CONVS),
-            name=decoder_block(level),
+            decoder_block(level),
+            negative_slope,
         )
     # Output: a 1x1 convolution gives 11 class scores per pixel; crop the padding,
     # softmax.

@@ -38,6 +38,8 @@ class TrainSettings:
     * ``epochs`` of ``batch_size`` images; the learning rate starts at
       ``learning_rate`` and follows a cosine down to ``lr_floor`` times it at
       the end of the last epoch (``lr_floor=1`` keeps it constant).
+    * ``adam_beta_1``, ``adam_beta_2``, ``adam_epsilon``: the rest of the
+      optimiser, Adam (Keras' defaults), recorded so that a run names all of it.
     * ``patience``: stop after this many epochs without a lower validation loss;
       None trains every epoch, so the schedule always reaches its floor.
     * ``keep_best``: keep the weights of the epoch with the lowest validation
@@ -53,6 +55,9 @@ class TrainSettings:
     batch_size: int = 32
     learning_rate: float = 1e-3
     lr_floor: float = 0.01
+    adam_beta_1: float = 0.9
+    adam_beta_2: float = 0.999
+    adam_epsilon: float = 1e-7
     patience: int | None = 10
     keep_best: bool = True
     loss: str = "cross-entropy"
@@ -68,6 +73,11 @@ class TrainSettings:
             problems.append(f"batch_size={self.batch_size!r} (a whole number >= 1)")
         if not self.learning_rate > 0:
             problems.append(f"learning_rate={self.learning_rate!r} (> 0)")
+        for name in ("adam_beta_1", "adam_beta_2"):
+            if not 0 <= getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)!r} (a fraction 0..1)")
+        if not self.adam_epsilon > 0:
+            problems.append(f"adam_epsilon={self.adam_epsilon!r} (> 0)")
         if not 0 <= self.lr_floor <= 1:
             problems.append(
                 f"lr_floor={self.lr_floor!r} (a fraction 0..1 of the learning rate)"

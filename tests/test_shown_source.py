@@ -1,0 +1,48 @@
+"""The code a chapter shows with ``show_source`` is the code in ``helpers`` today: a
+change to a network fails here until the chapters that show it are executed again."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+
+import pytest
+
+from helpers.config import REPO_ROOT
+from helpers.source import show_source
+
+SHOWN = re.compile(r"^show_source\(([\w., ]+)\)\s*$")
+CHAPTERS = ["02_fcn", "03_unet", "04_vnet"]
+
+
+def _shown_cells(chapter: str) -> list[tuple[str, str]]:
+    """(the objects named, the source text the cell printed) of each show_source cell."""
+    notebook = json.loads((REPO_ROOT / "notebooks" / f"{chapter}.ipynb").read_text())
+    found = []
+    for cell in notebook["cells"]:
+        match = SHOWN.match("".join(cell["source"]))
+        if cell["cell_type"] == "code" and match:
+            printed = "".join(cell["outputs"][0]["data"]["text/plain"])
+            found.append((match.group(1), printed))
+    return found
+
+
+def _resolve(dotted: str):
+    """``models.build_unet`` -> the object ``helpers.models.build_unet``."""
+    module, name = dotted.strip().split(".")
+    return getattr(importlib.import_module(f"helpers.{module}"), name)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the networks now use leaky ReLUs; chapters 2-4 show the source they were "
+    "executed with and are executed again with the study retrained on today's recipe",
+)
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_chapter_shows_todays_source(chapter: str) -> None:
+    cells = _shown_cells(chapter)
+    assert cells
+    for names, printed in cells:
+        objects = [_resolve(name) for name in names.split(",")]
+        assert printed == show_source(*objects).data, names
