@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
@@ -12,6 +13,7 @@ from pandas.io.formats.style import Styler
 
 from helpers import (
     BACKGROUND,
+    blocks,
     data,
     inference,
     metrics,
@@ -21,7 +23,8 @@ from helpers import (
     study,
     training,
 )
-from helpers.config import COMMITTED_ARTIFACTS, Profile, artifacts_dir
+from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT, Profile, artifacts_dir
+from helpers.runs import MODEL_LABELS
 from helpers.settings import TrainSettings
 
 
@@ -277,4 +280,96 @@ def compare_variants(
     plt.show()
     return table.style.format("{:.4f}").set_caption(
         "Test scores of each variant, one seed each; the interval is over test images"
+    )
+
+
+def recipe_table(settings: TrainSettings | None = None) -> Styler:
+    """How the book's networks are trained, one row per part of the recipe, read from
+    the settings and the networks' building block."""
+    settings = settings or training.DEFAULT_SETTINGS
+    images = (
+        "composed afresh every epoch"
+        + (", each digit randomly changed" if settings.augment else "")
+        if settings.fresh_images
+        else "one fixed training split"
+    )
+    weights = (
+        "those of the epoch with the lowest validation loss"
+        if settings.keep_best
+        else "those of the last epoch"
+    )
+    rows = {
+        "training images": images,
+        "epochs": f"{settings.epochs}, batches of {settings.batch_size}",
+        "optimiser": f"Adam (beta1 {settings.adam_beta_1}, beta2 "
+        f"{settings.adam_beta_2}, epsilon {settings.adam_epsilon:g})",
+        "learning rate": f"{settings.learning_rate:g}, cosine decay to "
+        f"{settings.lr_floor * settings.learning_rate:g} at the end",
+        "loss": settings.loss,
+        "activations": f"leaky ReLU, slope {blocks.NEGATIVE_SLOPE:g} below zero",
+        "weights kept": weights,
+    }
+    table = pd.DataFrame({"the book's recipe": rows})
+    table.index.name = "part"
+    return table.style.set_caption(
+        "How every network of chapters 2-4 is trained (helpers.settings, preset 'book')"
+    )
+
+
+def seed_check_summary(report: dict) -> Styler:
+    """A seed check (``scripts/seed_check.py``) per model: runs, how many reached the
+    pass mark, and the lowest and median validation digit IoU after its last epoch."""
+    rows = []
+    for model in dict.fromkeys(run["model"] for run in report["runs"]):
+        runs = [run for run in report["runs"] if run["model"] == model]
+        final = [run["val_digit_iou"][-1] for run in runs]
+        mark = report["pass_digit_iou"]
+        rows.append(
+            {
+                "model": MODEL_LABELS.get(model, model),
+                "seeds": ", ".join(str(run["seed"]) for run in runs),
+                "reached the mark": sum(value >= mark for value in final),
+                "lowest digit IoU": min(final),
+                "median digit IoU": float(np.median(final)),
+            }
+        )
+    return (
+        pd.DataFrame(rows)
+        .set_index("model")
+        .style.format("{:.3f}", subset=["lowest digit IoU", "median digit IoU"])
+        .set_caption(
+            f"Validation mean IoU over the digits after the first {report['epochs']} "
+            f"epochs of the recipe; the mark is {report['pass_digit_iou']}"
+        )
+    )
+
+
+def read_seed_check(name: str) -> dict:
+    """The committed seed check ``benchmarks/results/seed-check-<name>.json``."""
+    return json.loads(
+        (REPO_ROOT / "benchmarks" / "results" / f"seed-check-{name}.json").read_text()
+    )
+
+
+def seed_check_runs(report: dict) -> Styler:
+    """A seed check run by run: the validation digit IoU after each epoch, and the share
+    of digit pixels with every last feature off after the last one."""
+    rows = [
+        {
+            "model": MODEL_LABELS.get(run["model"], run["model"]),
+            "seed": run["seed"],
+            **{
+                f"digit IoU, epoch {epoch}": value
+                for epoch, value in enumerate(run["val_digit_iou"], start=1)
+            },
+            "digit pixels with all features off": run["val_silent_foreground"][-1],
+        }
+        for run in report["runs"]
+    ]
+    return (
+        pd.DataFrame(rows)
+        .set_index(["model", "seed"])
+        .style.format("{:.3f}")
+        .format("{:.0%}", subset=["digit pixels with all features off"])
+        .set_caption("Validation figures after each epoch of the recipe's first epochs")
     )

@@ -20,6 +20,13 @@ DATA = {"sizes": [40, 16, 16], "seed": 0}
 ENTRY = {"run": "unet", "model": "unet", "preset": "book", "seeds": [0, 1]}
 
 
+def config_of(job: study.Job, manifest: study.Manifest, mode: str) -> dict:
+    """The job's config.json, with its network's digest built in this process."""
+    from helpers.architecture import digest_of
+
+    return study.job_config(job, manifest, mode, digest_of(job.model, job.model_kwargs))
+
+
 def write_manifest(folder: Path, runs: list, **extra) -> Path:
     path = folder / "manifest.json"
     path.write_text(json.dumps({"name": "test", "data": DATA, "runs": runs, **extra}))
@@ -38,14 +45,16 @@ def test_the_committed_manifest_holds_the_study_of_the_book():
         "fcn16s",
         "fcn32s",
         "vnet-dice",
+        "vnet-batch-dice",
         "unet-original-budget",
         "vnet-original-budget",
     }
     by_run = {job.run: job for job in manifest.jobs}
     assert (
-        by_run["vnet-dice"].settings.loss == "dice"
-        and by_run["vnet"].settings.loss == "cross-entropy"
-    )
+        by_run["vnet"].settings.loss,
+        by_run["vnet-dice"].settings.loss,
+        by_run["vnet-batch-dice"].settings.loss,
+    ) == ("cross-entropy", "dice", "cross-entropy+batch-dice")
     assert (
         by_run["unet-original-budget"].settings.epochs,
         by_run["vnet-original-budget"].settings.epochs,
@@ -119,11 +128,11 @@ def test_a_folder_of_another_run_stops_the_plan_and_is_left_alone(tmp_path):
     manifest = study.read_manifest(write_manifest(tmp_path, [ENTRY]))
     folder = manifest.jobs[1].folder(tmp_path / "artifacts")
     folder.mkdir(parents=True)
-    other = study.job_config(manifest.jobs[1], manifest, "quick") | {"seed": 7}
+    other = config_of(manifest.jobs[1], manifest, "quick") | {"seed": 7}
     artifacts.write_json(folder / artifacts.CONFIG_FILE, other)
     with pytest.raises(
         RunFolderConflict,
-        match=r"nothing was started(.|\n)*unet seed 1: .*seed: 7 there, 1 here",
+        match=r"nothing was started(.|\n)*unet seed 1: .*seed: 7 -> 1",
     ):
         study.plan(manifest, "quick", tmp_path / "artifacts")
     assert [path.name for path in folder.iterdir()] == [artifacts.CONFIG_FILE]
@@ -140,7 +149,7 @@ def test_the_plan_skips_finished_runs_and_resumes_unfinished_ones(tmp_path):
         job.folder(root).mkdir(parents=True)
         for name in files:
             artifacts.write_json(
-                job.folder(root) / name, study.job_config(job, manifest, "quick")
+                job.folder(root) / name, config_of(job, manifest, "quick")
             )
     states = study.plan(manifest, "quick", root)
     assert [
@@ -197,13 +206,33 @@ def test_a_fresh_image_entry_and_a_fixed_split_entry_run_quick_then_are_skipped(
     for job in manifest.jobs:
         assert (job.folder(root) / artifacts.CONFUSIONS_FILE).is_file(), job.label
         stored = artifacts.read_json(job.folder(root) / artifacts.RUN_FILE)["config"]
-        assert stored == artifacts.to_json(study.job_config(job, manifest, "quick")), (
-            job.label
-        )
+        assert stored == artifacts.to_json(config_of(job, manifest, "quick")), job.label
     assert "[4/4 done" in first.stdout and "s left]" in first.stdout
     second = run_study(str(path), "--quick", "--artifacts", str(root))
     assert second.returncode == 0 and "4 finished (skipped)" in second.stdout
     assert "started" not in second.stdout
+
+
+def test_the_architectures_built_in_a_child_process_are_those_built_here(tmp_path):
+    from helpers.architecture import digest_of
+
+    vnet = {"run": "vnet-small", "model": "vnet", "seeds": [0]}
+    narrow = {**ENTRY, "run": "unet-narrow", "model_kwargs": {"base_filters": 4}}
+    manifest = study.read_manifest(write_manifest(tmp_path, [ENTRY, vnet, narrow]))
+    assert study.architectures(manifest.jobs) == {
+        job.label: digest_of(job.model, job.model_kwargs) for job in manifest.jobs
+    }
+
+
+def test_a_network_that_cannot_be_built_stops_the_plan_naming_it(tmp_path):
+    narrow = {**ENTRY, "model_kwargs": {"base_filter": 4}}
+    manifest = study.read_manifest(write_manifest(tmp_path, [narrow]))
+    with pytest.raises(
+        study.ManifestError,
+        match=r"cannot be built: model 'unet' with \{'base_filter': 4\}: .*keyword",
+    ):
+        study.plan(manifest, "quick", tmp_path / "artifacts")
+    assert not (tmp_path / "artifacts").exists()
 
 
 def test_the_committed_manifest_plans_against_the_committed_runs_without_a_conflict():
@@ -244,7 +273,7 @@ def test_a_folder_of_a_run_made_by_older_code_is_planned_to_train_again(tmp_path
     manifest = study.read_manifest(write_manifest(tmp_path, [ENTRY]))
     folder = manifest.jobs[0].folder(tmp_path)
     folder.mkdir(parents=True)
-    config = study.job_config(manifest.jobs[0], manifest, "quick")
+    config = config_of(manifest.jobs[0], manifest, "quick")
     older = {
         **config,
         "data": {**config["data"], "generator": config["data"]["generator"] - 1},
@@ -265,6 +294,7 @@ def test_runs_of_several_seeds_train_first_seed_by_seed_then_the_single_runs():
         "fcn16s seed 0",
         "fcn32s seed 0",
         "vnet-dice seed 0",
+        "vnet-batch-dice seed 0",
         "unet-original-budget seed 0",
         "vnet-original-budget seed 0",
     ]
@@ -282,12 +312,20 @@ def test_the_readme_quotes_the_time_report_of_the_committed_study():
     assert f"    {report}\n" in (REPOSITORY / "README.md").read_text()
 
 
-def test_the_time_report_counts_finished_runs_and_sums_their_hours(tmp_path):
+def test_the_time_report_counts_runs_of_todays_code_and_sums_their_hours(tmp_path):
+    """Seed 0 finished by today's code counts; seed 1, finished by older code (a config
+    of other fields), does not."""
     manifest = study.read_manifest(write_manifest(tmp_path, [ENTRY]))
-    folder = tmp_path / "unet" / "seed-0"
-    folder.mkdir(parents=True)
+    digests = study.architectures(manifest.jobs)
     facts = {"device": "CPU", "versions": {"backend": "jax"}, "train_seconds": 5400}
-    artifacts.write_json(folder / artifacts.RUN_FILE, facts)
+    for job in manifest.jobs:
+        folder = job.folder(tmp_path)
+        folder.mkdir(parents=True)
+        config = study.job_config(job, manifest, "full", digests[job.label])
+        if job.seed == 1:
+            config = {**config, "older_field": True}
+        artifacts.write_json(folder / artifacts.CONFIG_FILE, config)
+        artifacts.write_json(folder / artifacts.RUN_FILE, facts)
     assert study.time_report(manifest, tmp_path) == (
         "1 of 2 runs finished, trained for 1.5 h on CPU (jax)"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 import nbformat
 import pytest
+from committed_study import RETRAINED_NEXT
 from test_colab import changes_in, execute_in, fresh_runtime
 
 from helpers import chapter, config, training
@@ -46,6 +47,7 @@ def variant_run(name: str) -> training.TrainResult:
     return chapter.train_study_run(name, config.PROFILES["full"])
 
 
+@RETRAINED_NEXT
 @pytest.mark.parametrize(
     "run_name, step",
     [(name, main_run) for name in CHAPTERS.values()]
@@ -75,6 +77,7 @@ def chapter_cells(notebook: Path) -> list[nbformat.NotebookNode]:
     return [cells[0], cells[1], nbformat.v4.new_code_cell(NO_TRAINING), step]
 
 
+@RETRAINED_NEXT
 @pytest.mark.parametrize("notebook", list(CHAPTERS), ids=str)
 def test_on_a_fresh_colab_runtime_the_training_step_loads_the_cloned_run(
     notebook, tmp_path, monkeypatch
