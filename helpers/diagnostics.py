@@ -8,7 +8,9 @@ through the features there. A network that has learned to tell foreground
 from background this way can never learn which digit a stroke is, since the
 loss that would teach it reaches no weight. :func:`silent_foreground`
 measures that share on images with known masks, and :class:`SilenceMonitor`
-records it in a run's history every epoch.
+records it in a run's history every epoch. It is a stall's warning sign for
+plain ReLUs; a leaky ReLU (:data:`helpers.blocks.NEGATIVE_SLOPE`) still passes
+part of its gradient below zero, so there a large share is harmless.
 """
 
 from __future__ import annotations

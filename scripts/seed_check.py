@@ -258,12 +258,16 @@ def main() -> None:
             records.append(future.result())
             print(f"[{done}/{len(jobs)}] {_table_line(records[-1])}", flush=True)
     shutil.rmtree(work)
+    from helpers.architecture import digest_of
     from helpers.machine import versions
 
     report = {
         "recipe": args.preset,
         "settings": _recipe(args).as_dict(),
         "model_kwargs": model_kwargs,
+        "architectures": {
+            model: digest_of(model, model_kwargs) for model in args.models
+        },
         "epochs": args.epochs,
         "profile": _profile(args).as_dict(),
         "pass_digit_iou": PASS_DIGIT_IOU,

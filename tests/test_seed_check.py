@@ -10,6 +10,7 @@ import runpy
 
 import pytest
 
+from helpers.architecture import digest_of
 from helpers.config import REPO_ROOT
 from helpers.runs import BOOK_MODELS
 from helpers.settings import PRESETS
@@ -42,6 +43,12 @@ def test_the_committed_check_is_of_todays_book_recipe():
     assert report["settings"] == PRESETS["book"].as_dict()
     assert report["model_kwargs"] == {}
     assert report["pass_digit_iou"] == SCRIPT["PASS_DIGIT_IOU"]
+
+
+def test_the_committed_check_trained_todays_networks():
+    """A change to a network (a width, an activation) makes the check stale."""
+    architectures = _read(BOOK_CHECK)["architectures"]
+    assert architectures == {model: digest_of(model, {}) for model in BOOK_MODELS}
 
 
 def test_the_committed_check_has_seeds_0_to_9_of_the_three_models():

@@ -113,15 +113,7 @@ def test_a_last_partial_batch_predicts_like_a_full_one(finished, dataset):
 
 def test_a_finished_run_is_loaded_not_retrained(finished, dataset):
     recorder = EpochRecorder()
-    again = training.train(
-        "unet",
-        dataset,
-        settings=ONE_EPOCH,
-        profile=TINY,
-        model_kwargs=SMALL_UNET,
-        run_dir=finished.run_dir,
-        callbacks=[recorder],
-    )
+    again = train_small_unet(dataset, finished.run_dir, [recorder], ONE_EPOCH)
     assert (
         recorder.epochs == []
         and again.facts == finished.facts
@@ -624,14 +616,7 @@ def test_a_finished_run_of_another_network_is_refused_not_loaded(
         training.RunFolderConflict,
         match=rf"architecture: '0{{16}}' -> '{digest}'.*retrain=True",
     ):
-        training.train(
-            "unet",
-            dataset,
-            settings=ONE_EPOCH,
-            profile=TINY,
-            model_kwargs=SMALL_UNET,
-            run_dir=run_dir,
-        )
+        train_small_unet(dataset, run_dir, settings=ONE_EPOCH)
     assert folder_files(run_dir) == before
 
 
@@ -787,29 +772,14 @@ def test_a_committed_run_made_by_older_code_is_refused_and_left_as_it_was(
         match=r"committed run made by older code \(stored -> wanted: seeds: \(absent\) "
         r"-> \{'weights': \d+, 'data': \d+\}\).*retrain=True",
     ):
-        training.train(
-            "unet",
-            dataset,
-            settings=ONE_EPOCH,
-            profile=TINY,
-            model_kwargs=SMALL_UNET,
-            run_dir=run_dir,
-        )
+        train_small_unet(dataset, run_dir, settings=ONE_EPOCH)
     assert folder_files(run_dir) == before
 
 
 def test_a_scratch_run_made_by_older_code_is_trained_again(finished, dataset, tmp_path):
     run_dir = stale_copy(finished, tmp_path / "run")
     recorder = EpochRecorder()
-    again = training.train(
-        "unet",
-        dataset,
-        settings=ONE_EPOCH,
-        profile=TINY,
-        model_kwargs=SMALL_UNET,
-        run_dir=run_dir,
-        callbacks=[recorder],
-    )
+    again = train_small_unet(dataset, run_dir, [recorder], ONE_EPOCH)
     assert recorder.epochs == [0] and "seeds" in again.facts["config"]
 
 
