@@ -345,10 +345,9 @@ def seed_check_summary(report: dict) -> Styler:
 
 
 def read_seed_check(name: str) -> dict:
-    """The committed seed check ``benchmarks/results/seed-check-<name>.json``."""
-    return json.loads(
-        (REPO_ROOT / "benchmarks" / "results" / f"seed-check-{name}.json").read_text()
-    )
+    """The committed seed check ``benchmarks/results/seed-check/<name>.json``."""
+    path = REPO_ROOT / "benchmarks" / "results" / "seed-check" / f"{name}.json"
+    return json.loads(path.read_text())
 
 
 def seed_check_runs(report: dict) -> Styler:

@@ -4,7 +4,7 @@ check that it has begun to tell the digits apart.
     python scripts/seed_check.py [--models fcn8s unet vnet] [--seeds 0-9]
         [--preset book] [--settings JSON] [--epochs 3] [--model-kwargs JSON]
         [--parallel 2]
-        [--out benchmarks/results/seed-check-book.json] [--quick]
+        [--out benchmarks/results/seed-check/book.json] [--quick]
 
 Each run trains with the recipe's own schedule (the first ``--epochs`` of its
 epochs, not a shorter schedule) on the book's data, in a scratch folder, one
@@ -238,7 +238,7 @@ def main() -> None:
         _worker(args)
         return
     out = args.out or (
-        REPOSITORY / "benchmarks" / "results" / f"seed-check-{args.preset}.json"
+        REPOSITORY / "benchmarks" / "results" / "seed-check" / f"{args.preset}.json"
     )
     jobs = [(model, seed) for seed in args.seeds for model in args.models]
     print(

@@ -16,9 +16,9 @@ from helpers.runs import BOOK_MODELS
 from helpers.settings import PRESETS
 
 SCRIPT = runpy.run_path(str(REPO_ROOT / "scripts" / "seed_check.py"))
-RESULTS = REPO_ROOT / "benchmarks" / "results"
-BOOK_CHECK = RESULTS / "seed-check-book.json"
-RELU_CHECK = RESULTS / "seed-check-book-relu.json"
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "seed-check"
+BOOK_CHECK = RESULTS / "book.json"
+RELU_CHECK = RESULTS / "book-relu.json"
 
 
 def _read(path):
