@@ -10,7 +10,7 @@ so the notebooks that nbval runs inherit it too; it is removed when the session 
 unless ``SEGBOOK_KEEP_SCRATCH`` is set. The one file read from outside is MNIST:
 Keras' cache file ``mnist.npz`` (``python scripts/fetch_mnist.py`` or
 ``keras.datasets.mnist.load_data()`` puts it there) is copied into the scratch Keras
-folder, where ``helpers.mnist.load_mnist`` reads it.
+folder, where ``helpers.data.mnist.load_mnist`` reads it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import mnist
+from helpers.data import mnist
 
 SCRATCH_ENV = "SEGBOOK_TEST_SCRATCH"
 SCRATCH = Path(tempfile.mkdtemp(prefix="segbook-tests-")).resolve()
@@ -75,9 +75,9 @@ TINY_PROFILE_SIZES = (16, 8, 8)
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory):
     """A small generated M2NIST data set (16 / 8 / 8 images), shared by the tests that
     train."""
-    from helpers import data
+    from helpers.data import splits
 
-    return data.generate(
+    return splits.generate(
         TINY_PROFILE_SIZES,
         seed=1,
         cache=tmp_path_factory.mktemp("cache"),
@@ -89,11 +89,11 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory):
 def tiny_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory):
     """A finished one-epoch run of a small U-Net on :func:`tiny_dataset`, shared by the
     tests that read a run."""
-    from helpers import training
     from helpers.config import Profile
-    from helpers.settings import TrainSettings
+    from helpers.train import loop
+    from helpers.train.recipe import TrainSettings
 
-    return training.train(
+    return loop.train(
         "unet",
         tiny_dataset,
         settings=TrainSettings(epochs=1, batch_size=8, patience=5),
@@ -103,16 +103,24 @@ def tiny_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory):
     )
 
 
+BOOK_BUILD_ENV = "SEGBOOK_BOOK_BUILD"
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole book built once per test session, with warnings as errors, into the
-    scratch folder; its HTML folder."""
+    """The whole book built once per test session, with warnings as errors; its HTML
+    folder.
+
+    It is built into the scratch folder, or where ``$SEGBOOK_BOOK_BUILD`` names
+    (``.ci/run`` names the repository, so that CI builds the book once and keeps
+    it in ``_build/``).
+    """
     import subprocess
     import sys
 
     from helpers.config import REPO_ROOT
 
-    out = tmp_path_factory.mktemp("book")
+    out = Path(os.environ.get(BOOK_BUILD_ENV) or tmp_path_factory.mktemp("book"))
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [
         str(jupyter_book),

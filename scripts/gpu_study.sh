@@ -23,7 +23,7 @@ status=0
 
 if [[ $phase == study || $phase == all ]]; then
     work=$(mktemp -d)
-    timeout "${SEGBOOK_STUDY_SECONDS:-3600}" "$python" scripts/study.py scripts/study.json $quick \
+    timeout "${SEGBOOK_STUDY_SECONDS:-3600}" "$python" scripts/study.py artifacts/study.json $quick \
         --parallel "${SEGBOOK_PARALLEL:-14}" --artifacts "$work/artifacts" 2>&1 | tee "$out/study.log" || status=$?
     tar -czf "$out/study-logs.tar.gz" -C "$work/artifacts" logs || status=$?
     rm -r "$work/artifacts/logs"

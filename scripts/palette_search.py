@@ -41,7 +41,8 @@ import time
 import numpy as np
 from matplotlib.colors import to_hex, to_rgb
 
-from helpers import CLASS_NAMES, NUM_CLASSES, palette
+from helpers import CLASS_NAMES, NUM_CLASSES
+from helpers.book import palette
 
 LEVELS = 21
 """sRGB values per channel on the candidate grid: 0, 12.75, ..., 255."""

@@ -12,7 +12,7 @@ process per run, ``--parallel`` at a time with one thread each. After every
 epoch it records the validation loss, the mean IoU over the digits
 (``val_digit_iou``) and the share of digit pixels that the network describes
 with all its last features off (``val_silent_foreground``, see
-:mod:`helpers.diagnostics`). A run passes when its validation digit IoU after
+:mod:`helpers.evaluate.diagnostics`). A run passes when its validation digit IoU after
 the last epoch is at least :data:`PASS_DIGIT_IOU`. The table is printed and
 written as JSON, one record per run (model, seed, passed, the per-epoch
 figures), with the recipe, the data, the device and the versions.
@@ -37,7 +37,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from helpers import artifacts, config, settings  # noqa: E402
+from helpers import config  # noqa: E402
+from helpers.train import artifacts, recipe  # noqa: E402
 
 PASS_DIGIT_IOU = 0.01
 """The validation mean IoU over the digits a run must reach within the check's epochs.
@@ -90,19 +91,19 @@ class _StopAfter:
 def check_run(
     model: str,
     seed: int,
-    recipe: settings.TrainSettings,
+    settings: recipe.TrainSettings,
     epochs: int,
     model_kwargs: dict,
     profile: config.Profile,
     folder: Path,
 ) -> dict:
-    """Train one model and seed for ``epochs`` epochs of ``recipe``; its record for the
-    check."""
-    from helpers import training
+    """Train one model and seed for ``epochs`` epochs of ``settings``; its record for
+    the check."""
+    from helpers.train import loop
 
-    result = training.train(
+    result = loop.train(
         model,
-        settings=recipe,
+        settings=settings,
         profile=profile,
         model_kwargs=model_kwargs,
         seed=seed,
@@ -142,8 +143,8 @@ def _worker(args: argparse.Namespace) -> None:
     artifacts.write_json(Path(args.record), record)
 
 
-def _recipe(args: argparse.Namespace) -> settings.TrainSettings:
-    return settings.preset(args.preset).but(**json.loads(args.settings))
+def _recipe(args: argparse.Namespace) -> recipe.TrainSettings:
+    return recipe.preset(args.preset).but(**json.loads(args.settings))
 
 
 def _profile(args: argparse.Namespace) -> config.Profile:
@@ -203,7 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["fcn8s", "unet", "vnet"])
     parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-9"))
-    parser.add_argument("--preset", default="book", choices=sorted(settings.PRESETS))
+    parser.add_argument("--preset", default="book", choices=sorted(recipe.PRESETS))
     parser.add_argument(
         "--settings",
         default="{}",
@@ -258,8 +259,8 @@ def main() -> None:
             records.append(future.result())
             print(f"[{done}/{len(jobs)}] {_table_line(records[-1])}", flush=True)
     shutil.rmtree(work)
-    from helpers.architecture import digest_of
-    from helpers.machine import versions
+    from helpers.nets.architecture import digest_of
+    from helpers.train.machine import versions
 
     report = {
         "recipe": args.preset,

@@ -1,7 +1,8 @@
 """Run a study: every run of a manifest (models x seeds x variants), several side by
 side on one GPU.
 
-    python scripts/study.py [scripts/study.json] [--quick] [--parallel N] [--threads T]
+    python scripts/study.py [artifacts/study.json] [--quick] [--parallel N]
+    [--threads T]
     [--artifacts DIR] [--report] [--retrain-stale]
 
 Finished runs are skipped, interrupted ones resume from their last finished
@@ -17,7 +18,7 @@ leaves a large GPU mostly idle, so side-by-side runs finish the study sooner.
 manifest in the quick profile (one epoch on a tiny subset) into a scratch
 folder: a check of the manifest and the code path in minutes on a CPU. Each
 run's output goes to ``<artifacts>/logs/``. Runs of several seeds train first,
-seed by seed, then the single runs (:func:`helpers.study.training_order`).
+seed by seed, then the single runs (:func:`helpers.train.study.training_order`).
 ``--report`` prints how many runs are finished and their training time.
 On a CPU, ``--parallel 2 --threads 1`` trains one run per core
 (``benchmarks/cpu_threads.py`` compares it with one run on both cores).
@@ -36,7 +37,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from helpers import artifacts, config, runs, study  # noqa: E402
+from helpers import config  # noqa: E402
+from helpers.train import artifacts, runs, study  # noqa: E402
 
 MEMORY_SHARE_ENV = "SEGBOOK_GPU_MEMORY_SHARE"
 
@@ -57,10 +59,10 @@ def run_job(
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    from helpers import training
+    from helpers.train import loop
 
     dataset = manifest.dataset()
-    training.train(
+    loop.train(
         job.model,
         dataset,
         settings=job.settings,

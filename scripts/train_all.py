@@ -4,7 +4,7 @@ artifacts.
     python scripts/train_all.py [--models fcn8s unet vnet] [--retrain] [--seed 0]
     [--preset book] [--loss LOSS]
 
-The chapters call ``helpers.training.train`` with the same settings, so after
+The chapters call ``helpers.train.loop.train`` with the same settings, so after
 this script they load these runs instead of training again. It needs no
 Jupyter, so it also runs on a GPU machine under ``KERAS_BACKEND=jax``.
 """
@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from helpers import artifacts, machine, settings, training
 from helpers.config import current_profile
-from helpers.models import MODEL_BUILDERS
-from helpers.runs import BOOK_MODELS
+from helpers.nets.names import BOOK_MODELS
+from helpers.nets.registry import MODEL_BUILDERS
+from helpers.train import artifacts, loop, machine, recipe
 
 
 def main() -> None:
@@ -38,12 +38,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--preset",
-        choices=sorted(settings.PRESETS),
+        choices=sorted(recipe.PRESETS),
         default="book",
         help="the training recipe",
     )
     parser.add_argument(
-        "--loss", choices=list(settings.LOSSES), help="another loss than the preset's"
+        "--loss", choices=list(recipe.LOSSES), help="another loss than the preset's"
     )
     args = parser.parse_args()
 
@@ -53,11 +53,11 @@ def main() -> None:
     )
     for name in args.models:
         start = time.perf_counter()
-        recipe = settings.preset(args.preset).but(
+        settings = recipe.preset(args.preset).but(
             **({"loss": args.loss} if args.loss else {})
         )
-        result = training.train(
-            name, settings=recipe, seed=args.seed, retrain=args.retrain
+        result = loop.train(
+            name, settings=settings, seed=args.seed, retrain=args.retrain
         )
         scores = artifacts.read_json(result.run_dir / artifacts.METRICS_FILE)
         print(

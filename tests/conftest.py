@@ -15,9 +15,9 @@ from coded_digits import label_coded
 def mnist_pool() -> tuple[np.ndarray, np.ndarray]:
     """The first 300 MNIST training digits and their labels: real handwriting of every
     class 0-9."""
-    from helpers import data
+    from helpers.data import splits
 
-    pixels, labels = data.training_digits()
+    pixels, labels = splits.training_digits()
     assert set(labels[:300].tolist()) == set(range(10))
     return pixels[:300], labels[:300]
 

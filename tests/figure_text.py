@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 
+import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
+
+from helpers.book.style import PAGE_WIDTH_IN
 
 
 def drawn_texts(fig: Figure) -> list[Text]:
@@ -78,3 +82,36 @@ def texts_outside_their_boxes(fig: Figure, margin_px: float = 3) -> list[str]:
                 ):
                     outside.append(text.get_text())
     return outside
+
+
+def shown_scale(fig: Figure) -> float:
+    """How much the book's page shrinks ``fig``: 1, or less for a figure saved wider
+    than :data:`PAGE_WIDTH_IN`.
+
+    The width is the one saved with ``bbox_inches="tight"``: the tight bounding
+    box of what is drawn, padded by ``savefig.pad_inches`` on each side. Draws the
+    figure to measure it.
+    """
+    fig.canvas.draw()
+    width = (
+        fig.get_tightbbox(fig.canvas.get_renderer()).width
+        + 2 * plt.rcParams["savefig.pad_inches"]
+    )
+    return min(1.0, PAGE_WIDTH_IN / width)
+
+
+def smallest_shown_text_pt(fig: Figure) -> float:
+    """Size in points of the smallest visible, non-empty text of ``fig``, as the
+    book's page shows it.
+
+    Covers every :class:`~matplotlib.text.Text` of the figure (titles, axis and
+    tick labels, legends, annotations, heatmap numbers), scaled by
+    :func:`shown_scale`; ``inf`` for a figure without text.
+    """
+    scale = shown_scale(fig)
+    sizes = [
+        text.get_fontsize()
+        for text in fig.findobj(Text)
+        if text.get_visible() and text.get_text().strip()
+    ]
+    return float(min(sizes, default=math.inf) * scale)

@@ -1,11 +1,11 @@
-"""Specification of helpers.architecture: one digest per network structure, the same for
+"""Specification of helpers.nets.architecture: one digest per network structure, the same for
 the same builder, another for any change of a layer."""
 
 import keras
 import pytest
 
-from helpers import architecture
-from helpers.architecture import architecture_digest
+from helpers.nets import architecture
+from helpers.nets.architecture import architecture_digest
 
 SMALL_UNET = {"base_filters": 4, "depth": 2}
 

@@ -14,8 +14,8 @@ import keras
 import pytest
 
 from helpers.config import REPO_ROOT
-from helpers.models import build_model, count_flops
-from helpers.runs import BOOK_MODELS
+from helpers.nets.names import BOOK_MODELS
+from helpers.nets.registry import build_model, count_flops
 
 SCRIPT = REPO_ROOT / "benchmarks" / "speed.py"
 TRAINING_CHANGES = {

@@ -1,4 +1,4 @@
-"""Specification of helpers.chapter: the steps chapters 2-4 share show the run's saved
+"""Specification of helpers.book.chapter: the steps chapters 2-4 share show the run's saved
 numbers."""
 
 import dataclasses
@@ -14,7 +14,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import artifacts, chapter, config, metrics, models, results, training
+from helpers import config
+from helpers.book import chapter
+from helpers.evaluate import metrics
+from helpers.nets import registry
+from helpers.train import artifacts, loop, resume, runs
 
 
 def test_the_scores_shown_are_those_the_run_saved(tiny_run, capsys):
@@ -40,8 +44,8 @@ def test_predictions_are_scored_per_image_and_drawn_twice(
 
 
 def test_the_budget_table_has_a_row_per_model(capsys):
-    table = chapter.budget_table(models.build_model("unet")).data
-    assert list(table.index) == list(models.MODEL_BUILDERS)
+    table = chapter.budget_table(registry.build_model("unet")).data
+    assert list(table.index) == list(registry.MODEL_BUILDERS)
     assert "unet:" in capsys.readouterr().out
 
 
@@ -51,7 +55,7 @@ def test_the_seed_report_has_a_row_per_committed_seed_and_one_figure(
     shown = []
     monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
     table = chapter.seed_report("fcn8s").data
-    study = results.load_study()["fcn8s"]
+    study = runs.load_study()["fcn8s"]
     assert list(table.index) == [run.seed for run in study]
     assert table["mean IoU (digits)"].tolist() == [
         run.metrics["mean_iou_digits"] for run in study
@@ -128,7 +132,7 @@ def test_a_study_run_trains_with_its_manifest_entrys_model_and_settings(
     calls = []
     monkeypatch.setenv(config.ARTIFACTS_ENV, str(tmp_path))
     monkeypatch.setattr(
-        training, "train", lambda model, **kwargs: calls.append((model, kwargs))
+        loop, "train", lambda model, **kwargs: calls.append((model, kwargs))
     )
     chapter.train_study_run("vnet-dice", config.PROFILES["quick"])
     [(model, kwargs)] = calls
@@ -136,9 +140,7 @@ def test_a_study_run_trains_with_its_manifest_entrys_model_and_settings(
     assert kwargs["run_dir"] == tmp_path / "vnet-dice" / "seed-0"
 
 
-def variant_of(
-    run: training.TrainResult, name: str, folder: Path
-) -> training.TrainResult:
+def variant_of(run: resume.TrainResult, name: str, folder: Path) -> resume.TrainResult:
     """A copy of ``run`` filed as run ``name`` (its label is that name's)."""
     run_dir = folder / name / "seed-0"
     shutil.copytree(run.run_dir, run_dir)
@@ -152,7 +154,7 @@ def test_variants_are_compared_on_the_same_test_images_with_their_gains(
     monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
     variants = [variant_of(tiny_run, name, tmp_path) for name in ("fcn16s", "fcn8s")]
     table = chapter.compare_variants(variants, tiny_dataset.test, n=2).data
-    saved = results.load_run(variants[0].run_dir).metrics["mean_iou_digits"]
+    saved = runs.load_run(variants[0].run_dir).metrics["mean_iou_digits"]
     assert list(table.index) == ["FCN-16s", "FCN-8s"]
     assert table["mean IoU (digits)"].tolist() == [saved, saved]
     assert "FCN-8s minus FCN-16s: +0.0000" in capsys.readouterr().out

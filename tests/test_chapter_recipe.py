@@ -1,7 +1,8 @@
 """Specification of the recipe and seed-check tables that chapter 1 shows."""
 
-from helpers import blocks, chapter
-from helpers.settings import PRESETS
+from helpers.book import chapter
+from helpers.nets import blocks
+from helpers.train.recipe import PRESETS
 
 REPORT = {
     "epochs": 3,

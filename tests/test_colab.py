@@ -1,10 +1,14 @@
 """A chapter opened on a fresh Colab runtime starts: it clones the book from the address
-the launch buttons use.
+the launch buttons use, imports ``helpers`` from the clone, and its training step
+loads the cloned run instead of training.
 
-The simulation runs the start of a chapter (its setup cell, then its imports)
-in an empty folder with a kernel that cannot import ``helpers`` (the editable
-install is hidden), and points the clone at a snapshot of this working tree,
-so that no network is needed. The rest of every chapter runs under nbval.
+The simulation runs the start of a chapter (its setup cell, its imports, its
+training step) in an empty folder with a kernel that cannot import
+``helpers`` (the editable install is hidden), and points the clone at a
+snapshot of this working tree, so that no network is needed. Every chapter
+has the same setup cell and the same training step (tested below and in
+``test_training_step.py``), so one chapter runs there; the rest of every
+chapter runs under nbval.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import nbclient
 import nbformat
 import pytest
 import yaml
+from committed_study import RETRAINED_NEXT
 
+from helpers import config
 from helpers.config import REPO_ROOT
 
 CHAPTERS = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
@@ -150,17 +156,46 @@ def changes_in(clone: Path) -> str:
     ).stdout
 
 
-def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(
+TRAINING_STEP = "chapter.train_and_report(MODEL_NAME, profile)"
+NO_TRAINING = (
+    "import keras\n\n"
+    "def _refuse(*args, **kwargs):\n"
+    "    raise RuntimeError('the training step trained')\n\n"
+    "keras.Model.fit = _refuse"
+)
+PROBE = "import helpers\nprint('helpers from', helpers.__file__)"
+
+
+def chapter_start(notebook: Path) -> list[nbformat.NotebookNode]:
+    """The setup cell, the imports, a probe of where ``helpers`` comes from, and the
+    training step, with training refused."""
+    cells = [
+        cell for cell in nbformat.read(notebook, 4).cells if cell.cell_type == "code"
+    ]
+    step = next(cell for cell in cells if TRAINING_STEP in cell.source)
+    return [
+        cells[0],
+        cells[1],
+        nbformat.v4.new_code_cell(PROBE),
+        nbformat.v4.new_code_cell(NO_TRAINING),
+        step,
+    ]
+
+
+@pytest.mark.parametrize("notebook", ["02_fcn", "03_unet", "04_vnet"])
+def test_every_architecture_chapter_trains_with_the_same_step(notebook: str) -> None:
+    """So that one chapter's training step on a fresh runtime stands for all three."""
+    cells = nbformat.read(REPO_ROOT / "notebooks" / f"{notebook}.ipynb", 4).cells
+    assert any(
+        TRAINING_STEP in cell.source for cell in cells if cell.cell_type == "code"
+    )
+
+
+@RETRAINED_NEXT
+def test_a_chapter_on_a_fresh_runtime_clones_the_book_and_loads_the_cloned_run(
     tmp_path: Path, monkeypatch
 ) -> None:
-    chapter = nbformat.read(CHAPTERS[0], as_version=4)
-    setup, imports = [cell for cell in chapter.cells if cell.cell_type == "code"][:2]
-    probe = nbformat.v4.new_code_cell(
-        "import helpers\nprint('helpers from', helpers.__file__)"
-    )
-    document = nbformat.v4.new_notebook(
-        cells=[setup, imports, probe], metadata=chapter.metadata
-    )
+    notebook, model = "02_fcn", "fcn8s"
     runtime, snapshot = fresh_runtime(tmp_path, monkeypatch)
     hidden = subprocess.run(
         [
@@ -174,11 +209,18 @@ def test_a_chapter_starts_on_a_fresh_runtime_with_helpers_from_the_clone(
         check=True,
     ).stdout.strip()
     assert hidden == "None", "the simulated runtime must not see the installed book"
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    monkeypatch.delenv(config.ARTIFACTS_ENV)
+    path = REPO_ROOT / "notebooks" / f"{notebook}.ipynb"
+    document = nbformat.v4.new_notebook(
+        cells=chapter_start(path), metadata=nbformat.read(path, 4).metadata
+    )
 
     outputs = execute_in(document, runtime)
 
-    assert f"Cloning {snapshot}" in outputs[0]
     clone = runtime / "segmentation-book"
+    assert f"Cloning {snapshot}" in outputs[0]
     assert outputs[2].strip() == f"helpers from {clone / 'helpers' / '__init__.py'}"
+    assert f"Loaded the finished run in artifacts/{model}/seed-0" in outputs[4]
     assert sorted(path.name for path in runtime.iterdir()) == ["segmentation-book"]
     assert not changes_in(clone), "a cell wrote into the clone"

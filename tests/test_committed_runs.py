@@ -14,10 +14,14 @@ from pathlib import Path
 import pytest
 from committed_study import RETRAINED_NEXT
 
-from helpers import artifacts, data, models, results, study
-from helpers.architecture import digest_of
+from helpers.book import results
 from helpers.config import COMMITTED_ARTIFACTS
-from helpers.runs import folder_state
+from helpers.data import splits
+from helpers.nets import registry
+from helpers.nets.architecture import digest_of
+from helpers.nets.names import BOOK_MODELS
+from helpers.train import artifacts, runs, study
+from helpers.train.runs import folder_state
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 MANIFEST = study.read_manifest(study.BOOK_MANIFEST)
@@ -60,7 +64,7 @@ def test_the_books_three_models_have_a_finished_run():
 def test_a_committed_run_has_the_config_todays_code_gives_its_manifest_entry(folder):
     job = job_of(folder)
     stored = artifacts.read_json(folder / artifacts.CONFIG_FILE)
-    assert stored["data"]["generator"] == data.GENERATOR_VERSION
+    assert stored["data"]["generator"] == splits.GENERATOR_VERSION
     wanted = study.job_config(
         job, MANIFEST, "full", digest_of(job.model, job.model_kwargs)
     )
@@ -73,15 +77,15 @@ def test_a_committed_run_has_the_config_todays_code_gives_its_manifest_entry(fol
 def test_a_committed_run_has_as_many_parameters_as_the_builder_makes_today(folder):
     job = job_of(folder)
     facts = artifacts.read_json(folder / artifacts.RUN_FILE)
-    model = models.build_model(job.model, **job.model_kwargs)
+    model = registry.build_model(job.model, **job.model_kwargs)
     assert facts["parameters"] == model.count_params()
 
 
-@pytest.mark.parametrize("name", ["fcn8s", "unet", "vnet"])
+@pytest.mark.parametrize("name", BOOK_MODELS)
 def test_seed_0_and_the_median_seed_of_each_book_model_keep_their_model_file(name):
     """Chapters load seed 0 (their training step) and the median seed (their
     prediction figures, the demo): both model files are committed."""
-    runs = results.load_study()[name]
+    seeds = runs.load_study()[name]
     tracked = subprocess.run(
         ["git", "ls-files", str(COMMITTED_ARTIFACTS / name)],
         cwd=REPOSITORY,
@@ -89,5 +93,5 @@ def test_seed_0_and_the_median_seed_of_each_book_model_keep_their_model_file(nam
         text=True,
         check=True,
     ).stdout.split()
-    for seed in {0, results.median_seed(runs).seed}:
+    for seed in {0, results.median_seed(seeds).seed}:
         assert f"artifacts/{name}/seed-{seed}/model.keras" in tracked

@@ -1,12 +1,14 @@
-"""Specification of helpers.training.compile_for_training: the optimiser the settings
+"""Specification of helpers.train.loop.compile_for_training: the optimiser the settings
 name, and the mean IoU over the digits as the metric every run records."""
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, NUM_CLASSES, data, training
-from helpers.settings import PRESETS
+from helpers import BACKGROUND, NUM_CLASSES
+from helpers.data import splits
+from helpers.train import loop, recipe
+from helpers.train.recipe import PRESETS
 
 MASKS = np.full((4, 64, 84), BACKGROUND, dtype=np.uint8)
 MASKS[:, 10:30, 10:30] = 3
@@ -21,11 +23,11 @@ def _passing_through() -> keras.Model:
 
 
 def _digit_iou(predicted_maps: np.ndarray) -> float:
-    model = training.compile_for_training(_passing_through(), 10, PRESETS["book"])
+    model = loop.compile_for_training(_passing_through(), 10, PRESETS["book"])
     scores = model.evaluate(
-        data.one_hot(predicted_maps), MASKS, verbose=0, return_dict=True
+        splits.one_hot(predicted_maps), MASKS, verbose=0, return_dict=True
     )
-    return scores[training.DIGIT_IOU]
+    return scores[recipe.DIGIT_IOU]
 
 
 def test_the_digit_iou_of_a_perfect_prediction_is_one():
@@ -45,7 +47,7 @@ def test_the_digit_iou_averages_the_digits_present_and_ignores_background():
 
 def test_the_optimiser_is_adam_with_the_settings_fields():
     settings = PRESETS["book"].but(adam_epsilon=1e-5, adam_beta_1=0.8)
-    model = training.compile_for_training(_passing_through(), 10, settings)
+    model = loop.compile_for_training(_passing_through(), 10, settings)
     optimizer = model.optimizer
     assert isinstance(optimizer, keras.optimizers.Adam)
     assert optimizer.epsilon == 1e-5 and optimizer.beta_1 == 0.8

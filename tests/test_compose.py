@@ -1,11 +1,12 @@
-"""Specification of helpers.compose: the M2NIST recipe on whole batches, and the random
+"""Specification of helpers.data.compose: the M2NIST recipe on whole batches, and the random
 changes of digits."""
 
 import numpy as np
 import pytest
 from coded_digits import labels_from_grey
 
-from helpers import BACKGROUND, HEIGHT, WIDTH, compose
+from helpers import BACKGROUND, HEIGHT, WIDTH
+from helpers.data import compose
 
 SQUARE = np.full((28, 28), 200, dtype=np.uint8)
 

@@ -1,4 +1,4 @@
-"""Specification of helpers.data: the Kaggle format, the generator and its cache."""
+"""Specification of helpers.data.splits: the Kaggle format, the generator and its cache."""
 
 import re
 from pathlib import Path
@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 from coded_digits import label_coded, labels_from_grey
 
-from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, data, mnist
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
+from helpers.data import compose, mnist, splits
 
 SIZES = (400, 40, 40)
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> data.Dataset:
-    return data.generate(
+def dataset(tmp_path_factory) -> splits.Dataset:
+    return splits.generate(
         SIZES, seed=3, cache=tmp_path_factory.mktemp("cache"), progress=False
     )
 
@@ -44,11 +45,11 @@ def test_foreground_is_exactly_where_the_image_is_bright(dataset):
 def test_every_pixel_has_one_class(dataset):
     masks = np.concatenate([split.masks for split in dataset])
     assert masks.max() < NUM_CLASSES
-    np.testing.assert_array_equal(data.one_hot(masks).sum(axis=-1), 1)
+    np.testing.assert_array_equal(splits.one_hot(masks).sum(axis=-1), 1)
 
 
 def test_images_hold_two_digits_and_sometimes_a_third(dataset):
-    counts = data.digit_classes_per_image(dataset.train.masks)
+    counts = splits.digit_classes_per_image(dataset.train.masks)
     assert set(counts) <= {1, 2, 3}  # 1 when both digits share a class
     assert (counts == 2).mean() > 0.8 and (counts == 3).mean() < 0.1
 
@@ -62,9 +63,9 @@ def test_the_recorded_source_of_generated_data_names_mnist_by_its_content_hash(
     monkeypatch,
 ):
     monkeypatch.delenv("M2NIST_DIR", raising=False)
-    source = data.describe_source(seed=4, sizes=(30, 10, 20))
+    source = splits.describe_source(seed=4, sizes=(30, 10, 20))
     assert source == {
-        "generator": data.GENERATOR_VERSION,
+        "generator": splits.GENERATOR_VERSION,
         "sizes": [30, 10, 20],
         "seed": 4,
         "digits": {"source": "MNIST", "sha256": mnist.CONTENT_SHA256},
@@ -73,7 +74,7 @@ def test_the_recorded_source_of_generated_data_names_mnist_by_its_content_hash(
 
 def test_the_recorded_source_of_the_kaggle_files_is_their_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("M2NIST_DIR", str(tmp_path))
-    assert data.describe_source()["kaggle"] == str(tmp_path.resolve())
+    assert splits.describe_source()["kaggle"] == str(tmp_path.resolve())
 
 
 @pytest.mark.parametrize(
@@ -84,7 +85,7 @@ def test_impossible_image_counts_are_rejected_with_their_value(tmp_path, sizes):
         ValueError,
         match=r"sizes must be three positive image counts.*" + re.escape(str(sizes)),
     ):
-        data.generate(sizes, cache=tmp_path, progress=False)
+        splits.generate(sizes, cache=tmp_path, progress=False)
     assert not list(tmp_path.iterdir())
 
 
@@ -92,13 +93,13 @@ def record_digit_pools(monkeypatch) -> list[tuple[np.ndarray, np.ndarray]]:
     """Make ``generate`` record the digits (pixels, labels) it hands to each split, in
     split order."""
     pools: list[tuple[np.ndarray, np.ndarray]] = []
-    compose_images = data.compose_images
+    compose_images = compose.compose_images
 
     def recording(pool_pixels, pool_labels, n_images, rng):
         pools.append((pool_pixels, pool_labels))
         return compose_images(pool_pixels, pool_labels, n_images, rng)
 
-    monkeypatch.setattr(data, "compose_images", recording)
+    monkeypatch.setattr(splits, "compose_images", recording)
     return pools
 
 
@@ -106,7 +107,7 @@ def test_each_split_is_composed_from_its_own_mnist_split(tmp_path, monkeypatch):
     """Training: MNIST training digits 0..49,999; validation: 50,000..59,999; test: the
     10,000 MNIST test digits, written by other people."""
     pools = record_digit_pools(monkeypatch)
-    data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
+    splits.generate(SIZES, seed=3, cache=tmp_path, progress=False)
 
     digits = mnist.load_mnist()
     expected = [
@@ -137,7 +138,7 @@ def test_no_digit_of_a_split_is_shown_by_another_splits_images(tmp_path, monkeyp
         real.y_test,
     )
     monkeypatch.setattr(mnist, "load_mnist", lambda: fake)
-    dataset = data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
+    dataset = splits.generate(SIZES, seed=3, cache=tmp_path, progress=False)
 
     for split_index, split in enumerate(dataset):
         grey = split.images[split.images > 0].astype(int)
@@ -151,8 +152,8 @@ def test_no_digit_of_a_split_is_shown_by_another_splits_images(tmp_path, monkeyp
 
 def test_training_digits_are_the_training_pool(tmp_path, monkeypatch):
     pools = record_digit_pools(monkeypatch)
-    data.generate(SIZES, seed=3, cache=tmp_path, progress=False)
-    pixels, labels = data.training_digits()
+    splits.generate(SIZES, seed=3, cache=tmp_path, progress=False)
+    pixels, labels = splits.training_digits()
     np.testing.assert_array_equal(pixels, pools[0][0])
     np.testing.assert_array_equal(labels, pools[0][1])
     assert len(pixels) == mnist.TRAIN_DIGITS == 50_000
@@ -160,17 +161,17 @@ def test_training_digits_are_the_training_pool(tmp_path, monkeypatch):
 
 def test_test_images_are_made_only_of_mnist_test_digits(dataset):
     digits = mnist.load_mnist()
-    rebuilt = data.compose_images(
-        digits.x_test, digits.y_test, SIZES[2], data.split_rng(3, 2)
+    rebuilt = compose.compose_images(
+        digits.x_test, digits.y_test, SIZES[2], splits.split_rng(3, 2)
     )
     np.testing.assert_array_equal(rebuilt.images, dataset.test.images)
     np.testing.assert_array_equal(rebuilt.masks, dataset.test.masks)
 
 
 def test_generation_is_deterministic_for_a_seed(tmp_path):
-    first = data.generate(SIZES, seed=5, cache=tmp_path / "a", progress=False)
-    second = data.generate(SIZES, seed=5, cache=tmp_path / "b", progress=False)
-    other = data.generate(SIZES, seed=6, cache=tmp_path / "c", progress=False)
+    first = splits.generate(SIZES, seed=5, cache=tmp_path / "a", progress=False)
+    second = splits.generate(SIZES, seed=5, cache=tmp_path / "b", progress=False)
+    other = splits.generate(SIZES, seed=6, cache=tmp_path / "c", progress=False)
     np.testing.assert_array_equal(first.test.images, second.test.images)
     assert not np.array_equal(first.test.images, other.test.images)
 
@@ -179,40 +180,40 @@ def test_generation_is_deterministic_for_a_seed(tmp_path):
 
 
 def test_second_call_reads_the_cache(tmp_path, monkeypatch):
-    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     monkeypatch.setattr(
         mnist, "digit_pools", lambda: pytest.fail("regenerated although cached")
     )
-    again = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    again = splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     assert len(again.train) == SIZES[0]
 
 
 def test_a_cache_file_that_does_not_match_its_key_is_regenerated(tmp_path):
-    reference = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    reference = splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     (cached,) = tmp_path.glob("*.npz")
     np.savez_compressed(cached, key=np.array("something else"))
     with pytest.warns(UserWarning, match="regenerating"):
-        regenerated = data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+        regenerated = splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     np.testing.assert_array_equal(regenerated.val.masks, reference.val.masks)
 
 
 def test_data_cached_from_other_digits_is_not_read(tmp_path, monkeypatch):
     """The cache is keyed by MNIST's content hash: data composed from other digits
     is generated anew, beside it."""
-    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     monkeypatch.setattr(mnist, "CONTENT_SHA256", "0" * 64)
     pools = record_digit_pools(monkeypatch)
-    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     assert len(pools) == 3
     assert len(list(tmp_path.glob("*.npz"))) == 2
 
 
 def test_a_truncated_cache_file_is_regenerated(tmp_path):
-    data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+    splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     (cached,) = tmp_path.glob("*.npz")
     cached.write_bytes(cached.read_bytes()[:100])
     with pytest.warns(UserWarning, match=cached.name):
-        data.generate(SIZES, seed=2, cache=tmp_path, progress=False)
+        splits.generate(SIZES, seed=2, cache=tmp_path, progress=False)
     assert len(list(tmp_path.iterdir())) == 1  # no temporary file left behind
 
 
@@ -236,9 +237,9 @@ def test_kaggle_files_in_any_dtype_load_as_compact_arrays(
     folder = write_kaggle(
         tmp_path,
         split.images.astype(image_dtype),
-        data.one_hot(split.masks, dtype=mask_dtype),
+        splits.one_hot(split.masks, dtype=mask_dtype),
     )
-    loaded = data.load_kaggle(folder)
+    loaded = splits.load_kaggle(folder)
     assert loaded.images.dtype == loaded.masks.dtype == np.uint8
     np.testing.assert_array_equal(loaded.images, split.images)
     np.testing.assert_array_equal(loaded.masks, split.masks)
@@ -246,10 +247,10 @@ def test_kaggle_files_in_any_dtype_load_as_compact_arrays(
 
 def test_kaggle_folder_comes_from_the_environment(tmp_path, dataset, monkeypatch):
     folder = write_kaggle(
-        tmp_path, dataset.test.images, data.one_hot(dataset.test.masks, dtype="int64")
+        tmp_path, dataset.test.images, splits.one_hot(dataset.test.masks, dtype="int64")
     )
     monkeypatch.setenv("M2NIST_DIR", str(folder))
-    loaded = data.load_m2nist()
+    loaded = splits.load_m2nist()
     assert sum(len(split) for split in loaded) == SIZES[2]
     np.testing.assert_array_equal(
         loaded.train.images, dataset.test.images[: len(loaded.train)]
@@ -258,8 +259,8 @@ def test_kaggle_folder_comes_from_the_environment(tmp_path, dataset, monkeypatch
 
 def test_load_m2nist_generates_the_requested_sizes(monkeypatch):
     monkeypatch.delenv("M2NIST_DIR", raising=False)
-    loaded = data.load_m2nist(seed=4, sizes=(30, 10, 20))
-    expected = data.generate((30, 10, 20), seed=4, progress=False)
+    loaded = splits.load_m2nist(seed=4, sizes=(30, 10, 20))
+    expected = splits.generate((30, 10, 20), seed=4, progress=False)
     assert [len(split) for split in loaded] == [30, 10, 20]
     np.testing.assert_array_equal(loaded.test.images, expected.test.images)
 
@@ -268,9 +269,11 @@ def test_load_m2nist_splits_the_kaggle_files_in_the_proportions_of_sizes(
     tmp_path, dataset
 ):
     folder = write_kaggle(
-        tmp_path, dataset.train.images, data.one_hot(dataset.train.masks, dtype="uint8")
+        tmp_path,
+        dataset.train.images,
+        splits.one_hot(dataset.train.masks, dtype="uint8"),
     )
-    loaded = data.load_m2nist(folder, sizes=(2, 1, 1))
+    loaded = splits.load_m2nist(folder, sizes=(2, 1, 1))
     assert [len(split) for split in loaded] == [200, 100, 100]
 
 
@@ -279,88 +282,88 @@ def test_a_run_on_the_kaggle_files_refuses_fresh_compositions_and_writes_nothing
 ):
     """The Kaggle files hold composed images, no single digits: a recipe that composes
     fresh training images would mix MNIST compositions with Kaggle test images."""
-    from helpers import training
-    from helpers.settings import preset
+    from helpers.train import loop
+    from helpers.train.recipe import preset
 
     folder = write_kaggle(
-        tmp_path / "kaggle", dataset.val.images, data.one_hot(dataset.val.masks)
+        tmp_path / "kaggle", dataset.val.images, splits.one_hot(dataset.val.masks)
     )
     monkeypatch.setenv("M2NIST_DIR", str(folder))
     run_dir = tmp_path / "run"
     with pytest.raises(ValueError, match=r'preset\("fixed-split"\).*M2NIST_DIR'):
-        training.train("unet", settings=preset("book"), run_dir=run_dir)
+        loop.train("unet", settings=preset("book"), run_dir=run_dir)
     assert not run_dir.exists()
 
 
 def test_missing_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        data.load_kaggle(tmp_path / "nowhere")
+        splits.load_kaggle(tmp_path / "nowhere")
 
 
 def test_missing_file_is_named(tmp_path, dataset):
     np.save(tmp_path / "combined.npy", dataset.val.images)
     with pytest.raises(FileNotFoundError, match="segmented.npy"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 def test_truncated_npy_is_reported_with_its_path(tmp_path, dataset):
-    write_kaggle(tmp_path, dataset.val.images, data.one_hot(dataset.val.masks))
+    write_kaggle(tmp_path, dataset.val.images, splits.one_hot(dataset.val.masks))
     path = tmp_path / "segmented.npy"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(ValueError, match="segmented.npy"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 def test_wrong_image_shape_is_reported(tmp_path, dataset):
     write_kaggle(
-        tmp_path, dataset.val.images[:, :, :80], data.one_hot(dataset.val.masks)
+        tmp_path, dataset.val.images[:, :, :80], splits.one_hot(dataset.val.masks)
     )
     with pytest.raises(ValueError, match=r"\(40, 64, 80\)"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 def test_wrong_mask_shape_is_reported(tmp_path, dataset):
     write_kaggle(
-        tmp_path, dataset.val.images, data.one_hot(dataset.val.masks)[..., :10]
+        tmp_path, dataset.val.images, splits.one_hot(dataset.val.masks)[..., :10]
     )
     with pytest.raises(ValueError, match=r"\(40, 64, 84, 10\)"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 def test_masks_that_are_not_one_hot_are_rejected(tmp_path, dataset):
-    masks = data.one_hot(dataset.val.masks)
+    masks = splits.one_hot(dataset.val.masks)
     masks[3, 10, 10, :] = 0
     write_kaggle(tmp_path, dataset.val.images, masks)
     with pytest.raises(ValueError, match="not one-hot: image 3"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 def test_mask_values_other_than_0_and_1_are_rejected(tmp_path, dataset):
-    masks = data.one_hot(dataset.val.masks)
+    masks = splits.one_hot(dataset.val.masks)
     masks[0, 0, 0] *= 255
     write_kaggle(tmp_path, dataset.val.images, masks)
     with pytest.raises(ValueError, match="0/1"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 @pytest.mark.parametrize("bad_value", [-1.0, 256.0, 12.5])
 def test_grey_levels_outside_0_255_are_rejected(tmp_path, dataset, bad_value):
     images = dataset.val.images.astype(np.float32)
     images[0, 0, 0] = bad_value
-    write_kaggle(tmp_path, images, data.one_hot(dataset.val.masks))
+    write_kaggle(tmp_path, images, splits.one_hot(dataset.val.masks))
     with pytest.raises(ValueError, match="grey levels"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 def test_image_and_mask_counts_must_agree(tmp_path, dataset):
-    write_kaggle(tmp_path, dataset.val.images[:5], data.one_hot(dataset.val.masks))
+    write_kaggle(tmp_path, dataset.val.images[:5], splits.one_hot(dataset.val.masks))
     with pytest.raises(ValueError, match="5 images but 40 masks"):
-        data.load_kaggle(tmp_path)
+        splits.load_kaggle(tmp_path)
 
 
 def test_one_hot_rejects_out_of_range_classes():
     with pytest.raises(ValueError, match="0..10"):
-        data.one_hot(np.array([[11]]))
+        splits.one_hot(np.array([[11]]))
 
 
 def test_the_example_image_is_the_first_with_three_different_digits():
@@ -368,11 +371,11 @@ def test_the_example_image_is_the_first_with_three_different_digits():
     masks[1, 0, :3] = [1, 1, 2]  # two classes only
     masks[2, 0, :3] = [1, 2, 3]
     masks[3, 0, :3] = [4, 5, 6]
-    split = data.Split(np.zeros_like(masks), masks)
-    assert data.example_index(split) == 2
+    split = compose.Split(np.zeros_like(masks), masks)
+    assert splits.example_index(split) == 2
 
 
 def test_a_split_without_three_different_digits_has_no_example():
     masks = np.full((2, HEIGHT, WIDTH), BACKGROUND, dtype=np.uint8)
     with pytest.raises(ValueError, match="three different digits"):
-        data.example_index(data.Split(np.zeros_like(masks), masks))
+        splits.example_index(compose.Split(np.zeros_like(masks), masks))

@@ -17,18 +17,15 @@ import numpy as np
 import pytest
 from committed_study import RETRAINED_NEXT
 
-from helpers import (
-    BACKGROUND,
-    CLASS_NAMES,
-    HEIGHT,
-    WIDTH,
-    browser_demo,
-    data,
-    results,
-)
+from demo import export
+from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, WIDTH
+from helpers.book import results
+from helpers.book.palette import PALETTE
 from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT
-from helpers.inference import load_model, predict
-from helpers.palette import PALETTE
+from helpers.data import splits
+from helpers.evaluate.inference import load_model, predict
+from helpers.nets import names
+from helpers.train import runs
 
 EXACTNESS_IMAGES = 64
 MIN_AGREEMENT = 0.999
@@ -37,7 +34,7 @@ REEXPORT = "run `python scripts/export_demo.py`"
 
 @pytest.fixture(scope="module")
 def test_images() -> np.ndarray:
-    return data.load_m2nist().test.images[:EXACTNESS_IMAGES]
+    return splits.load_m2nist().test.images[:EXACTNESS_IMAGES]
 
 
 def load_extension():
@@ -50,44 +47,44 @@ def load_extension():
     return module
 
 
-@pytest.mark.parametrize("model_name", list(browser_demo.MODEL_LABELS))
+@pytest.mark.parametrize("model_name", names.BOOK_MODELS)
 def test_export_labels_test_pixels_as_the_keras_model(
     model_name: str, test_images: np.ndarray
 ) -> None:
-    seed = results.median_seed(results.load_study()[model_name]).seed
+    seed = results.median_seed(runs.load_study()[model_name]).seed
     keras_labels = predict(
         load_model(COMMITTED_ARTIFACTS / model_name / f"seed-{seed}"), test_images
     )
-    session = browser_demo.onnx_session(browser_demo.onnx_path(model_name))
-    agreement = np.mean(browser_demo.onnx_predict(session, test_images) == keras_labels)
+    session = export.onnx_session(export.onnx_path(model_name))
+    agreement = np.mean(export.onnx_predict(session, test_images) == keras_labels)
     assert agreement >= MIN_AGREEMENT, (
         f"{model_name}: {agreement:.4%} of the pixels agree; {REEXPORT}"
     )
 
 
 def test_export_outputs_probabilities_for_every_pixel(test_images: np.ndarray) -> None:
-    session = browser_demo.onnx_session(browser_demo.onnx_path("unet"))
-    probabilities = browser_demo.onnx_probabilities(session, test_images[:2])
+    session = export.onnx_session(export.onnx_path("unet"))
+    probabilities = export.onnx_probabilities(session, test_images[:2])
     assert probabilities.shape == (2, HEIGHT, WIDTH, len(CLASS_NAMES))
     np.testing.assert_allclose(probabilities.sum(axis=-1), 1, atol=1e-5)
 
 
 def test_a_missing_export_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="absent.onnx"):
-        browser_demo.onnx_session(tmp_path / "absent.onnx")
+        export.onnx_session(tmp_path / "absent.onnx")
 
 
 def test_a_damaged_export_is_named(tmp_path: Path) -> None:
     damaged = tmp_path / "damaged.onnx"
-    damaged.write_bytes(browser_demo.onnx_path("unet").read_bytes()[:5000])
+    damaged.write_bytes(export.onnx_path("unet").read_bytes()[:5000])
     with pytest.raises(ValueError, match="damaged.onnx is not an ONNX model"):
-        browser_demo.onnx_session(damaged)
+        export.onnx_session(damaged)
 
 
 def test_page_data_holds_the_book_palette_and_class_names() -> None:
-    page_data = browser_demo.read_book_data()
+    page_data = export.read_book_data()
     expected = np.round(np.array(PALETTE) * 255).astype(np.uint8)
-    assert (browser_demo.palette_rgb(page_data) == expected).all(), REEXPORT
+    assert (export.palette_rgb(page_data) == expected).all(), REEXPORT
     assert page_data["class_names"] == CLASS_NAMES
     assert (page_data["height"], page_data["width"], page_data["background"]) == (
         HEIGHT,
@@ -98,12 +95,10 @@ def test_page_data_holds_the_book_palette_and_class_names() -> None:
 
 @RETRAINED_NEXT
 def test_page_samples_are_the_test_images_they_name() -> None:
-    page_data = browser_demo.read_book_data()
-    test = data.load_m2nist().test
+    page_data = export.read_book_data()
+    test = splits.load_m2nist().test
     indices = [sample["index"] for sample in page_data["samples"]]
-    assert (browser_demo.sample_images(page_data) == test.images[indices]).all(), (
-        REEXPORT
-    )
+    assert (export.sample_images(page_data) == test.images[indices]).all(), REEXPORT
     for sample, mask in zip(page_data["samples"], test.masks[indices]):
         assert sample["digits"] == sorted(set(np.unique(mask).tolist()) - {BACKGROUND})
 
@@ -115,7 +110,7 @@ def test_samples_alternate_images_of_three_and_two_digits() -> None:
     masks[2, 0, :3] = [1, 2, 3]  # three digits
     masks[3, 0, :2] = [7, 7]  # one digit twice
     masks[4, 0, :3] = [6, 8, 9]  # three digits
-    assert browser_demo.sample_indices(masks) == [2, 1, 4]
+    assert export.sample_indices(masks) == [2, 1, 4]
 
 
 def test_too_few_sample_candidates_are_reported() -> None:
@@ -123,18 +118,16 @@ def test_too_few_sample_candidates_are_reported() -> None:
     masks[0, 0, :3] = [1, 2, 3]
     masks[1, 0, :2] = [4, 5]
     with pytest.raises(ValueError, match="no further image with 3 different digits"):
-        browser_demo.sample_indices(masks)
+        export.sample_indices(masks)
 
 
 def test_the_build_embeds_each_export_byte_for_byte(tmp_path: Path) -> None:
     extension = load_extension()
     extension.write_static_files(REPO_ROOT, REPO_ROOT / "demo", tmp_path)
-    for model_name in browser_demo.MODEL_LABELS:
+    for model_name in names.BOOK_MODELS:
         script = (tmp_path / f"model-{model_name}.js").read_text()
         encoded = json.loads(script.split(" = ", 2)[-1].rstrip(";\n"))
-        assert (
-            base64.b64decode(encoded) == browser_demo.onnx_path(model_name).read_bytes()
-        )
+        assert base64.b64decode(encoded) == export.onnx_path(model_name).read_bytes()
 
 
 def test_the_build_names_the_missing_runtime_package(tmp_path: Path) -> None:

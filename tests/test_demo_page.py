@@ -21,7 +21,9 @@ import numpy as np
 import pytest
 from chromium import Chromium, chromium_executable
 
-from helpers import BACKGROUND, HEIGHT, WIDTH, browser_demo
+from demo import export
+from helpers import BACKGROUND, HEIGHT, WIDTH
+from helpers.nets import names
 
 pytestmark = pytest.mark.skipif(
     chromium_executable() is None,
@@ -60,7 +62,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def book_data() -> dict:
-    return browser_demo.read_book_data()
+    return export.read_book_data()
 
 
 def open_demo(browser: Chromium, url: str) -> None:
@@ -149,9 +151,9 @@ def shown_class_map(browser: Chromium, book_data: dict) -> np.ndarray:
     """The class map ``uint8 (64, 84)`` the page shows, read back through the
     palette."""
     rgb = canvas_pixels(browser, "demo-output")
-    matches = (
-        rgb[:, :, None, :] == browser_demo.palette_rgb(book_data)[None, None]
-    ).all(axis=-1)
+    matches = (rgb[:, :, None, :] == export.palette_rgb(book_data)[None, None]).all(
+        axis=-1
+    )
     assert matches.any(axis=-1).all(), (
         "every pixel of the class map has a palette colour"
     )
@@ -159,8 +161,8 @@ def shown_class_map(browser: Chromium, book_data: dict) -> np.ndarray:
 
 
 def python_export_labels(model: str, image: np.ndarray) -> np.ndarray:
-    return browser_demo.onnx_predict(
-        browser_demo.onnx_session(browser_demo.onnx_path(model)), image[None]
+    return export.onnx_predict(
+        export.onnx_session(export.onnx_path(model)), image[None]
     )[0]
 
 
@@ -194,7 +196,7 @@ def test_drawn_digits_are_labelled_as_the_python_export_labels_them(
     assert demo_errors(browser) == []
 
 
-@pytest.mark.parametrize("model", list(browser_demo.MODEL_LABELS))
+@pytest.mark.parametrize("model", list(names.BOOK_MODELS))
 def test_served_page_labels_a_sample_as_the_python_export(
     browser: Chromium, served_book: str, book_data: dict, model: str
 ) -> None:
@@ -202,7 +204,7 @@ def test_served_page_labels_a_sample_as_the_python_export(
     assert choose_model(browser, model) == "ready"
     assert click(browser, "button[data-sample='1']") == "ready"
     image = shown_image(browser)
-    assert (image == browser_demo.sample_images(book_data)[1]).all()
+    assert (image == export.sample_images(book_data)[1]).all()
     assert (
         np.mean(
             shown_class_map(browser, book_data) == python_export_labels(model, image)
@@ -237,8 +239,8 @@ def test_hovering_a_pixel_shows_its_class_and_confidence(
     open_demo(browser, (built_book / DEMO_PAGE).as_uri())
     image = shown_image(browser)
     row, column = np.argwhere(image == image.max())[0]
-    probabilities = browser_demo.onnx_probabilities(
-        browser_demo.onnx_session(browser_demo.onnx_path("unet")), image[None]
+    probabilities = export.onnx_probabilities(
+        export.onnx_session(export.onnx_path("unet")), image[None]
     )[0, row, column]
     browser.mouse("mouseMoved", *canvas_to_page(browser, "demo-output")(column, row))
     readout = browser.evaluate(f"{DEMO}.querySelector('.demo-readout').textContent")

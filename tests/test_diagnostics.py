@@ -1,12 +1,13 @@
-"""Specification of helpers.diagnostics: the share of digit pixels a network describes
+"""Specification of helpers.evaluate.diagnostics: the share of digit pixels a network describes
 with all its last features off."""
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, NUM_CLASSES, diagnostics
-from helpers.blocks import CROP_LAYER
+from helpers import BACKGROUND, NUM_CLASSES
+from helpers.evaluate import diagnostics
+from helpers.nets.blocks import CROP_LAYER
 
 MASKS = np.full((2, 64, 84), BACKGROUND, dtype=np.uint8)
 MASKS[:, 20:40, 30:50] = 7

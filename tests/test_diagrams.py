@@ -1,4 +1,4 @@
-"""Specification of helpers.diagrams: block diagrams read from the built models, by the layer names models.py fixes."""
+"""Specification of helpers.book.diagrams: block diagrams read from the built models, by the layer names models.py fixes."""
 
 import json
 
@@ -9,14 +9,18 @@ matplotlib.use("Agg")
 import keras
 import matplotlib.pyplot as plt
 import pytest
-from figure_text import overlapping_texts, texts_outside_their_boxes
+from figure_text import (
+    overlapping_texts,
+    smallest_shown_text_pt,
+    texts_outside_their_boxes,
+)
 from matplotlib.figure import Figure
 
-from helpers import diagrams, fcn, models
+from helpers.book import diagrams
 from helpers.config import COMMITTED_ARTIFACTS
-from helpers.plotting import smallest_shown_text_pt
+from helpers.nets import blocks, fcn, registry
 
-MODEL_NAMES = sorted(models.MODEL_BUILDERS)
+MODEL_NAMES = sorted(registry.MODEL_BUILDERS)
 
 
 @pytest.fixture(autouse=True)
@@ -84,9 +88,9 @@ def test_architecture_diagram_rejects_an_unknown_model():
 def test_diagram_shows_the_padding_and_crop_of_the_layers_so_named(
     model_name, model_kwargs
 ):
-    model = models.build_model(model_name, **model_kwargs)
-    (_, _), (pad_left, pad_right) = model.get_layer(models.PAD_LAYER).padding
-    (_, _), (crop_left, crop_right) = model.get_layer(models.CROP_LAYER).cropping
+    model = registry.build_model(model_name, **model_kwargs)
+    (_, _), (pad_left, pad_right) = model.get_layer(blocks.PAD_LAYER).padding
+    (_, _), (crop_left, crop_right) = model.get_layer(blocks.CROP_LAYER).cropping
     texts = diagram_texts(diagrams.architecture_diagram(model_name, **model_kwargs))
     assert f"pad {pad_left} + {pad_right} columns" in texts
     assert f"crop {crop_left} + {crop_right} columns" in texts
@@ -147,7 +151,7 @@ def test_builders_name_layers_as_in_the_committed_models(model_name):
         pytest.skip(f"no committed model.keras for {model_name}")
     saved = keras.models.load_model(run_dir / "model.keras", compile=False)
     config = json.loads((run_dir / "config.json").read_text())
-    model = models.build_model(config["model"], **config["model_kwargs"])
+    model = registry.build_model(config["model"], **config["model_kwargs"])
     if saved.count_params() != model.count_params():
         pytest.skip(
             f"the committed {model_name} predates its builder's architecture; retrain it"

@@ -1,20 +1,21 @@
-"""Specification of helpers.losses: cross-entropy, the soft Dice loss of V-Net, and
+"""Specification of helpers.train.losses: cross-entropy, the soft Dice loss of V-Net, and
 their sum, chosen by name."""
 
 import numpy as np
 import pytest
 
-from helpers import data, losses
-from helpers.settings import LOSSES
+from helpers.data import splits
+from helpers.train import losses
+from helpers.train.recipe import LOSSES
 
 MASKS = np.random.default_rng(0).integers(0, 11, size=(2, 64, 84))
-WRONG = data.one_hot((MASKS + 1) % 11) * 0.9 + 0.1 / 11
+WRONG = splits.one_hot((MASKS + 1) % 11) * 0.9 + 0.1 / 11
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_every_loss_is_near_zero_for_a_perfect_prediction(name):
     assert float(
-        losses.segmentation_loss(name)(MASKS, data.one_hot(MASKS))
+        losses.segmentation_loss(name)(MASKS, splits.one_hot(MASKS))
     ) == pytest.approx(0.0, abs=1e-5)
 
 
@@ -53,7 +54,7 @@ def test_an_unknown_loss_is_refused_by_name():
 
 
 def _probabilities_of(class_maps: np.ndarray) -> np.ndarray:
-    return data.one_hot(class_maps)
+    return splits.one_hot(class_maps)
 
 
 def test_batch_dice_is_zero_for_a_perfect_prediction():

@@ -1,11 +1,13 @@
-"""Specification of helpers.metrics: confusion matrix, IoU, Dice and their averages."""
+"""Specification of helpers.evaluate.metrics: confusion matrix, IoU, Dice and their averages."""
 
 import re
 
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH, artifacts, metrics
+from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
+from helpers.evaluate import metrics
+from helpers.train import artifacts
 
 
 def random_masks(

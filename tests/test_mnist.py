@@ -1,4 +1,4 @@
-"""Specification of helpers.mnist and scripts/fetch_mnist.py: MNIST from Keras' cache
+"""Specification of helpers.data.mnist and scripts/fetch_mnist.py: MNIST from Keras' cache
 file, checked by its content hash, and written offline from the canonical pickle."""
 
 import gzip
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import mnist
+from helpers.data import mnist
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 FETCH = REPOSITORY / "scripts" / "fetch_mnist.py"

@@ -1,4 +1,4 @@
-"""Specification of helpers.models: the three networks, their alignment, their budgets
+"""Specification of helpers.nets.registry: the three networks, their alignment, their budgets
 and that they can learn."""
 
 from __future__ import annotations
@@ -17,18 +17,22 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from helpers import HEIGHT, NUM_CLASSES, WIDTH, blocks, data, fcn, metrics, models
-from helpers.fcn import FCN_SKIPS, build_fcn
-from helpers.inference import as_model_input, predict
-from helpers.models import (
+from helpers import HEIGHT, NUM_CLASSES, WIDTH
+from helpers.data import compose, splits
+from helpers.data.streaming import as_model_input
+from helpers.evaluate import metrics
+from helpers.evaluate.inference import predict
+from helpers.nets import blocks, fcn, registry, unet, vnet
+from helpers.nets.blocks import padding_for
+from helpers.nets.fcn import FCN_SKIPS, build_fcn
+from helpers.nets.registry import (
     MODEL_BUILDERS,
     build_model,
     count_flops,
     model_summary_table,
-    padding_for,
 )
-from helpers.settings import TrainSettings
-from helpers.training import compile_for_training
+from helpers.train.loop import compile_for_training
+from helpers.train.recipe import TrainSettings
 
 MODEL_NAMES = sorted(MODEL_BUILDERS)
 
@@ -238,15 +242,15 @@ def test_alignment_check_detects_a_crop_one_column_off_the_padding(
 ) -> None:
     """The fault the check is for: cropping other amounts than were padded, here one
     column more on the right."""
-    crop_as_padded = models.class_probabilities
+    crop_as_padded = blocks.class_probabilities
 
     def crop_one_column_off(
-        scores: keras.KerasTensor, padding: models.Padding
+        scores: keras.KerasTensor, padding: blocks.Padding
     ) -> keras.KerasTensor:
         (top, bottom), (left, right) = padding
         return crop_as_padded(scores, ((top, bottom), (left - 1, right + 1)))
 
-    monkeypatch.setattr(models, "class_probabilities", crop_one_column_off)
+    monkeypatch.setattr(blocks, "class_probabilities", crop_one_column_off)
     keras.utils.set_random_seed(0)
     model = with_mirror_symmetric_kernels(build_model("unet"))
 
@@ -307,7 +311,7 @@ def test_models_reload_from_a_keras_file_without_custom_objects(
 # Learning: a correctly wired network memorises a small batch, with the book's optimiser
 # and loss: two real M2NIST images (data seed 3), trained on alone (Adam at 1e-2 with
 # cosine decay, compiled as the book compiles), then predicted by
-# helpers.inference.predict.
+# helpers.evaluate.inference.predict.
 
 OVERFIT_STEPS = {"fcn8s": 100, "unet": 200, "vnet": 150}
 OVERFIT_LEARNING_RATE = 1e-2
@@ -316,10 +320,10 @@ MIN_DIGIT_IOU = 0.9
 
 
 @pytest.fixture(scope="module")
-def one_batch(tmp_path_factory: pytest.TempPathFactory) -> data.Split:
+def one_batch(tmp_path_factory: pytest.TempPathFactory) -> compose.Split:
     """Two generated M2NIST training images, with digits of three classes (2, 7 and
     9)."""
-    return data.generate(
+    return splits.generate(
         (2, 1, 1),
         seed=3,
         cache=tmp_path_factory.mktemp("m2nist"),
@@ -328,13 +332,13 @@ def one_batch(tmp_path_factory: pytest.TempPathFactory) -> data.Split:
 
 
 def fit_one_batch(
-    model: keras.Model, batch: data.Split, steps: int
+    model: keras.Model, batch: compose.Split, steps: int
 ) -> tuple[float, float, float]:
     """Train ``model`` on ``batch`` alone for ``steps`` steps: (loss before, loss after,
     mean digit IoU after).
 
     Losses and IoU are measured in inference mode, the IoU on
-    helpers.inference.predict's class maps. Batch norm's moving statistics follow the
+    helpers.evaluate.inference.predict's class maps. Batch norm's moving statistics follow the
     batch with momentum 0.5 instead of 0.99, which would need hundreds more steps to
     forget their initial values; the network and its training are otherwise the book's.
     """
@@ -364,7 +368,9 @@ def fit_one_batch(
 
 
 @pytest.mark.parametrize("name", sorted(OVERFIT_STEPS))
-def test_each_model_memorises_one_small_batch(one_batch: data.Split, name: str) -> None:
+def test_each_model_memorises_one_small_batch(
+    one_batch: compose.Split, name: str
+) -> None:
     keras.utils.set_random_seed(0)
     loss_before, loss_after, digit_iou = fit_one_batch(
         build_model(name), one_batch, OVERFIT_STEPS[name]
@@ -379,7 +385,7 @@ def test_each_model_memorises_one_small_batch(one_batch: data.Split, name: str) 
 
 
 def test_an_fcn8s_whose_last_upsampling_cannot_learn_fails_to_memorise_the_batch(
-    one_batch: data.Split,
+    one_batch: compose.Split,
 ) -> None:
     """The check above has teeth: a fixed bilinear x8 upsampling cannot place a stroke
     2-3 pixels wide inside an 8-pixel cell, and the same training leaves it below the
@@ -394,7 +400,7 @@ def test_an_fcn8s_whose_last_upsampling_cannot_learn_fails_to_memorise_the_batch
 
 
 def test_an_fcn8s_whose_last_upsampling_stays_bilinear_fails_to_memorise_the_batch(
-    one_batch: data.Split,
+    one_batch: compose.Split,
 ) -> None:
     """Why the FCNs learn their last upsampling, unlike the paper: bilinear x8 cannot
     place thin strokes."""
@@ -648,7 +654,7 @@ def test_count_flops_descends_into_nested_models() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [blocks, fcn, models], ids=lambda module: module.__name__
+    "module", [blocks, fcn, unet, vnet, registry], ids=lambda module: module.__name__
 )
 def test_model_modules_import_only_keras_and_the_standard_library(module) -> None:
     """Models built from keras.layers and keras.ops alone run under every Keras
@@ -676,7 +682,7 @@ import json
 import keras
 import numpy as np
 from helpers import HEIGHT, NUM_CLASSES, WIDTH
-from helpers.models import MODEL_BUILDERS, build_model
+from helpers.nets.registry import MODEL_BUILDERS, build_model
 
 SMALL_SIZES = {"fcn8s": {"base_filters": 4}, "fcn16s": {"base_filters": 4}, "fcn32s": {"base_filters": 4},
                "unet": {"base_filters": 4, "depth": 2},
@@ -716,10 +722,10 @@ def test_models_train_under_the_jax_backend() -> None:
 
 @pytest.mark.parametrize("name", ["fcn8s", "unet", "vnet"])
 def test_every_activation_passes_a_gradient_below_zero(name):
-    """Leaky ReLUs: no region can shut every unit off for good (helpers.diagnostics)."""
+    """Leaky ReLUs: no region can shut every unit off for good (helpers.evaluate.diagnostics)."""
     slopes = {
         layer.negative_slope
-        for layer in models.build_model(name).layers
+        for layer in registry.build_model(name).layers
         if isinstance(layer, keras.layers.ReLU)
     }
     assert slopes == {blocks.NEGATIVE_SLOPE} and blocks.NEGATIVE_SLOPE > 0

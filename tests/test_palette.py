@@ -6,13 +6,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import figure_text
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from figure_text import overlapping_texts
 from matplotlib.colors import to_hex, to_rgb
 
-from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES, palette, plotting
+from helpers import BACKGROUND, CLASS_NAMES, NUM_CLASSES
+from helpers.book import palette
 
 SHARMA_2005_PAIRS = np.array(
     [
@@ -282,6 +284,6 @@ def test_palette_swatches_show_each_vision_with_its_closest_pair():
 
 def test_palette_swatches_text_is_9_pt_at_least_on_the_page_and_never_overlaps():
     fig = palette.palette_swatches()
-    assert plotting.smallest_shown_text_pt(fig) >= 9
+    assert figure_text.smallest_shown_text_pt(fig) >= 9
     assert overlapping_texts(fig) == []
     plt.close(fig)

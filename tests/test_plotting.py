@@ -1,9 +1,10 @@
-"""Specification of helpers.plotting: figures with the expected panels, in the class palette of helpers.palette."""
+"""Specification of helpers.book.plotting: figures with the expected panels, in the class palette of helpers.book.palette."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import figure_text
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -11,17 +12,10 @@ from figure_text import overlapping_texts
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from helpers import (
-    BACKGROUND,
-    CLASS_NAMES,
-    HEIGHT,
-    NUM_CLASSES,
-    WIDTH,
-    data,
-    palette,
-    plotting,
-)
-from helpers.compose import DigitAugmentation
+from helpers import BACKGROUND, CLASS_NAMES, HEIGHT, NUM_CLASSES, WIDTH
+from helpers.book import charts, palette, plotting, style
+from helpers.data import splits
+from helpers.data.compose import DigitAugmentation
 
 
 @pytest.fixture(autouse=True)
@@ -64,12 +58,6 @@ def test_colorize_maps_class_k_to_palette_entry_k():
 def test_colorize_rejects_labels_outside_the_classes():
     with pytest.raises(ValueError, match="0..11"):
         palette.colorize(np.array([[0, NUM_CLASSES]]))
-
-
-def test_class_cmap_maps_class_k_to_palette_entry_k():
-    cmap = palette.class_cmap()
-    assert cmap.N == NUM_CLASSES
-    np.testing.assert_allclose(cmap(np.arange(NUM_CLASSES))[:, :3], palette.PALETTE)
 
 
 def test_legend_handles_name_every_class_in_its_colour():
@@ -172,21 +160,21 @@ def test_sample_grid_rejects_predictions_for_other_samples():
 
 def test_class_pixel_shares_sum_to_one_with_background_share():
     _, masks = make_samples(2)
-    shares = plotting.class_pixel_shares(masks)
+    shares = charts.class_pixel_shares(masks)
     assert shares.sum() == pytest.approx(1)
     assert shares[BACKGROUND] == pytest.approx(1 - 100 / (HEIGHT * WIDTH))
 
 
 def test_class_share_chart_has_one_bar_per_class():
     _, masks = make_samples(3)
-    fig = plotting.class_share_chart(masks)
+    fig = charts.class_share_chart(masks)
     assert len(fig.axes) == 1
     assert len(fig.axes[0].patches) == NUM_CLASSES
 
 
 def test_confusion_heatmap_labels_rows_and_columns_with_class_names():
     cm = np.diag(np.arange(1, NUM_CLASSES + 1))
-    fig = plotting.confusion_heatmap(cm)
+    fig = charts.confusion_heatmap(cm)
     heatmap_ax = fig.axes[0]
     assert len(fig.axes) == 2  # heatmap and colour bar
     assert [label.get_text() for label in heatmap_ax.get_xticklabels()] == CLASS_NAMES
@@ -216,7 +204,7 @@ def test_normalized_confusion_heatmap_writes_row_shares_in_the_cells_in_percent(
     cm = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
     cm[0, 0], cm[0, 1], cm[1, 1], cm[1, 2] = 3, 1, 9999, 1
     cm[2, 2], cm[2, 3] = 1999, 1  # 0.05 %: the smallest share written out
-    fig = plotting.confusion_heatmap(cm, normalize=True)
+    fig = charts.confusion_heatmap(cm, normalize=True)
     texts = cell_texts(fig)
     assert (texts[0, 0], texts[0, 1], texts[0, 2]) == ("75.0", "25.0", "")
     assert (texts[1, 2], texts[2, 3]) == ("<0.1", "0.1")
@@ -225,7 +213,7 @@ def test_normalized_confusion_heatmap_writes_row_shares_in_the_cells_in_percent(
 
 def test_confusion_heatmap_masks_the_diagonal_so_the_colours_span_the_errors():
     cm = some_confusion()
-    fig = plotting.confusion_heatmap(cm)
+    fig = charts.confusion_heatmap(cm)
     mesh = fig.axes[0].collections[0]
     masked = np.ma.getmaskarray(mesh.get_array()).reshape(NUM_CLASSES, NUM_CLASSES)
     np.testing.assert_array_equal(masked, np.eye(NUM_CLASSES, dtype=bool))
@@ -236,7 +224,7 @@ def test_confusion_heatmap_masks_the_diagonal_so_the_colours_span_the_errors():
 
 
 def test_confusion_heatmap_of_pixel_counts_masks_the_diagonal_too():
-    fig = plotting.confusion_heatmap(some_confusion(), normalize=False)
+    fig = charts.confusion_heatmap(some_confusion(), normalize=False)
     assert fig.axes[0].collections[0].get_clim() == (0, 30)
     assert cell_texts(fig)[0, 0] == "1,000"
     assert fig.axes[1].get_ylabel().startswith("pixels")
@@ -245,13 +233,13 @@ def test_confusion_heatmap_of_pixel_counts_masks_the_diagonal_too():
 def test_confusion_heatmap_writes_large_pixel_counts_short_enough_for_their_cells():
     cm = np.diag(np.full(NUM_CLASSES, 9_999))
     cm[0, 0], cm[1, 1], cm[2, 2], cm[3, 3] = 35_123, 999_499, 999_500, 5_123_456
-    texts = cell_texts(plotting.confusion_heatmap(cm, normalize=False))
+    texts = cell_texts(charts.confusion_heatmap(cm, normalize=False))
     assert [texts[k, k] for k in range(5)] == ["35k", "999k", "1.0M", "5.1M", "9,999"]
 
 
 def test_confusion_heatmap_rejects_a_matrix_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"\(10, 10\)"):
-        plotting.confusion_heatmap(np.eye(10))
+        charts.confusion_heatmap(np.eye(10))
 
 
 def test_sample_grid_titles_each_image_as_asked():
@@ -283,7 +271,7 @@ def make_history(epochs: int, offset: float = 0.0) -> dict[str, list[float]]:
 
 
 def test_learning_curves_show_loss_and_accuracy_panels():
-    fig = plotting.learning_curves({"model": make_history(5)})
+    fig = charts.learning_curves({"model": make_history(5)})
     assert isinstance(fig, Figure)
     assert [ax.get_title() for ax in fig.axes] == [
         "loss (dot: lowest validation loss)",
@@ -292,7 +280,7 @@ def test_learning_curves_show_loss_and_accuracy_panels():
 
 
 def test_learning_curves_draw_a_training_and_a_validation_curve_per_run():
-    fig = plotting.learning_curves(
+    fig = charts.learning_curves(
         {"A": make_history(5), "B": make_history(3, offset=0.2)}
     )
     for ax in fig.axes:
@@ -301,34 +289,34 @@ def test_learning_curves_draw_a_training_and_a_validation_curve_per_run():
 
 
 def test_learning_curves_name_the_loss_they_were_given():
-    default = plotting.learning_curves({"model": make_history(3)})
-    dice = plotting.learning_curves({"model": make_history(3)}, loss_name="soft Dice")
+    default = charts.learning_curves({"model": make_history(3)})
+    dice = charts.learning_curves({"model": make_history(3)}, loss_name="soft Dice")
     assert default.axes[0].get_ylabel().startswith("cross-entropy per pixel")
     assert dice.axes[0].get_ylabel() == "soft Dice\n(log scale)"
 
 
 def test_learning_curves_count_epochs_from_one():
-    fig = plotting.learning_curves({"model": make_history(4)})
+    fig = charts.learning_curves({"model": make_history(4)})
     np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_xdata(), [1, 2, 3, 4])
 
 
 def test_learning_curves_mark_the_epoch_of_the_lowest_validation_loss():
     history = make_history(4)
     history["val_loss"] = [0.5, 0.2, 0.3, 0.4]
-    fig = plotting.learning_curves({"model": history})
+    fig = charts.learning_curves({"model": history})
     np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), [[2, 0.2]])
 
 
 def test_learning_curves_need_at_least_one_history():
     with pytest.raises(ValueError, match="at least one history"):
-        plotting.learning_curves({})
+        charts.learning_curves({})
 
 
 def test_learning_curves_name_the_run_and_the_missing_key():
     history = make_history(3)
     del history["val_accuracy"]
     with pytest.raises(ValueError, match=r"'unet' lacks \['val_accuracy'\]"):
-        plotting.learning_curves({"unet": history})
+        charts.learning_curves({"unet": history})
 
 
 def legend_labels(fig: Figure) -> list[str]:
@@ -377,7 +365,7 @@ def test_compare_predictions_rejects_a_prediction_of_another_length():
 
 def digit_pool(n: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` real MNIST digits of different classes."""
-    pixels, labels = data.training_digits()
+    pixels, labels = splits.training_digits()
     chosen = [int(np.flatnonzero(labels == digit)[0]) for digit in range(n)]
     return pixels[chosen], labels[chosen]
 
@@ -459,7 +447,7 @@ def sample_grid_of_the_chapters() -> Figure:
 
 
 def class_legend_alone() -> Figure:
-    fig = plt.figure(figsize=(plotting.FIGURE_WIDTH_IN, 0.5), layout="constrained")
+    fig = plt.figure(figsize=(style.FIGURE_WIDTH_IN, 0.5), layout="constrained")
     plotting._add_class_legend(fig)
     return fig
 
@@ -485,12 +473,12 @@ FIGURES = {
     "augmentation_grid": lambda: plotting.augmentation_grid(
         *digit_pool(7), DigitAugmentation(), versions=3
     ),
-    "class_share_chart": lambda: plotting.class_share_chart(three_digit_samples(20)[1]),
-    "confusion_heatmap": lambda: plotting.confusion_heatmap(trained_confusion()),
-    "confusion_heatmap_of_pixel_counts": lambda: plotting.confusion_heatmap(
+    "class_share_chart": lambda: charts.class_share_chart(three_digit_samples(20)[1]),
+    "confusion_heatmap": lambda: charts.confusion_heatmap(trained_confusion()),
+    "confusion_heatmap_of_pixel_counts": lambda: charts.confusion_heatmap(
         trained_confusion(), normalize=False
     ),
-    "learning_curves": lambda: plotting.learning_curves(
+    "learning_curves": lambda: charts.learning_curves(
         {label: make_history(30, offset=0.05 * k) for k, label in enumerate(RUN_LABELS)}
     ),
     "class_legend": class_legend_alone,
@@ -500,7 +488,7 @@ FIGURES = {
 @pytest.mark.parametrize("name", FIGURES)
 def test_figure_text_is_9_pt_at_least_on_the_page_and_never_overlaps(name):
     fig = FIGURES[name]()
-    assert plotting.smallest_shown_text_pt(fig) >= 9
+    assert figure_text.smallest_shown_text_pt(fig) >= 9
     assert overlapping_texts(fig) == []
 
 
@@ -518,8 +506,8 @@ def test_smallest_shown_text_is_the_smallest_font_of_a_figure_the_page_shows_uns
     ax.text(0.5, 0.5, "small", fontsize=6)
     ax.text(0.5, 0.2, "hidden", fontsize=3, visible=False)
     ax.text(0.5, 0.8, "", fontsize=2)
-    assert plotting.shown_scale(fig) == 1
-    assert plotting.smallest_shown_text_pt(fig) == pytest.approx(6)
+    assert figure_text.shown_scale(fig) == 1
+    assert figure_text.smallest_shown_text_pt(fig) == pytest.approx(6)
 
 
 def test_smallest_shown_text_shrinks_with_a_figure_wider_than_the_page():
@@ -528,6 +516,6 @@ def test_smallest_shown_text_shrinks_with_a_figure_wider_than_the_page():
     ax.set_title("ten points", fontsize=10)
     ax.set_xlabel("wide", fontsize=10)
     ax.set_ylabel("figure", fontsize=10)
-    assert plotting.smallest_shown_text_pt(fig) == pytest.approx(
+    assert figure_text.smallest_shown_text_pt(fig) == pytest.approx(
         10 * 7.3 / 14, rel=0.03
     )

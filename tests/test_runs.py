@@ -1,12 +1,12 @@
-"""Specification of helpers.runs: a run's seeds, where two run configs differ, which
+"""Specification of helpers.train.runs: a run's seeds, where two run configs differ, which
 folders are the committed runs, and the time a run took to its kept weights."""
 
 from pathlib import Path
 
 import pytest
 
-from helpers import runs
 from helpers.config import COMMITTED_ARTIFACTS
+from helpers.train import runs
 
 
 def test_the_seeds_of_a_run_are_two_different_streams_that_its_seed_fixes():

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import config, data
+from helpers import config
+from helpers.data import splits
 
 HOME_CACHE = Path.home() / ".cache" / "m2nist-book"
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def test_generating_data_writes_into_the_scratch_folder_only(scratch_dir: Path) 
     folders = (scratch_dir, HOME_CACHE, REPOSITORY)
     before = {folder: files_under(folder, NOT_WRITTEN_BY_TESTS) for folder in folders}
 
-    data.generate((3, 2, 1), seed=424242, progress=False)
+    splits.generate((3, 2, 1), seed=424242, progress=False)
 
     changes = {
         folder: written(before[folder], files_under(folder, NOT_WRITTEN_BY_TESTS))

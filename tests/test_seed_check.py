@@ -10,10 +10,10 @@ import runpy
 
 import pytest
 
-from helpers.architecture import digest_of
 from helpers.config import REPO_ROOT
-from helpers.runs import BOOK_MODELS
-from helpers.settings import PRESETS
+from helpers.nets.architecture import digest_of
+from helpers.nets.names import BOOK_MODELS
+from helpers.train.recipe import PRESETS
 
 SCRIPT = runpy.run_path(str(REPO_ROOT / "scripts" / "seed_check.py"))
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "seed-check"

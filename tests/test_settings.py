@@ -1,12 +1,12 @@
-"""Specification of helpers.settings: training recipes that are checked when made, and
+"""Specification of helpers.train.recipe: training recipes that are checked when made, and
 the book's presets."""
 
 import re
 
 import pytest
 
-from helpers import original_project
-from helpers.settings import PRESETS, TrainSettings, preset
+from helpers.book import original_project
+from helpers.train.recipe import PRESETS, TrainSettings, preset
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
+from helpers.book.source import show_source
 from helpers.config import REPO_ROOT
-from helpers.source import show_source
 
 SHOWN = re.compile(r"^show_source\(([\w., ]+)\)\s*$")
 CHAPTERS = ["02_fcn", "03_unet", "04_vnet"]
@@ -29,9 +29,13 @@ def _shown_cells(chapter: str) -> list[tuple[str, str]]:
 
 
 def _resolve(dotted: str):
-    """``models.build_unet`` -> the object ``helpers.models.build_unet``."""
+    """``unet.build_unet`` -> the object ``helpers.nets.unet.build_unet``: the module
+    of that name in one of the subpackages of helpers."""
     module, name = dotted.strip().split(".")
-    return getattr(importlib.import_module(f"helpers.{module}"), name)
+    (path,) = (REPO_ROOT / "helpers").glob(f"*/{module}.py")
+    return getattr(
+        importlib.import_module(f"helpers.{path.parent.name}.{module}"), name
+    )
 
 
 @pytest.mark.xfail(

@@ -1,4 +1,4 @@
-"""Specification of helpers.source: chapters show the code that runs, not a copy of
+"""Specification of helpers.book.source: chapters show the code that runs, not a copy of
 it."""
 
 import ast
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import losses, models, source
+from helpers.book import source
+from helpers.nets import blocks, unet
+from helpers.train import losses
 
 
 def lines_of_definition(path: Path, name: str) -> str:
@@ -21,8 +23,8 @@ def lines_of_definition(path: Path, name: str) -> str:
 
 
 def test_the_shown_code_is_the_definition_in_the_module_file():
-    shown = source.show_source(models.build_unet).data
-    assert shown == lines_of_definition(Path(models.__file__), "build_unet")
+    shown = source.show_source(unet.build_unet).data
+    assert shown == lines_of_definition(Path(unet.__file__), "build_unet")
 
 
 def test_a_class_is_shown_with_its_decorator():
@@ -32,12 +34,12 @@ def test_a_class_is_shown_with_its_decorator():
 
 
 def test_several_definitions_are_shown_in_the_order_given():
-    shown = source.show_source(models.double_conv, models.conv_bn).data
+    shown = source.show_source(unet.double_conv, blocks.conv_bn).data
     assert shown.index("def double_conv(") < shown.index("def conv_bn(")
 
 
 def test_the_page_gets_highlighted_html():
-    html = source.show_source(models.conv_bn)._repr_html_()
+    html = source.show_source(blocks.conv_bn)._repr_html_()
     assert 'class="highlight"' in html
     assert "BatchNormalization" in html
 

@@ -1,4 +1,4 @@
-"""Specification of helpers.stats: spread over seeds and two-level bootstrap intervals
+"""Specification of helpers.evaluate.stats: spread over seeds and two-level bootstrap intervals
 over test images and seeds."""
 
 import itertools
@@ -6,7 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, NUM_CLASSES, metrics, stats
+from helpers import BACKGROUND, NUM_CLASSES
+from helpers.evaluate import metrics, stats
 
 
 def image_confusion(
@@ -81,7 +82,7 @@ def test_mean_iou_digits_of_the_tiny_images_is_worked_out_by_hand_as_metrics_giv
     12/18), digit 2 has 5 hits and 3 read as a 3 (IoU 5/8), digit 3 is only predicted
     (IoU 0); the other digits are absent. The mean is (2/3 + 5/8 + 0) / 3 = 31/72."""
     confusion = TINY.sum(axis=0)
-    assert stats.mean_iou_digits(confusion) == pytest.approx(31 / 72, abs=1e-12)
+    assert metrics.mean_iou_digits(confusion) == pytest.approx(31 / 72, abs=1e-12)
     assert metrics.scores_from_confusion(confusion)["mean_iou_digits"] == (
         pytest.approx(31 / 72, abs=1e-12)
     )
@@ -89,12 +90,17 @@ def test_mean_iou_digits_of_the_tiny_images_is_worked_out_by_hand_as_metrics_giv
 
 def test_mean_iou_digits_skips_digits_absent_from_truth_and_prediction():
     confusion = image_confusion(3, hits=6, missed=2)
-    assert stats.mean_iou_digits(confusion) == pytest.approx(6 / 8)
+    assert metrics.mean_iou_digits(confusion) == pytest.approx(6 / 8)
 
 
-def test_mean_iou_digits_rejects_anything_but_one_confusion_matrix():
-    with pytest.raises(ValueError, match=r"got shape \(2, 11, 11\)"):
-        stats.mean_iou_digits(np.zeros((2, NUM_CLASSES, NUM_CLASSES), dtype=int))
+def test_mean_iou_digits_scores_each_matrix_of_a_stack_as_it_scores_one():
+    stack = np.stack([TINY.sum(axis=0), image_confusion(3, hits=6, missed=2)])
+    assert metrics.mean_iou_digits(stack) == pytest.approx([31 / 72, 6 / 8])
+
+
+def test_mean_iou_digits_rejects_anything_but_square_confusion_matrices():
+    with pytest.raises(ValueError, match=r"got shape \(11, 10\)"):
+        metrics.mean_iou_digits(np.zeros((NUM_CLASSES, NUM_CLASSES - 1), dtype=int))
 
 
 def test_the_estimate_is_the_mean_over_seeds_of_each_seeds_score_on_all_images():
@@ -121,7 +127,7 @@ def exact_bootstrap_scores(seeds: list[np.ndarray]) -> np.ndarray:
         [
             np.mean(
                 [
-                    stats.mean_iou_digits(confusions[list(draw)].sum(axis=0))
+                    metrics.mean_iou_digits(confusions[list(draw)].sum(axis=0))
                     for confusions in seeds
                 ]
             )
@@ -139,7 +145,7 @@ def exact_two_level_scores(seeds: list[np.ndarray]) -> np.ndarray:
         [
             np.mean(
                 [
-                    stats.mean_iou_digits(seeds[seed][list(draw)].sum(axis=0))
+                    metrics.mean_iou_digits(seeds[seed][list(draw)].sum(axis=0))
                     for seed in seed_draw
                 ]
             )

@@ -1,4 +1,4 @@
-"""Specification of helpers.streaming: fresh training images every epoch, the same for a
+"""Specification of helpers.data.streaming: fresh training images every epoch, the same for a
 seed and an epoch."""
 
 from multiprocessing.dummy import Pool as ThreadPool
@@ -10,8 +10,8 @@ from coded_digits import labels_from_grey
 from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
 from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
-from helpers.compose import Split
-from helpers.streaming import DigitAugmentation, FreshCompositions, ShuffledSplit
+from helpers.data.compose import DigitAugmentation, Split
+from helpers.data.streaming import FreshCompositions, ShuffledSplit
 
 
 @pytest.fixture(scope="module")

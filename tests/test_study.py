@@ -1,4 +1,4 @@
-"""Specification of helpers.study and scripts/study.py: manifests checked first,
+"""Specification of helpers.train.study and scripts/study.py: manifests checked first,
 finished runs skipped, no overwrite."""
 
 import json
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import artifacts, study
 from helpers.config import COMMITTED_ARTIFACTS, PROFILES
-from helpers.runs import RunFolderConflict
+from helpers.train import artifacts, study
+from helpers.train.runs import RunFolderConflict
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SCRIPT = REPOSITORY / "scripts" / "study.py"
@@ -22,7 +22,7 @@ ENTRY = {"run": "unet", "model": "unet", "preset": "book", "seeds": [0, 1]}
 
 def config_of(job: study.Job, manifest: study.Manifest, mode: str) -> dict:
     """The job's config.json, with its network's digest built in this process."""
-    from helpers.architecture import digest_of
+    from helpers.nets.architecture import digest_of
 
     return study.job_config(job, manifest, mode, digest_of(job.model, job.model_kwargs))
 
@@ -183,13 +183,17 @@ def test_a_bad_manifest_stops_the_command_before_any_folder_is_made(tmp_path):
 def test_a_fresh_image_entry_and_a_fixed_split_entry_run_quick_then_are_skipped(
     tmp_path,
 ):
+    """One small network of each kind of entry, side by side in two processes."""
+    small = {"base_filters": 4, "depth": 2}
+    fresh = {**ENTRY, "run": "unet-small", "seeds": [0], "model_kwargs": small}
     fixed = {
         "run": "unet-fixed",
         "model": "unet",
         "preset": "fixed-split",
-        "seeds": [0, 1],
+        "seeds": [1],
+        "model_kwargs": small,
     }
-    path = write_manifest(tmp_path, [ENTRY, fixed])
+    path = write_manifest(tmp_path, [fresh, fixed])
     root = tmp_path / "artifacts"
     first = run_study(
         str(path),
@@ -207,14 +211,14 @@ def test_a_fresh_image_entry_and_a_fixed_split_entry_run_quick_then_are_skipped(
         assert (job.folder(root) / artifacts.CONFUSIONS_FILE).is_file(), job.label
         stored = artifacts.read_json(job.folder(root) / artifacts.RUN_FILE)["config"]
         assert stored == artifacts.to_json(config_of(job, manifest, "quick")), job.label
-    assert "[4/4 done" in first.stdout and "s left]" in first.stdout
+    assert "[2/2 done" in first.stdout and "s left]" in first.stdout
     second = run_study(str(path), "--quick", "--artifacts", str(root))
-    assert second.returncode == 0 and "4 finished (skipped)" in second.stdout
+    assert second.returncode == 0 and "2 finished (skipped)" in second.stdout
     assert "started" not in second.stdout
 
 
 def test_the_architectures_built_in_a_child_process_are_those_built_here(tmp_path):
-    from helpers.architecture import digest_of
+    from helpers.nets.architecture import digest_of
 
     vnet = {"run": "vnet-small", "model": "vnet", "seeds": [0]}
     narrow = {**ENTRY, "run": "unet-narrow", "model_kwargs": {"base_filters": 4}}
@@ -243,7 +247,7 @@ def test_the_committed_manifest_plans_against_the_committed_runs_without_a_confl
 
 def test_checking_and_planning_a_manifest_import_neither_keras_nor_tensorflow():
     script = (
-        "import sys; from helpers import study; from helpers.config import "
+        "import sys; from helpers.train import study; from helpers.config import "
         "COMMITTED_ARTIFACTS\n"
         f"study.plan(study.read_manifest({str(MANIFEST)!r}), 'full', "
         "COMMITTED_ARTIFACTS)\n"

@@ -1,4 +1,4 @@
-"""Specification of helpers.training and helpers.inference: train, resume, keep the best
+"""Specification of helpers.train.loop and helpers.evaluate.inference: train, resume, keep the best
 weights, reload, predict."""
 
 import contextlib
@@ -14,9 +14,12 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import architecture, artifacts, data, inference, losses, runs, training
 from helpers.config import Profile
-from helpers.settings import TrainSettings
+from helpers.data import splits, streaming
+from helpers.evaluate import inference
+from helpers.nets import architecture, registry
+from helpers.train import artifacts, finish, loop, losses, machine, resume, runs
+from helpers.train.recipe import TrainSettings
 
 TINY = Profile("tiny", n_train=16, n_val=8, n_test=8)
 ONE_EPOCH = TrainSettings(epochs=1, batch_size=8, patience=5)
@@ -25,12 +28,12 @@ SMALL_UNET = {"base_filters": 4, "depth": 2}
 
 
 @pytest.fixture
-def dataset(tiny_dataset) -> data.Dataset:
+def dataset(tiny_dataset) -> splits.Dataset:
     return tiny_dataset
 
 
 @pytest.fixture
-def finished(tiny_run) -> training.TrainResult:
+def finished(tiny_run) -> resume.TrainResult:
     return tiny_run
 
 
@@ -128,8 +131,8 @@ def test_a_folder_with_another_run_is_refused_and_left_as_it_was(
     before = {
         path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()
     }
-    with pytest.raises(training.RunFolderConflict, match=r"seed: 0 -> 1.*retrain=True"):
-        training.train(
+    with pytest.raises(runs.RunFolderConflict, match=r"seed: 0 -> 1.*retrain=True"):
+        loop.train(
             "unet",
             dataset,
             settings=ONE_EPOCH,
@@ -146,7 +149,7 @@ def test_a_folder_with_another_run_is_refused_and_left_as_it_was(
 def test_retrain_replaces_a_run_with_other_settings(finished, dataset, tmp_path):
     run_dir = shutil.copytree(finished.run_dir, tmp_path / "run")
     recorder = EpochRecorder()
-    other = training.train(
+    other = loop.train(
         "unet",
         dataset,
         settings=ONE_EPOCH,
@@ -162,11 +165,11 @@ def test_retrain_replaces_a_run_with_other_settings(finished, dataset, tmp_path)
 
 def train_small_unet(
     dataset, run_dir, callbacks=(), settings=THREE_EPOCHS
-) -> training.TrainResult:
+) -> resume.TrainResult:
     """A run of the small U-Net on ``dataset`` (fresh images from the digit pool of the
     tiny data set)."""
-    digits = data.training_digits() if settings.fresh_images else None
-    return training.train(
+    digits = splits.training_digits() if settings.fresh_images else None
+    return loop.train(
         "unet",
         dataset,
         settings=settings,
@@ -179,13 +182,13 @@ def train_small_unet(
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tiny_dataset, tmp_path_factory) -> training.TrainResult:
+def uninterrupted(tiny_dataset, tmp_path_factory) -> resume.TrainResult:
     """A three-epoch run that nothing interrupted: what every interrupted one must end
     as."""
     return train_small_unet(tiny_dataset, tmp_path_factory.mktemp("uninterrupted"))
 
 
-def assert_same_run(run: training.TrainResult, reference: training.TrainResult) -> None:
+def assert_same_run(run: resume.TrainResult, reference: resume.TrainResult) -> None:
     """Same validation losses, kept epoch and weights (up to the rounding of a repeated
     computation)."""
     assert run.history["val_loss"] == pytest.approx(
@@ -225,7 +228,7 @@ def test_a_run_killed_while_it_is_being_finished_is_finished_without_training_ag
     def killed(*args):
         raise KeyboardInterrupt("killed while writing the test confusions")
 
-    monkeypatch.setattr(training, "write_confusions", killed)
+    monkeypatch.setattr(finish, "write_confusions", killed)
     with pytest.raises(KeyboardInterrupt):
         train_small_unet(dataset, tmp_path)
     assert not (tmp_path / "run.json").exists()
@@ -332,7 +335,7 @@ def test_a_run_another_live_process_trains_is_refused_and_left_as_it_was(
     try:
         (tmp_path / "training.pid").write_text(str(other.pid))
         with pytest.raises(
-            training.RunFolderConflict, match=f"being trained by process {other.pid}"
+            runs.RunFolderConflict, match=f"being trained by process {other.pid}"
         ):
             train_small_unet(dataset, tmp_path, settings=THREE_EPOCHS)
     finally:
@@ -358,7 +361,7 @@ def test_the_mark_of_a_process_that_has_ended_does_not_stop_a_resume(dataset, tm
 
 
 def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
-    again = training.train(
+    again = loop.train(
         "unet",
         dataset,
         settings=ONE_EPOCH,
@@ -370,7 +373,7 @@ def test_a_run_repeats_with_the_same_seed(finished, dataset, tmp_path):
 
 
 def test_xla_compilation_changes_only_the_rounding(finished, dataset, tmp_path):
-    compiled = training.train(
+    compiled = loop.train(
         "unet",
         dataset,
         settings=ONE_EPOCH,
@@ -383,17 +386,11 @@ def test_xla_compilation_changes_only_the_rounding(finished, dataset, tmp_path):
     assert compiled.history["loss"] == pytest.approx(finished.history["loss"], rel=1e-3)
 
 
-def test_mixed_precision_keeps_the_softmax_in_float32(dataset, tmp_path):
-    result = training.train(
-        "unet",
-        dataset,
-        settings=ONE_EPOCH.but(mixed_precision="mixed_bfloat16"),
-        profile=TINY,
-        model_kwargs=SMALL_UNET,
-        run_dir=tmp_path,
-    )
-    assert result.model.layers[2].compute_dtype == "bfloat16"
-    assert result.model.get_layer("probabilities").compute_dtype == "float32"
+def test_mixed_precision_keeps_the_softmax_in_float32():
+    with machine.dtype_policy("mixed_bfloat16"):
+        model = registry.build_model("unet", **SMALL_UNET)
+    assert model.layers[2].compute_dtype == "bfloat16"
+    assert model.get_layer("probabilities").compute_dtype == "float32"
     assert (
         keras.mixed_precision.dtype_policy().name == "float32"
     )  # the global policy is restored
@@ -431,12 +428,14 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from helpers import data, inference, losses, training
+        from helpers.data import splits
+        from helpers.evaluate import inference
+        from helpers.train import loop, losses
         from helpers.config import Profile
-        from helpers.settings import TrainSettings
+        from helpers.train.recipe import TrainSettings
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        dataset = data.generate((16, 8, 8), seed=1, cache={str(tmp_path)!r}, progress=False)
-        result = training.train("unet", dataset, profile=Profile("tiny", 16, 8, 8),
+        dataset = splits.generate((16, 8, 8), seed=1, cache={str(tmp_path)!r}, progress=False)
+        result = loop.train("unet", dataset, profile=Profile("tiny", 16, 8, 8),
                                 settings=TrainSettings(epochs=1, batch_size=8),
                                 model_kwargs={SMALL_UNET!r}, strategy=strategy, run_dir={str(tmp_path / "run")!r})
         print("replicas", strategy.num_replicas_in_sync, "loss", result.history["loss"][0])
@@ -472,7 +471,7 @@ class ScrambleInLastEpoch(keras.callbacks.Callback):
 
 
 def test_training_keeps_the_best_validation_weights_not_the_last(dataset, tmp_path):
-    result = training.train(
+    result = loop.train(
         "unet",
         dataset,
         settings=THREE_EPOCHS,
@@ -485,7 +484,7 @@ def test_training_keeps_the_best_validation_weights_not_the_last(dataset, tmp_pa
     best = int(np.argmin(val_loss))
     assert best < 2 and result.facts["best_epoch"] == best + 1
     probabilities = result.model.predict(
-        inference.as_model_input(dataset.val.images), verbose=0
+        streaming.as_model_input(dataset.val.images), verbose=0
     )
     kept_loss = float(losses.SegmentationLoss()(dataset.val.masks, probabilities))
     assert kept_loss == pytest.approx(val_loss[best], rel=1e-3)
@@ -506,8 +505,8 @@ def test_fresh_images_train_on_new_compositions_every_epoch(dataset, tmp_path):
         def on_train_batch_begin(self, batch, logs=None):
             stream_batches.append(batch)
 
-    pixels, labels = data.training_digits()
-    result = training.train(
+    pixels, labels = splits.training_digits()
+    result = loop.train(
         "unet",
         dataset,
         settings=THREE_EPOCHS.but(epochs=2, fresh_images=True, augment=True),
@@ -524,7 +523,7 @@ def test_fresh_images_train_on_new_compositions_every_epoch(dataset, tmp_path):
 
 def test_fresh_images_with_a_given_dataset_need_its_digit_pool(dataset, tmp_path):
     with pytest.raises(ValueError, match="pass train_digits"):
-        training.train(
+        loop.train(
             "unet",
             dataset,
             settings=ONE_EPOCH.but(fresh_images=True),
@@ -545,7 +544,7 @@ def test_without_patience_every_epoch_runs_and_keep_best_off_keeps_the_last(
     dataset, tmp_path
 ):
     last = LastWeights()
-    result = training.train(
+    result = loop.train(
         "unet",
         dataset,
         settings=THREE_EPOCHS.but(patience=None, keep_best=False),
@@ -563,32 +562,17 @@ def test_without_patience_every_epoch_runs_and_keep_best_off_keeps_the_last(
         np.testing.assert_array_equal(kept, at_the_end)
 
 
-def test_a_profile_caps_the_epochs_of_the_settings(dataset, tmp_path):
+def test_a_profile_caps_the_epochs_of_the_settings():
     capped = Profile("tiny", n_train=16, n_val=8, n_test=8, max_epochs=1)
-    result = training.train(
-        "unet",
-        dataset,
-        settings=THREE_EPOCHS,
-        profile=capped,
-        model_kwargs=SMALL_UNET,
-        run_dir=tmp_path,
-    )
-    assert result.facts["epochs_run"] == 1
+    assert capped.epochs_of(THREE_EPOCHS.epochs) == 1
+    assert TINY.epochs_of(THREE_EPOCHS.epochs) == 3
 
 
-def test_the_dice_loss_is_the_one_compiled(dataset, tmp_path):
-    result = training.train(
-        "unet",
-        dataset,
-        settings=ONE_EPOCH.but(loss="dice"),
-        profile=TINY,
-        model_kwargs=SMALL_UNET,
-        run_dir=tmp_path,
+def test_the_dice_loss_is_the_one_compiled():
+    model = loop.compile_for_training(
+        registry.build_model("unet", **SMALL_UNET), 10, ONE_EPOCH.but(loss="dice")
     )
-    assert (
-        result.model.loss.name == "dice"
-        and result.model.loss.cross_entropy_weight == 0.0
-    )
+    assert model.loss.name == "dice" and model.loss.cross_entropy_weight == 0.0
 
 
 def test_a_run_records_the_digest_of_its_network(finished):
@@ -613,7 +597,7 @@ def test_a_finished_run_of_another_network_is_refused_not_loaded(
     before = folder_files(run_dir)
     digest = architecture.digest_of("unet", SMALL_UNET)
     with pytest.raises(
-        training.RunFolderConflict,
+        runs.RunFolderConflict,
         match=rf"architecture: '0{{16}}' -> '{digest}'.*retrain=True",
     ):
         train_small_unet(dataset, run_dir, settings=ONE_EPOCH)
@@ -627,7 +611,7 @@ class Stop(Exception):
 def stopped_run(dataset, run_dir) -> dict:
     """Starts a run that a spy stops; the config.json it wrote."""
     with pytest.raises(Stop):
-        training.train(
+        loop.train(
             "unet",
             dataset,
             settings=ONE_EPOCH,
@@ -663,7 +647,7 @@ def test_the_training_batches_draw_from_the_recorded_data_seed(
         streams.append(seed)
         raise Stop
 
-    monkeypatch.setattr(training, "ShuffledSplit", spy)
+    monkeypatch.setattr(loop, "ShuffledSplit", spy)
     config = stopped_run(dataset, tmp_path)
     assert streams == [config["seeds"]["data"]]
     assert config["seeds"]["data"] != config["seeds"]["weights"]
@@ -680,7 +664,7 @@ class PoisonWeights(keras.callbacks.Callback):
 
 
 @pytest.fixture(scope="module")
-def diverged(tiny_dataset, tmp_path_factory) -> tuple[training.TrainResult, str]:
+def diverged(tiny_dataset, tmp_path_factory) -> tuple[resume.TrainResult, str]:
     """A two-epoch run whose validation loss is NaN at both epochs, and what it
     printed."""
     printed = io.StringIO()
@@ -768,7 +752,7 @@ def test_a_committed_run_made_by_older_code_is_refused_and_left_as_it_was(
     run_dir = stale_copy(finished, tmp_path / "artifacts" / "unet" / "seed-0")
     before = folder_files(run_dir)
     with pytest.raises(
-        training.RunFolderConflict,
+        runs.RunFolderConflict,
         match=r"committed run made by older code \(stored -> wanted: seeds: \(absent\) "
         r"-> \{'weights': \d+, 'data': \d+\}\).*retrain=True",
     ):
@@ -792,7 +776,7 @@ def test_an_unknown_model_or_keyword_fails_before_a_run_folder_is_made(
     dataset, tmp_path, model_name, model_kwargs, error
 ):
     with pytest.raises(error):
-        training.train(
+        loop.train(
             model_name,
             dataset,
             settings=ONE_EPOCH,

@@ -1,4 +1,4 @@
-"""Specification of helpers.upsampling: the transposed convolution by hand, bilinear kernels, receptive fields."""
+"""Specification of helpers.book.upsampling: the transposed convolution by hand, bilinear kernels, receptive fields."""
 
 import functools
 
@@ -13,7 +13,8 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from helpers import fcn, models, upsampling
+from helpers.book import receptive, upsampling
+from helpers.nets import fcn, registry
 
 KERNEL = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 2.0]])
 """Not symmetric under any flip, so a flipped kernel gives another answer."""
@@ -28,7 +29,7 @@ def close_figures():
 @functools.cache
 def built(name: str) -> keras.Model:
     """Each of the book's models built once for this module."""
-    return models.build_model(name)
+    return registry.build_model(name)
 
 
 def keras_transposed_conv(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
@@ -44,7 +45,7 @@ def keras_transposed_conv(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.
 
 
 def rows_by_name(model: keras.Model) -> dict[str, dict]:
-    return {row["layer"]: row for row in upsampling.receptive_fields(model)}
+    return {row["layer"]: row for row in receptive.receptive_fields(model)}
 
 
 # Transposed convolution ------------------------------------------------------------------------------------------
@@ -255,15 +256,15 @@ def test_an_addition_takes_the_larger_receptive_field_of_its_inputs():
 
 def test_receptive_fields_refuse_a_layer_they_have_no_rule_for():
     with pytest.raises(TypeError, match="UpSampling2D"):
-        upsampling.receptive_fields(tiny_model(keras.layers.UpSampling2D(2)))
+        receptive.receptive_fields(tiny_model(keras.layers.UpSampling2D(2)))
 
 
-@pytest.mark.parametrize("name", sorted(models.MODEL_BUILDERS))
+@pytest.mark.parametrize("name", sorted(registry.MODEL_BUILDERS))
 def test_receptive_field_never_shrinks_along_the_path_from_the_input_to_the_bottom(
     name,
 ):
     rows = rows_by_name(built(name))
-    bottom = upsampling.receptive_field_stages(built(name))[-2]["layer"]
+    bottom = receptive.receptive_field_stages(built(name))[-2]["layer"]
     path = [bottom]
     while rows[path[-1]]["inputs"]:
         path.append(rows[path[-1]]["inputs"][0])
@@ -311,7 +312,7 @@ def test_the_output_pixel_of_each_model_sees_the_hand_counted_field(name, field)
 
 
 def test_receptive_field_stages_are_the_poolings_the_bottom_and_the_output():
-    stages = [row["layer"] for row in upsampling.receptive_field_stages(built("unet"))]
+    stages = [row["layer"] for row in receptive.receptive_field_stages(built("unet"))]
     assert stages == [
         "pool0",
         "pool1",
@@ -330,7 +331,7 @@ FIGURES = {
     "bilinear_2": lambda: upsampling.bilinear_kernel_figure(2),
     "bilinear_8": lambda: upsampling.bilinear_kernel_figure(8),
     "checkerboard": lambda: upsampling.checkerboard_figure(),
-    "receptive_field": lambda: upsampling.receptive_field_figure(
+    "receptive_field": lambda: receptive.receptive_field_figure(
         {"fcn8s": built("fcn8s"), "unet": built("unet")}
     ),
 }
@@ -377,5 +378,5 @@ def test_checkerboard_figure_calls_kernel_3_uneven_and_kernels_4_and_2_even():
 
 
 def test_receptive_field_figure_shows_the_32_pixel_grid_of_fcn_scores():
-    fig = upsampling.receptive_field_figure({"fcn32s": built("fcn32s")})
+    fig = receptive.receptive_field_figure({"fcn32s": built("fcn32s")})
     assert "1 value per 32×32 px" in fig.axes[-1].get_title()

@@ -1,0 +1,370 @@
+"""What the architecture chapters (2-4) do alike: one call for each step they share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from helpers import BACKGROUND
+from helpers.book import charts, plotting, results
+from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT, Profile, artifacts_dir
+from helpers.data import compose, splits
+from helpers.evaluate import inference, metrics
+from helpers.nets import blocks, registry
+from helpers.nets.names import MODEL_LABELS
+from helpers.train import loop, recipe, resume, runs, study
+from helpers.train.recipe import TrainSettings
+
+
+def describe_setup(profile: Profile, settings: TrainSettings | None = None) -> None:
+    """Prints what a chapter's run trains on and how long: the profile's data and the
+    recipe's epochs."""
+    settings = settings or recipe.DEFAULT_SETTINGS
+    images = "fresh compositions" if settings.fresh_images else "a fixed set"
+    print(
+        f"profile: {profile.name}; training images: {profile.n_train:,} an epoch "
+        f"({images}); "
+        f"validation: {profile.n_val:,}; test: {profile.n_test:,}; epochs: "
+        f"{profile.epochs_of(settings.epochs)}"
+    )
+
+
+def budget_table(model: keras.Model) -> Styler:
+    """Prints ``model``'s size in layers, and returns parameters and FLOPs per image of
+    every model at its defaults."""
+    print(
+        f"{model.name}: {len(model.layers)} layers, input {model.input.shape[1:]}, "
+        f"output {model.output.shape[1:]}"
+    )
+    table = pd.DataFrame(
+        registry.model_summary_table(
+            registry.build_model(name) for name in registry.MODEL_BUILDERS
+        )
+    )
+    return (
+        table.set_index("model")
+        .style.format("{:,}")
+        .set_caption("Size and cost of every model of the book, at its defaults")
+    )
+
+
+def train_and_report(
+    model_name: str, profile: Profile, seed: int = 0
+) -> tuple[resume.TrainResult, splits.Dataset]:
+    """Train ``model_name`` in ``profile`` with the book's recipe and ``seed`` (or load
+    its finished run); print time and epochs.
+
+    The book's data and recipe in the full profile are those of the study's main runs,
+    so this loads that seed of the committed study run.
+    """
+    result = loop.train(
+        model_name, settings=recipe.DEFAULT_SETTINGS, profile=profile, seed=seed
+    )
+    dataset = splits.load_m2nist().for_profile(profile)
+    facts = result.facts
+    print(
+        f"epochs run: {facts['epochs_run']}; training time: "
+        f"{facts['train_seconds']:.0f} s on {facts['device']}; "
+        f"lowest validation loss after epoch {facts['best_epoch']}, whose weights the "
+        "model keeps"
+    )
+    return result, dataset
+
+
+def test_scores(result: resume.TrainResult) -> Styler:
+    """Prints the headline test scores the run saved (as chapter 5 shows them) and
+    returns its per-class table."""
+    scores = runs.load_run(result.run_dir).metrics
+    per_class = pd.DataFrame(metrics.scores_table(scores)).set_index("class")
+    weakest_digit = per_class.drop(index="background")["IoU"].idxmin()
+    print(
+        f"mean IoU over the digits: {scores['mean_iou_digits']:.4f} "
+        f"(per-image average: {scores['per_image']['mean_iou_digits']:.4f})"
+    )
+    print(f"IoU of the background:    {scores['iou'][BACKGROUND]:.4f}")
+    print(f"pixel accuracy:           {scores['pixel_accuracy']:.4f}")
+    print(
+        f"weakest digit: {weakest_digit} (IoU "
+        f"{per_class.loc[weakest_digit, 'IoU']:.4f})"
+    )
+    seed = result.facts["config"]["seed"]
+    return per_class.style.format("{:.4f}").set_caption(
+        f"{result.model.name}: test scores per class, seed {seed}"
+    )
+
+
+def show_test_predictions(
+    result: resume.TrainResult, test: compose.Split, n: int = 4
+) -> np.ndarray:
+    """Draws ``n`` random test images and the ``n`` worst with their predictions;
+    returns every image's mean IoU.
+
+    An image's score is its mean IoU over the digits in its true or predicted
+    mask (:func:`helpers.evaluate.metrics.per_image_mean_iou`), which ranks the images.
+    """
+    predicted = inference.predict(result.model, test.images)
+    image_scores = metrics.per_image_mean_iou(test.masks, predicted)
+    print(
+        f"per-image mean IoU over digits: median {np.nanmedian(image_scores):.3f}, "
+        f"{np.sum(image_scores < 0.9)} of {len(test)} test images below 0.9"
+    )
+    shown = {
+        "random test images": np.random.default_rng(0).choice(
+            len(test), size=n, replace=False
+        ),
+        f"the {n} worst test images": np.argsort(image_scores)[:n],
+    }
+    for caption, indices in shown.items():
+        fig = plotting.sample_grid(
+            test.images[indices],
+            test.masks[indices],
+            n=n,
+            preds=predicted[indices],
+            titles=[
+                f"test #{index}: mean IoU {image_scores[index]:.2f}"
+                for index in indices
+            ],
+            pred_label=f"{result.model.name} prediction",
+        )
+        fig.suptitle(f"{result.model.name}: {caption}")
+        plt.show()
+    return image_scores
+
+
+def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
+    """Draws the learning curves of every committed seed of ``run_name``, prints how far
+    the seeds' scores spread and how sure their mean is, names any seed far below the
+    median (:func:`helpers.book.results.failed_seeds`), and returns one row per seed.
+
+    One run is one draw of the initial weights and of the training images; the
+    seeds show how much of a score is that draw (chapter 5 compares models with
+    the same numbers, :func:`helpers.book.results.seed_table`).
+    """
+    seeds = runs.load_study(folder)[run_name]
+    charts.learning_curves({f"seed {run.seed}": run.history for run in seeds})
+    plt.show()
+    summary = results.seed_table({run_name: seeds}).iloc[0]
+    percent = results.INTERVAL_PERCENT
+    low, high = summary[f"{percent} low"], summary[f"{percent} high"]
+    print(
+        f"{len(seeds)} seeds: mean IoU over the digits {summary['mean']:.4f}, from "
+        f"{summary['min']:.4f} to {summary['max']:.4f} (spread "
+        f"{summary['max'] - summary['min']:.4f}); {percent} interval of the "
+        f"mean over seeds and test images [{low:.4f}, {high:.4f}]"
+    )
+    typical = results.median_seed(seeds)
+    for run in results.failed_seeds(seeds):
+        print(
+            f"seed {run.seed} is far below the median seed {typical.seed}: mean "
+            f"IoU over the digits {run.metrics['mean_iou_digits']:.4f} against "
+            f"{typical.metrics['mean_iou_digits']:.4f}, background IoU "
+            f"{run.metrics['iou'][BACKGROUND]:.4f}"
+        )
+    table = pd.DataFrame(
+        [
+            {
+                "seed": run.seed,
+                "mean IoU (digits)": run.metrics["mean_iou_digits"],
+                "background IoU": run.metrics["iou"][BACKGROUND],
+                "kept epoch": run.facts["kept_epoch"],
+            }
+            for run in seeds
+        ]
+    ).set_index("seed")
+    return table.style.format(
+        {"mean IoU (digits)": "{:.4f}", "background IoU": "{:.4f}"}
+    ).set_caption(f"{seeds[0].label}: test scores of each seed")
+
+
+def typical_run(model_name: str, profile: Profile) -> resume.TrainResult:
+    """The run of the committed study's median seed of ``model_name``
+    (:func:`helpers.book.results.median_seed`), loaded (or, in the quick profile,
+    trained); prints which seed it is.
+
+    The prediction figures show this run: a typical seed, neither the best nor a
+    failed one.
+    """
+    seed = results.median_seed(runs.load_study()[model_name]).seed
+    print(f"the median seed of the committed {model_name} runs: seed {seed}")
+    return loop.train(
+        model_name, settings=recipe.DEFAULT_SETTINGS, profile=profile, seed=seed
+    )
+
+
+def train_study_run(
+    run_name: str, profile: Profile, seed: int = 0
+) -> resume.TrainResult:
+    """Train the run ``run_name`` of the book's study
+    (:data:`helpers.train.study.BOOK_MANIFEST`) with its model and settings, or load
+    it when it is finished, as :func:`train_and_report` does for a model's main run.
+
+    The variants (FCN-32s, V-Net with the soft Dice loss, ...) are defined once, in
+    the manifest; in the full profile this loads the study's committed run.
+    """
+    jobs = {
+        (job.run, job.seed): job
+        for job in study.read_manifest(study.BOOK_MANIFEST).jobs
+    }
+    if (run_name, seed) not in jobs:
+        raise ValueError(
+            f"{study.BOOK_MANIFEST.name} has no run {run_name!r} with seed {seed}; "
+            f"its runs: {sorted({run for run, _ in jobs})}"
+        )
+    job = jobs[run_name, seed]
+    return loop.train(
+        job.model,
+        settings=job.settings,
+        profile=profile,
+        model_kwargs=job.model_kwargs,
+        seed=seed,
+        run_dir=job.folder(artifacts_dir(profile)),
+    )
+
+
+def compare_variants(
+    variants: list[resume.TrainResult], test: compose.Split, n: int = 3
+) -> Styler:
+    """Draws the same ``n`` random test images as each of the ``variants`` (runs of
+    one model's variants, named by their run labels) segments them, prints each
+    variant's gain over the one before it, and returns their test scores.
+
+    The variants are runs of one seed each, scored on the same test images, so a
+    gain's interval is a paired bootstrap over those images
+    (:func:`helpers.book.results.gain`): it says how sure the gain is for these runs,
+    not how far another seed would move it.
+    """
+    compared = {}
+    for result in variants:
+        run = runs.load_run(result.run_dir)
+        if run.label in compared:
+            raise ValueError(
+                f"two variants are labelled {run.label!r} "
+                f"({compared[run.label].run_dir} and {run.run_dir}): compare runs of "
+                "different run names"
+            )
+        compared[run.label] = run
+    percent = results.INTERVAL_PERCENT
+    table = results.seed_table({label: [run] for label, run in compared.items()})[
+        ["mean", f"{percent} low", f"{percent} high", "background IoU"]
+    ].rename(columns={"mean": "mean IoU (digits)"})
+    table["per-image mean IoU (digits)"] = [
+        run.metrics["per_image"]["mean_iou_digits"] for run in compared.values()
+    ]
+    labels = list(compared)
+    for before, after in zip(labels, labels[1:]):
+        print(results.gain_sentence(compared[before], compared[after]))
+    shown = np.random.default_rng(0).choice(len(test), size=n, replace=False)
+    predictions = {}
+    for label, result in zip(compared, variants):
+        score = table.loc[label, "mean IoU (digits)"]
+        predictions[f"{label}, mean IoU {score:.3f}"] = inference.predict(
+            result.model, test.images[shown]
+        )
+    plotting.compare_predictions(
+        test.images[shown],
+        test.masks[shown],
+        predictions,
+        titles=[f"test #{index}" for index in shown],
+    )
+    plt.show()
+    return table.style.format("{:.4f}").set_caption(
+        "Test scores of each variant, one seed each; the interval is over test images"
+    )
+
+
+def recipe_table(settings: TrainSettings | None = None) -> Styler:
+    """How the book's networks are trained, one row per part of the recipe, read from
+    the settings and the networks' building block."""
+    settings = settings or recipe.DEFAULT_SETTINGS
+    images = (
+        "composed afresh every epoch"
+        + (", each digit randomly changed" if settings.augment else "")
+        if settings.fresh_images
+        else "one fixed training split"
+    )
+    weights = (
+        "those of the epoch with the lowest validation loss"
+        if settings.keep_best
+        else "those of the last epoch"
+    )
+    rows = {
+        "training images": images,
+        "epochs": f"{settings.epochs}, batches of {settings.batch_size}",
+        "optimiser": f"Adam (beta1 {settings.adam_beta_1}, beta2 "
+        f"{settings.adam_beta_2}, epsilon {settings.adam_epsilon:g})",
+        "learning rate": f"{settings.learning_rate:g}, cosine decay to "
+        f"{settings.lr_floor * settings.learning_rate:g} at the end",
+        "loss": settings.loss,
+        "activations": f"leaky ReLU, slope {blocks.NEGATIVE_SLOPE:g} below zero",
+        "weights kept": weights,
+    }
+    table = pd.DataFrame({"the book's recipe": rows})
+    table.index.name = "part"
+    return table.style.set_caption(
+        "How every network of chapters 2-4 is trained "
+        "(helpers.train.recipe, preset 'book')"
+    )
+
+
+def seed_check_summary(report: dict) -> Styler:
+    """A seed check (``scripts/seed_check.py``) per model: runs, how many reached the
+    pass mark, and the lowest and median validation digit IoU after its last epoch."""
+    rows = []
+    for model in dict.fromkeys(run["model"] for run in report["runs"]):
+        seeds = [run for run in report["runs"] if run["model"] == model]
+        final = [run["val_digit_iou"][-1] for run in seeds]
+        mark = report["pass_digit_iou"]
+        rows.append(
+            {
+                "model": MODEL_LABELS.get(model, model),
+                "seeds": ", ".join(str(run["seed"]) for run in seeds),
+                "reached the mark": sum(value >= mark for value in final),
+                "lowest digit IoU": min(final),
+                "median digit IoU": float(np.median(final)),
+            }
+        )
+    return (
+        pd.DataFrame(rows)
+        .set_index("model")
+        .style.format("{:.3f}", subset=["lowest digit IoU", "median digit IoU"])
+        .set_caption(
+            f"Validation mean IoU over the digits after the first {report['epochs']} "
+            f"epochs of the recipe; the mark is {report['pass_digit_iou']}"
+        )
+    )
+
+
+def read_seed_check(name: str) -> dict:
+    """The committed seed check ``benchmarks/results/seed-check/<name>.json``."""
+    path = REPO_ROOT / "benchmarks" / "results" / "seed-check" / f"{name}.json"
+    return json.loads(path.read_text())
+
+
+def seed_check_runs(report: dict) -> Styler:
+    """A seed check run by run: the validation digit IoU after each epoch, and the share
+    of digit pixels with every last feature off after the last one."""
+    rows = [
+        {
+            "model": MODEL_LABELS.get(run["model"], run["model"]),
+            "seed": run["seed"],
+            **{
+                f"digit IoU, epoch {epoch}": value
+                for epoch, value in enumerate(run["val_digit_iou"], start=1)
+            },
+            "digit pixels with all features off": run["val_silent_foreground"][-1],
+        }
+        for run in report["runs"]
+    ]
+    return (
+        pd.DataFrame(rows)
+        .set_index(["model", "seed"])
+        .style.format("{:.3f}")
+        .format("{:.0%}", subset=["digit pixels with all features off"])
+        .set_caption("Validation figures after each epoch of the recipe's first epochs")
+    )

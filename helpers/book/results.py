@@ -1,0 +1,334 @@
+"""Put the committed runs side by side, for the results chapter.
+
+Everything here reads artifacts written by :func:`helpers.train.loop.train`
+through :mod:`helpers.train.runs`, so the tables in the book are the numbers in
+those files, not copies of them. The statistics over seeds and test images are in
+:mod:`helpers.evaluate.stats`; a run needs :data:`MIN_SEEDS_TO_RANK` seeds to be ranked.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from helpers import BACKGROUND, CLASS_NAMES
+from helpers.book import original_project
+from helpers.evaluate import stats
+from helpers.train.runs import Run
+
+INTERVAL_LEVEL = 0.95
+MIN_SEEDS_TO_RANK = (
+    3  # fewer seeds say too little about how far another seed would move the score
+)
+INTERVAL_PERCENT = f"{INTERVAL_LEVEL * 100:g} %"
+
+
+def per_class_table(runs: dict[str, Run], per_image: bool = False) -> pd.DataFrame:
+    """IoU and Dice per class (rows) for each run (column pairs), dataset-level or
+    per-image."""
+    columns = {}
+    for run in runs.values():
+        scores = run.metrics["per_image"] if per_image else run.metrics
+        columns[(run.label, "IoU")] = scores["iou"]
+        columns[(run.label, "Dice")] = scores["dice"]
+    return pd.DataFrame(columns, index=pd.Index(CLASS_NAMES, name="class"))
+
+
+def summary_table(runs: dict[str, Run]) -> pd.DataFrame:
+    """One row per model: headline scores (dataset-level and per-image) beside the
+    original project's."""
+    rows = []
+    for run in runs.values():
+        rows.append(
+            {
+                "model": run.label,
+                "mean IoU, digits": run.metrics["mean_iou_digits"],
+                "background IoU": run.metrics["iou"][BACKGROUND],
+                "mean Dice, digits": run.metrics["mean_dice_digits"],
+                "pixel accuracy": run.metrics["pixel_accuracy"],
+                "per-image mean IoU, digits": run.metrics["per_image"][
+                    "mean_iou_digits"
+                ],
+                "original project, per-image mean IoU, "
+                "digits": original_project.mean_digit_iou(run.name),
+            }
+        )
+    return pd.DataFrame(rows).set_index("model")
+
+
+def cost_table(runs: dict[str, Run]) -> pd.DataFrame:
+    """Parameters, FLOPs per image, epochs and training time to the reported score (the
+    epoch whose weights were kept), per model."""
+    rows = [
+        {
+            "model": run.label,
+            "parameters": run.facts["parameters"],
+            "GFLOPs per image": run.facts["flops_per_image"] / 1e9,
+            "epochs run": run.facts["epochs_run"],
+            "kept epoch": run.facts["kept_epoch"],
+            "seconds to kept epoch": run.seconds_to_kept_epoch,
+            "seconds per epoch (median)": run.facts["seconds_per_epoch"],
+            "device": run.facts["device"],
+        }
+        for run in runs.values()
+    ]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
+    """One row per run name: its seeds' dataset-level mean digit IoU, and how sure the
+    mean of them is.
+
+    ``mean``, ``sd`` (NaN for one seed), ``min`` and ``max`` describe the
+    seeds' scores; ``95 % low`` and ``95 % high`` bound the two-level bootstrap
+    interval of their mean, over test images and seeds, read from each run's
+    per-image confusions (with one seed, over test images only);
+    ``background IoU`` is the seeds' mean. Every run is shown, but
+    :func:`ranking_sentences` ranks only those with enough seeds.
+    """
+    rows = []
+    for runs in study.values():
+        spread = stats.seed_spread([run.metrics["mean_iou_digits"] for run in runs])
+        interval = stats.bootstrap_mean_iou(
+            [run.confusions for run in runs], level=INTERVAL_LEVEL
+        )
+        background = float(np.mean([run.metrics["iou"][BACKGROUND] for run in runs]))
+        bounds = {
+            f"{INTERVAL_PERCENT} low": interval.low,
+            f"{INTERVAL_PERCENT} high": interval.high,
+        }
+        rows.append(
+            {
+                "run": runs[0].label,
+                **spread._asdict(),
+                **bounds,
+                "background IoU": background,
+            }
+        )
+    return pd.DataFrame(rows).set_index("run")
+
+
+def seed_table_style(table: pd.DataFrame) -> Styler:
+    """A :func:`seed_table` as the chapters show it: scores to four decimals, the seed
+    count whole, the standard deviation of one seed as "-"."""
+    return table.style.format("{:.4f}", na_rep="-").format("{:.0f}", subset=["seeds"])
+
+
+def ranking_sentences(
+    study: dict[str, list[Run]], names: tuple[str, ...] | list[str]
+) -> list[str]:
+    """For each pair of the named runs, a sentence that ranks them only where it can.
+
+    A pair is ranked only when both runs have :data:`MIN_SEEDS_TO_RANK` seeds
+    or more and the two-level bootstrap interval (over test images and seeds)
+    of their difference in seed-mean digit IoU excludes 0; otherwise the
+    sentence says why it is not ranked, or that it is undecided.
+    """
+    return [
+        _ranking_sentence(study[first], study[second])
+        for first, second in itertools.combinations(names, 2)
+    ]
+
+
+def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
+    """``a`` against ``b``: not ranked for want of seeds, the higher first where the
+    interval excludes 0, else undecided; the seeds' ranges tell how far the score moves
+    with the seed alone."""
+    pair = f"{a[0].label} against {b[0].label}"
+    short = [
+        f"{runs[0].label} has only {_seeds(len(runs))}"
+        for runs in (a, b)
+        if len(runs) < MIN_SEEDS_TO_RANK
+    ]
+    if short:
+        return (
+            f"{pair}: not ranked, as {' and '.join(short)} (ranking needs "
+            f"{MIN_SEEDS_TO_RANK})."
+        )
+    comparison = stats.compare(
+        [run.confusions for run in a],
+        [run.confusions for run in b],
+        level=INTERVAL_LEVEL,
+    )
+    difference, ranges = (
+        comparison.difference,
+        (comparison.a_seed_range, comparison.b_seed_range),
+    )
+    if difference.high < 0:
+        a, b, ranges = b, a, ranges[::-1]
+        difference = stats.Interval(
+            -difference.estimate, -difference.high, -difference.low
+        )
+    seeds = (
+        f"{_seeds(len(a))} each"
+        if len(a) == len(b)
+        else f"{_seeds(len(a))} and {_seeds(len(b))}"
+    )
+    seeds += ", whose scores span {:.4f} and {:.4f}".format(*ranges)
+    if difference.low > 0:
+        return (
+            f"{a[0].label} scores higher than {b[0].label}: difference "
+            f"{difference.estimate:.4f}, {INTERVAL_PERCENT} "
+            f"interval {difference.low:.4f} to {difference.high:.4f}, over {seeds}."
+        )
+    return (
+        f"{pair}: undecided, the {INTERVAL_PERCENT} interval of {a[0].label} minus "
+        f"{b[0].label}, {difference.low:.4f} to "
+        f"{difference.high:.4f}, includes 0 (difference {difference.estimate:.4f}, "
+        f"over {seeds})."
+    )
+
+
+def gain(before: Run, after: Run) -> stats.Interval:
+    """``after``'s mean digit IoU minus ``before``'s, one run each, with a paired
+    bootstrap interval over the test images.
+
+    With one seed a side the interval says how sure the difference is for these two
+    runs, not how far other seeds would move it: :func:`ranking_sentences` ranks
+    models, this measures two runs.
+    """
+    return stats.bootstrap_difference(
+        [after.confusions], [before.confusions], level=INTERVAL_LEVEL
+    )
+
+
+def gain_sentence(before: Run, after: Run) -> str:
+    """:func:`gain` in words: ``after`` minus ``before``, with its interval."""
+    difference = gain(before, after)
+    return (
+        f"{after.label} minus {before.label}: {difference.estimate:+.4f} mean IoU over "
+        f"the digits ({INTERVAL_PERCENT} interval over test images "
+        f"{difference.low:+.4f} to {difference.high:+.4f}, one run each)"
+    )
+
+
+def _seeds(count: int) -> str:
+    """The count with its noun: ``1 seed``, ``3 seeds``."""
+    return f"{count} seed" if count == 1 else f"{count} seeds"
+
+
+def median_seed(runs: list[Run]) -> Run:
+    """The seed whose test mean digit IoU is the median of ``runs`` (the lower of the
+    two middle ones for an even count; ties go to the lower seed).
+
+    The chapters' prediction figures and the demo show this seed: a typical
+    run, neither the best nor a failed one.
+    """
+    if not runs:
+        raise ValueError("median_seed needs at least one run")
+    ranked = sorted(runs, key=lambda run: (run.metrics["mean_iou_digits"], run.seed))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+FAR_BELOW_MEDIAN = 0.1
+"""A seed whose mean digit IoU is this far below the median seed's is a run that
+failed, not a draw around the mean."""
+
+
+def failed_seeds(runs: list[Run]) -> list[Run]:
+    """The seeds of ``runs`` whose mean digit IoU is more than :data:`FAR_BELOW_MEDIAN`
+    below that of :func:`median_seed`, in seed order."""
+    return [run for run in runs if is_far_below(run, runs)]
+
+
+def is_far_below(run: Run, reference: list[Run]) -> bool:
+    """Whether ``run``'s mean digit IoU is more than :data:`FAR_BELOW_MEDIAN` below
+    that of the median seed of ``reference``: a failed run, judged against runs of
+    the same model (a variant's one run against the model's seeds, for instance)."""
+    floor = median_seed(reference).metrics["mean_iou_digits"] - FAR_BELOW_MEDIAN
+    return run.metrics["mean_iou_digits"] < floor
+
+
+def best_model(runs: dict[str, Run]) -> str:
+    """The name of the run with the highest mean digit IoU."""
+    return max(runs, key=lambda name: runs[name].metrics["mean_iou_digits"])
+
+
+def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
+    """Each claim of the original README about V-Net against U-Net, its evidence there,
+    and our measurement.
+
+    ``benchmark`` is a result file of ``benchmarks/speed.py``: its rows in the
+    book's training setting give each model's peak memory, measured in a
+    process of its own. Speed is compared on the committed training runs,
+    whose epochs ran on one device with one recipe.
+    """
+    unet, vnet = runs["unet"], runs["vnet"]
+    original = {
+        name: original_project.mean_digit_iou(name) for name in ("unet", "vnet")
+    }
+    book = {
+        row["model"]: row
+        for row in benchmark["results"]
+        if row["setting"]["keras_default"]
+    }
+    memory = {
+        name: book[name]["peak_memory_bytes"] / 2**20 for name in ("unet", "vnet")
+    }
+    printed = original_project.PER_CLASS
+
+    def leader(
+        unet_value: float, vnet_value: float, higher_is_better: bool = True
+    ) -> str:
+        return "V-Net" if (vnet_value > unet_value) == higher_is_better else "U-Net"
+
+    rows = [
+        (
+            original_project.CLAIMS["better"],
+            f"mean test IoU over digits: V-Net {original['vnet']:.4f}, "
+            f"U-Net {original['unet']:.4f}, V-Net with 3x the epochs",
+            "mean digit IoU, dataset-level: U-Net "
+            f"{unet.metrics['mean_iou_digits']:.4f}, "
+            f"V-Net {vnet.metrics['mean_iou_digits']:.4f}; "
+            f"per-image: U-Net {unet.metrics['per_image']['mean_iou_digits']:.4f}, "
+            f"V-Net {vnet.metrics['per_image']['mean_iou_digits']:.4f}",
+            leader(unet.metrics["mean_iou_digits"], vnet.metrics["mean_iou_digits"]),
+        ),
+        (
+            original_project.CLAIMS["digit 1"],
+            "two predicted images; test IoU of digit 1: V-Net "
+            f"{printed['vnet']['test IoU'][1]:.4f}, "
+            f"U-Net {printed['unet']['test IoU'][1]:.4f}",
+            f"IoU of digit 1, dataset-level: U-Net {unet.metrics['iou'][1]:.4f}, "
+            f"V-Net {vnet.metrics['iou'][1]:.4f}; per-image: U-Net "
+            f"{unet.metrics['per_image']['iou'][1]:.4f}, "
+            f"V-Net {vnet.metrics['per_image']['iou'][1]:.4f}",
+            leader(unet.metrics["iou"][1], vnet.metrics["iou"][1]),
+        ),
+        (
+            original_project.CLAIMS["faster"],
+            "none; its own log shows {} s per epoch for U-Net and {} s for V-Net on "
+            "{}".format(
+                *original_project.SETUP["seconds per epoch after the first"],
+                original_project.GPU,
+            ),
+            f"median seconds per training epoch on {unet.facts['device']}: "
+            f"U-Net {unet.facts['seconds_per_epoch']:.2f}, V-Net "
+            f"{vnet.facts['seconds_per_epoch']:.2f}",
+            leader(
+                unet.facts["seconds_per_epoch"],
+                vnet.facts["seconds_per_epoch"],
+                higher_is_better=False,
+            ),
+        ),
+        (
+            original_project.CLAIMS["memory"],
+            "none measured",
+            f"peak memory while training on {benchmark['machine']['device']}: U-Net "
+            f"{memory['unet']:,.0f} MiB, "
+            f"V-Net {memory['vnet']:,.0f} MiB",
+            leader(memory["unet"], memory["vnet"], higher_is_better=False),
+        ),
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "claim (README)",
+            "original's evidence",
+            "our runs, one recipe",
+            "better here",
+        ],
+    ).set_index("claim (README)")
