@@ -111,6 +111,8 @@ def check_run(
         retrain=True,
         verbose=0,
         callbacks=[_StopAfter.make(epochs)],
+        # compiled as the book's full runs are, on the full profile's images
+        jit_compile="auto",
     )
     history = {key: result.history.get(key, []) for key in RECORD_KEYS}
     final = history["val_digit_iou"][-1] if history["val_digit_iou"] else 0.0

@@ -120,7 +120,7 @@ def train(
     retrain: bool = False,
     verbose: int | str = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,
-    jit_compile: bool | str = "auto",
+    jit_compile: bool | str | None = None,
 ) -> TrainResult:
     """Train ``model_name`` (a key of ``MODEL_BUILDERS``) with ``settings`` in a profile
     and save its artifacts.
@@ -148,11 +148,16 @@ def train(
     ``strategy``: "auto" mirrors over several GPUs under TensorFlow, or pass a
     ``tf.distribute`` strategy. ``callbacks`` are extra Keras callbacks, run
     after the book's own. ``jit_compile``: XLA compilation of the training
-    step ("auto" is Keras' choice); it changes only the rounding, so it is not
-    one of the settings that decide whether a run is reused.
+    step ("auto" is Keras' choice); None leaves it to Keras in the full profile
+    and switches it off in the others, whose epochs of a few dozen images take
+    less time on a CPU than XLA's compilation of each step. XLA changes only the
+    rounding, so it is not one of the settings that decide whether a run is
+    reused.
     """
     settings = settings or DEFAULT_SETTINGS
     profile = profile or current_profile()
+    if jit_compile is None:
+        jit_compile = "auto" if profile.name == "full" else False
     model_kwargs = dict(model_kwargs or {})
     architecture = digest_of(model_name, model_kwargs)
     if settings.fresh_images and train_digits is None:

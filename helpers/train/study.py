@@ -47,7 +47,7 @@ from helpers.config import (
     display_path,
 )
 from helpers.data import mnist, splits
-from helpers.nets.names import MODEL_LABELS
+from helpers.nets.names import BOOK_MODELS, MODEL_LABELS
 from helpers.train.artifacts import RUN_FILE, read_json
 from helpers.train.recipe import PRESETS, TrainSettings
 from helpers.train.runs import RunFolderConflict, folder_state, run_config, run_folder
@@ -297,9 +297,10 @@ def job_config(
 def training_order(
     jobs: list[Job], manifest_jobs: list[Job] | None = None
 ) -> list[Job]:
-    """The order in which to train ``jobs``: runs of several seeds first, seed by seed
-    (every model's seed 0, then seed 1, ...), then the runs of one seed, each group in
-    manifest order. A study cut short has compared the models first.
+    """The order in which to train ``jobs``: the book's three models first, seed by seed
+    (every model's seed 0, then seed 1, ...), then the other runs of several seeds, seed
+    by seed, then the runs of one seed, each group in manifest order. A study cut
+    short has compared the models first, then the variants.
 
     A run's seeds are counted in ``manifest_jobs`` (all the manifest's jobs, default
     ``jobs``), so a run of three seeds with only seed 2 left still goes first.
@@ -309,7 +310,13 @@ def training_order(
         seeds_of[job.run] = seeds_of.get(job.run, 0) + 1
     position = {job.label: index for index, job in enumerate(jobs)}
     return sorted(
-        jobs, key=lambda job: (seeds_of[job.run] == 1, job.seed, position[job.label])
+        jobs,
+        key=lambda job: (
+            seeds_of[job.run] == 1,
+            job.run not in BOOK_MODELS,
+            job.seed,
+            position[job.label],
+        ),
     )
 
 
