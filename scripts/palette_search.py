@@ -1,4 +1,4 @@
-"""Search for the book's class palette and print it as helpers/palette.py holds it.
+"""Search for the book's class palette and print it as helpers/book/palette.py holds it.
 
     python scripts/palette_search.py
 
@@ -7,7 +7,7 @@ minute). It looks for ten digit colours that, with the black background,
 maximise the smallest CIEDE2000 difference between any two of the 11 colours,
 taken over normal vision and the three simulated dichromacies
 (``palette.VISIONS``). Every digit colour must pass, with every vision, the
-thresholds of helpers/palette.py: contrast with black
+thresholds of helpers/book/palette.py: contrast with black
 (``MIN_CONTRAST_WITH_BLACK``), distance from the nearest grey
 (``MIN_GREY_DISTANCE``) and from white (``MIN_WHITE_DISTANCE``), so that no
 class looks like the black background or the white and grey ink of the

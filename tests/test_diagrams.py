@@ -1,4 +1,4 @@
-"""Specification of helpers.book.diagrams: block diagrams read from the built models, by the layer names models.py fixes."""
+"""Specification of helpers.book.diagrams: block diagrams read from the built models, by the layer names helpers.nets.blocks fixes."""
 
 import json
 
@@ -78,7 +78,7 @@ def test_architecture_diagram_rejects_an_unknown_model():
         diagrams.architecture_diagram("segnet")
 
 
-# The layer-name contract between models.py, the diagrams and the saved models
+# The layer-name contract between helpers.nets, the diagrams and the saved models
 
 
 @pytest.mark.parametrize(
