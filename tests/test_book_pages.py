@@ -9,6 +9,7 @@ not installed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,23 @@ def test_the_overflow_check_finds_a_code_line_too_long(
         "document.querySelector('article pre').textContent += '#'.repeat(200)"
     )
     assert len(browser.evaluate(OVERFLOWING)) == 1
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_opens_without_a_script_error(
+    browser: Chromium, built_book: Path, page: str
+) -> None:
+    """No script on the page throws while it loads (a script declared twice did: a
+    second ``const THEBE_JS_URL``)."""
+    browser.open((built_book / page).as_uri())
+    browser.wait_for("document.readyState === 'complete'")
+    assert browser.exceptions == []
+
+
+def test_no_page_holds_a_script_twice(built_book: Path) -> None:
+    pages = sorted(built_book.rglob("*.html"))
+    assert pages
+    for page in pages:
+        scripts = re.findall(r"<script[^>]*>.*?</script>", page.read_text(), re.S)
+        repeated = {script for script in scripts if scripts.count(script) > 1}
+        assert not repeated, f"{page.relative_to(built_book)}: {sorted(repeated)[:2]}"
