@@ -13,6 +13,7 @@ chapter runs under nbval.
 
 from __future__ import annotations
 
+import runpy
 import shutil
 import subprocess
 import sys
@@ -224,3 +225,39 @@ def test_a_chapter_on_a_fresh_runtime_clones_the_book_and_loads_the_cloned_run(
     assert f"Loaded the finished run in artifacts/{model}/seed-0" in outputs[4]
     assert sorted(path.name for path in runtime.iterdir()) == ["segmentation-book"]
     assert not changes_in(clone), "a cell wrote into the clone"
+
+
+SET_REPOSITORY = runpy.run_path(str(REPO_ROOT / "scripts" / "set_repository.py"))
+
+
+def book_copy(folder: Path) -> Path:
+    """The book's settings and chapters, copied into ``folder``."""
+    shutil.copy2(REPO_ROOT / "_config.yml", folder / "_config.yml")
+    shutil.copytree(REPO_ROOT / "notebooks", folder / "notebooks")
+    return folder
+
+
+def test_setting_the_repository_writes_the_launch_buttons_and_every_setup_cell(
+    tmp_path: Path,
+) -> None:
+    root = book_copy(tmp_path)
+    fork = "https://github.com/someone/fork-of-the-book"
+    changed = SET_REPOSITORY["set_repository"](fork, root)
+    chapters = sorted((root / "notebooks").glob("0*.ipynb"))
+    assert sorted(changed) == sorted([root / "_config.yml", *chapters])
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    assert config["repository"]["url"] == fork
+    for chapter in chapters:
+        assert f'"{fork}"' in setup_cell(chapter)
+        assert book_repository() not in setup_cell(chapter)
+    assert SET_REPOSITORY["set_repository"](fork, root) == []
+
+
+def test_a_repository_address_that_is_none_is_refused_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    root = book_copy(tmp_path)
+    before = (root / "_config.yml").read_text()
+    with pytest.raises(ValueError, match="not a repository address"):
+        SET_REPOSITORY["set_repository"]("my fork", root)
+    assert (root / "_config.yml").read_text() == before
