@@ -118,3 +118,36 @@ def test_no_page_holds_a_script_twice(built_book: Path) -> None:
         scripts = re.findall(r"<script[^>]*>.*?</script>", page.read_text(), re.S)
         repeated = {script for script in scripts if scripts.count(script) > 1}
         assert not repeated, f"{page.relative_to(built_book)}: {sorted(repeated)[:2]}"
+
+
+DEMO = Path("notebooks") / "demo.html"
+FITS = """(() => {
+    const column = document.querySelector('article').getBoundingClientRect();
+    const panels = document.querySelector('.demo-panels').getBoundingClientRect();
+    return {
+        inColumn: panels.left >= column.left - 1 && panels.right <= column.right + 1,
+        noSidewaysScroll:
+            document.documentElement.scrollWidth <= document.documentElement.clientWidth,
+    };
+})()"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_demo_fits_the_text_column(
+    browser: Chromium, built_book: Path, width: int
+) -> None:
+    """Its two images sit inside the article column, on a laptop and on a phone, and
+    the page never scrolls sideways."""
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=900,
+        deviceScaleFactor=1,
+        mobile=width < 500,
+    )
+    try:
+        browser.open((built_book / DEMO).as_uri())
+        browser.wait_for("document.querySelector('.demo-panels') !== null")
+        assert browser.evaluate(FITS) == {"inColumn": True, "noSidewaysScroll": True}
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
