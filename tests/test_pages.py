@@ -55,3 +55,60 @@ def test_a_chapter_shows_the_score_its_run_saved(chapter: str, run: str) -> None
         reader_text(REPO_ROOT / "notebooks" / f"{chapter}.ipynb"),
     )
     assert shown and shown.group(1) == f"{saved['mean_iou_digits']:.4f}"
+
+
+TOOL_TEXT = re.compile(
+    r"WARNING|Warning:|retracing"  # warnings of the tools, not findings
+    r"|/tmp/|/home/|/root/|/work/|~/\.cache|site-packages"  # paths of one machine
+)
+TOOL_TEXT_LEFT = {
+    "02_fcn": "its exercise prints TensorFlow's retracing warning",
+    "03_unet": "its exercise prints a quick-profile training log with a cache path",
+}
+
+
+def code_cell_texts(notebook: Path) -> list[str]:
+    """The source and the printed outputs of every code cell of ``notebook``."""
+    texts = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        texts.append(cell.source)
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts.append(output.get("data", {}).get("text/plain", ""))
+    return texts
+
+
+def test_no_page_shows_a_test_marker():
+    """nbval's markers go in a cell's tags, which the page does not show."""
+    for notebook in NOTEBOOKS:
+        assert not any("NBVAL" in text for text in code_cell_texts(notebook)), (
+            notebook.name
+        )
+
+
+@pytest.mark.parametrize(
+    "notebook",
+    [
+        pytest.param(
+            notebook,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=f"{TOOL_TEXT_LEFT[notebook.stem]}; the chapter is executed "
+                "again with the retrained study",
+            ),
+        )
+        if notebook.stem in TOOL_TEXT_LEFT
+        else notebook
+        for notebook in NOTEBOOKS
+    ],
+    ids=lambda notebook: notebook.stem,
+)
+def test_no_page_shows_tool_warnings_or_machine_paths(notebook: Path):
+    found = [
+        match.group(0)
+        for text in code_cell_texts(notebook)
+        for match in TOOL_TEXT.finditer(text)
+    ]
+    assert not found, f"{notebook.name}: {found[:5]}"
