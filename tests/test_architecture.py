@@ -6,6 +6,7 @@ import pytest
 
 from helpers.nets import architecture
 from helpers.nets.architecture import architecture_digest
+from helpers.nets.unet import build_unet
 
 SMALL_UNET = {"base_filters": 4, "depth": 2}
 
@@ -79,3 +80,22 @@ def test_an_unknown_model_or_keyword_fails_as_the_builder_does():
         architecture.digest_of("segnet")
     with pytest.raises(TypeError, match="base_filter"):
         architecture.digest_of("unet", {"base_filter": 4})
+
+
+def test_a_builder_gives_the_digest_of_the_network_it_builds():
+    assert architecture.digest_of(build_unet, SMALL_UNET) == architecture.digest_of(
+        "unet", SMALL_UNET
+    )
+
+
+def test_the_librarys_network_keeps_the_models_run_name():
+    digest = architecture.digest_of(build_unet, SMALL_UNET)
+    assert architecture.run_name("unet", SMALL_UNET, digest) == "unet"
+
+
+def test_an_edited_network_gets_a_run_name_of_its_own():
+    def edited_unet(**kwargs) -> keras.Model:
+        return build_unet(**kwargs, negative_slope=0.2)
+
+    digest = architecture.digest_of(edited_unet, SMALL_UNET)
+    assert architecture.run_name("unet", SMALL_UNET, digest) == f"unet-{digest[:8]}"

@@ -9,6 +9,7 @@ not installed.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -118,6 +119,40 @@ def test_no_page_holds_a_script_twice(built_book: Path) -> None:
         scripts = re.findall(r"<script[^>]*>.*?</script>", page.read_text(), re.S)
         repeated = {script for script in scripts if scripts.count(script) > 1}
         assert not repeated, f"{page.relative_to(built_book)}: {sorted(repeated)[:2]}"
+
+
+CITATION = re.compile(
+    r'<a class="reference internal" href="(?:\.\./)?references\.html#([\w-]+)"[^>]*>'
+    r"(.*?)</a>",
+    re.S,
+)
+BIBLIOGRAPHY_LABEL = re.compile(
+    r'<div class="citation" id="([\w-]+)"[^>]*>\s*<span class="label">'
+    r'<span class="fn-bracket">\[</span>(.*?)<span class="fn-bracket">\]</span>'
+)
+
+
+def test_the_text_cites_each_source_by_its_label_in_the_bibliography(
+    built_book: Path,
+) -> None:
+    """One citation style: the text reads "Long et al., 2015" and the bibliography
+    lists that entry under the same words, every label once (two undated works of one
+    author are told apart)."""
+    labels = dict(
+        BIBLIOGRAPHY_LABEL.findall((built_book / "references.html").read_text())
+    )
+    assert labels and len(set(labels.values())) == len(labels)
+    cited = [
+        (page.name, anchor, html.unescape(re.sub(r"<[^>]+>", "", text)))
+        for page in sorted(built_book.rglob("*.html"))
+        for anchor, text in CITATION.findall(page.read_text())
+    ]
+    assert len(cited) >= 10
+    assert [
+        (page, text)
+        for page, anchor, text in cited
+        if html.unescape(labels[anchor]) != text
+    ] == []
 
 
 DEMO = Path("notebooks") / "demo.html"

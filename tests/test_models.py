@@ -22,7 +22,7 @@ from helpers.data import compose, splits
 from helpers.data.streaming import as_model_input
 from helpers.evaluate import metrics
 from helpers.evaluate.inference import predict
-from helpers.nets import blocks, fcn, registry, unet, vnet
+from helpers.nets import blocks, fcn, fcn_parts, registry, unet, vnet
 from helpers.nets.blocks import padding_for
 from helpers.nets.fcn import FCN_SKIPS, build_fcn
 from helpers.nets.registry import (
@@ -392,7 +392,7 @@ def test_an_fcn8s_whose_last_upsampling_cannot_learn_fails_to_memorise_the_batch
     bar."""
     keras.utils.set_random_seed(0)
     model = build_model("fcn8s")
-    model.get_layer(fcn.UPSCORE_FULL_LAYER).trainable = False
+    model.get_layer(fcn_parts.UPSCORE_FULL_LAYER).trainable = False
 
     _, _, digit_iou = fit_one_batch(model, one_batch, OVERFIT_STEPS["fcn8s"])
 
@@ -406,7 +406,7 @@ def test_an_fcn8s_whose_last_upsampling_stays_bilinear_fails_to_memorise_the_bat
     place thin strokes."""
     keras.utils.set_random_seed(0)
     model = build_model("fcn8s")
-    model.get_layer(fcn.UPSCORE_FULL_LAYER).trainable = False
+    model.get_layer(fcn_parts.UPSCORE_FULL_LAYER).trainable = False
 
     _, _, digit_iou = fit_one_batch(model, one_batch, OVERFIT_STEPS["fcn8s"])
 
@@ -505,7 +505,7 @@ def test_fcn_encoder_is_five_vgg16_stages_down_to_a_32nd(
         layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)
     ]
     convs = [
-        sum(name.startswith(fcn.fcn_stage(stage) + "_") for name in convolutions)
+        sum(name.startswith(fcn_parts.fcn_stage(stage) + "_") for name in convolutions)
         for stage in range(1, 7)
     ]
     widths = [model.get_layer(f"stage{stage}_conv1").filters for stage in range(1, 6)]
@@ -523,14 +523,18 @@ def test_conv6_reads_all_of_pool5_from_every_position(
 ) -> None:
     model = default_models["fcn8s"]
     rows, cols = model.get_layer("pool5").output.shape[1:3]
-    conv6, conv7 = model.get_layer(fcn.CONV6_LAYER), model.get_layer(fcn.CONV7_LAYER)
+    conv6, conv7 = (
+        model.get_layer(fcn_parts.CONV6_LAYER),
+        model.get_layer(fcn_parts.CONV7_LAYER),
+    )
 
     assert (
         conv6.kernel_size == (2 * rows - 1, 2 * cols - 1) == (3, 5)
     )  # odd, so "same" pads both sides alike
     assert conv7.kernel_size == (1, 1)
     assert [
-        model.get_layer(layer + fcn.DROPOUT_SUFFIX).rate for layer in ("conv6", "conv7")
+        model.get_layer(layer + fcn_parts.DROPOUT_SUFFIX).rate
+        for layer in ("conv6", "conv7")
     ] == [0.5, 0.5]
 
 
@@ -553,7 +557,9 @@ def test_fcn_variants_differ_in_their_fusions_only(
     assert shapes["fcn16s"].keys() - shapes["fcn32s"].keys() == fusion[4]
     assert not shapes["fcn32s"].keys() - shapes["fcn8s"].keys()
     for layer, weights in shapes["fcn32s"].items():
-        if layer != fcn.UPSCORE_FULL_LAYER:  # its kernel is 2x the factor: 16, 32 or 64
+        if (
+            layer != fcn_parts.UPSCORE_FULL_LAYER
+        ):  # its kernel is 2x the factor: 16, 32 or 64
             assert shapes["fcn8s"][layer] == shapes["fcn16s"][layer] == weights, layer
 
 

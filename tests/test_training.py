@@ -14,10 +14,12 @@ import keras
 import numpy as np
 import pytest
 
+from helpers import config
 from helpers.config import Profile
 from helpers.data import splits, streaming
 from helpers.evaluate import inference
 from helpers.nets import architecture, registry
+from helpers.nets.unet import build_unet
 from helpers.train import artifacts, finish, loop, losses, machine, resume, runs
 from helpers.train.recipe import TrainSettings
 
@@ -826,3 +828,28 @@ def test_a_diverged_run_killed_after_stopping_early_is_finished_without_training
     recorder = EpochRecorder()
     finished = train_small_unet(dataset, tmp_path, [recorder], DIVERGING_EARLY_STOP)
     assert recorder.epochs == [] and finished.facts["epochs_run"] == 2
+
+
+def test_an_edited_network_trains_in_a_folder_of_its_own(
+    dataset, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(config.ARTIFACTS_ENV, str(tmp_path))
+
+    def edited_unet(**kwargs) -> keras.Model:
+        return build_unet(**kwargs, negative_slope=0.2)
+
+    result = loop.train(
+        "unet",
+        dataset,
+        settings=ONE_EPOCH,
+        profile=TINY,
+        model_kwargs=SMALL_UNET,
+        builder=edited_unet,
+    )
+    digest = architecture.digest_of(edited_unet, SMALL_UNET)
+    assert result.run_dir == tmp_path / f"unet-{digest[:8]}" / "seed-0"
+    assert (
+        json.loads((result.run_dir / "config.json").read_text())["architecture"]
+        == digest
+    )
+    assert not (tmp_path / "unet").exists()

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from helpers.book import receptive, upsampling
-from helpers.nets import fcn, registry
+from helpers.nets import fcn_parts, registry
 
 KERNEL = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 2.0]])
 """Not symmetric under any flip, so a flipped kernel gives another answer."""
@@ -284,7 +284,7 @@ def test_fcn_encoder_fields_match_the_hand_count(name):
     assert fields == {"pool1": 6, "pool2": 16, "pool3": 44, "pool4": 100, "pool5": 212}
     assert rows["pool5"]["jump"] == (32, 32)
     # conv6 is 3x5 on pool5's 32-pixel grid: 212 + 2 * 32 rows, 212 + 4 * 32 columns.
-    assert rows[fcn.SCORE_CONV7_LAYER]["receptive_field"] == (276, 340)
+    assert rows[fcn_parts.SCORE_CONV7_LAYER]["receptive_field"] == (276, 340)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -55,16 +56,25 @@ def budget_table(model: keras.Model) -> Styler:
 
 
 def train_and_report(
-    model_name: str, profile: Profile, seed: int = 0
+    model_name: str,
+    profile: Profile,
+    seed: int = 0,
+    builder: Callable[..., keras.Model] | None = None,
 ) -> tuple[resume.TrainResult, splits.Dataset]:
     """Train ``model_name`` in ``profile`` with the book's recipe and ``seed`` (or load
     its finished run); print time and epochs.
 
-    The book's data and recipe in the full profile are those of the study's main runs,
-    so this loads that seed of the committed study run.
+    ``builder`` is the chapter's network cell (:func:`helpers.train.loop.train`): while
+    it builds the library's network, the book's data and recipe in the full profile
+    are those of the study's main runs, so this loads that seed of the committed study
+    run; an edited network trains a run of its own.
     """
     result = loop.train(
-        model_name, settings=recipe.DEFAULT_SETTINGS, profile=profile, seed=seed
+        model_name,
+        settings=recipe.DEFAULT_SETTINGS,
+        profile=profile,
+        seed=seed,
+        builder=builder,
     )
     dataset = splits.load_m2nist().for_profile(profile)
     facts = result.facts

@@ -22,7 +22,7 @@ from helpers.nets.blocks import (
     encoder_block,
     pool_layer,
 )
-from helpers.nets.fcn import (
+from helpers.nets.fcn_parts import (
     CONV6_LAYER,
     CONV7_LAYER,
     DROPOUT_SUFFIX,

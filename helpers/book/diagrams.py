@@ -21,7 +21,7 @@ from helpers.book.diagram_layout import (
     fcn_layout,
 )
 from helpers.book.style import FIGURE_WIDTH_IN, TEXT_PT, text_width_pt
-from helpers.nets.fcn import (
+from helpers.nets.fcn_parts import (
     SCORE_CONV7_LAYER,
 )
 from helpers.nets.registry import build_model

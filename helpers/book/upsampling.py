@@ -25,7 +25,7 @@ from matplotlib.patches import Rectangle
 
 from helpers.book.palette import tint
 from helpers.book.style import FIGURE_WIDTH_IN, LABEL_PT, TEXT_PT
-from helpers.nets import fcn
+from helpers.nets import fcn_parts
 
 EXAMPLE_INPUT = np.array([[1, 2], [3, 4]])
 """The 2x2 input of the worked example: small integers, so every sum reads easily."""
@@ -82,13 +82,13 @@ def overlap_counts(size_in: int, kernel: int, stride: int) -> np.ndarray:
 def bilinear_kernel(factor: int) -> np.ndarray:
     """The ``2 * factor``-square kernel that FCN's x``factor`` upsamplings start from.
 
-    One channel of :func:`helpers.nets.fcn.bilinear_kernel`, the kernel the models
+    One channel of :func:`helpers.nets.fcn_parts.bilinear_kernel`, the kernel the models
     use, as a NumPy array: the weights fall off linearly from the centre,
     ``1 - |tap - centre| / factor`` along each axis.
     """
     if factor < 1:
         raise ValueError(f"factor must be positive, got {factor}")
-    return keras.ops.convert_to_numpy(fcn.bilinear_kernel(factor, 1))[:, :, 0, 0]
+    return keras.ops.convert_to_numpy(fcn_parts.bilinear_kernel(factor, 1))[:, :, 0, 0]
 
 
 # Figures of the transposed convolution -----------------------------------------

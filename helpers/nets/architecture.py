@@ -19,10 +19,12 @@ without loading Keras in its own process.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -125,12 +127,29 @@ def _float32_policy():
         keras.mixed_precision.set_dtype_policy(previous)
 
 
-def digest_of(model_name: str, model_kwargs: dict[str, Any] | None = None) -> str:
-    """The digest of the model ``model_name`` built with ``model_kwargs`` under the
-    float32 policy; an unknown name or keyword raises as the builder does."""
+def digest_of(
+    model: str | Callable[..., keras.Model], model_kwargs: dict[str, Any] | None = None
+) -> str:
+    """The digest of the network ``model`` (a model name, or a builder such as a
+    chapter's cell defines) built with ``model_kwargs`` under the float32 policy; an
+    unknown name or keyword raises as the builder does."""
+    builder = model if callable(model) else functools.partial(build_model, model)
     with _float32_policy():
-        model = build_model(model_name, **(model_kwargs or {}))
-    return architecture_digest(model)
+        built = builder(**(model_kwargs or {}))
+    return architecture_digest(built)
+
+
+def run_name(model_name: str, model_kwargs: dict[str, Any], architecture: str) -> str:
+    """The folder name of a run of ``model_name`` whose network has the digest
+    ``architecture``: the model's name while the network is the library's, else the
+    name and the digest's first 8 digits.
+
+    A reader who edits a chapter's network cell and trains gets a run of their own
+    network in a folder of its own; it never reuses or replaces the committed run.
+    """
+    if architecture == digest_of(model_name, model_kwargs):
+        return model_name
+    return f"{model_name}-{architecture[:8]}"
 
 
 def main() -> int:

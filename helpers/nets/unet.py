@@ -1,5 +1,9 @@
 """U-Net (Ronneberger et al., 2015) for M2NIST: a symmetric encoder-decoder with a
-concatenated skip connection at every level."""
+concatenated skip connection at every level.
+
+Chapter 3 shows this module's code, from the imports on, as the cell that defines the
+network (a test holds the two equal).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """A 2D V-Net (Milletari et al., 2016) for M2NIST: residual blocks, strided
-convolutions instead of pooling, concatenated skips."""
+convolutions instead of pooling, concatenated skips.
+
+Chapter 4 shows this module's code, from the imports on, as the cell that defines the
+network (a test holds the two equal).
+"""
 
 from __future__ import annotations
 

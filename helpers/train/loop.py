@@ -18,6 +18,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from helpers.data.streaming import (
     as_model_input,
 )
 from helpers.evaluate.diagnostics import SilenceMonitor
-from helpers.nets.architecture import digest_of
+from helpers.nets.architecture import digest_of, run_name
 from helpers.nets.registry import build_model
 from helpers.train import recipe
 from helpers.train.finish import finish_run
@@ -121,6 +123,7 @@ def train(
     verbose: int | str = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,
     jit_compile: bool | str | None = None,
+    builder: Callable[..., keras.Model] | None = None,
 ) -> TrainResult:
     """Train ``model_name`` (a key of ``MODEL_BUILDERS``) with ``settings`` in a profile
     and save its artifacts.
@@ -153,13 +156,18 @@ def train(
     less time on a CPU than XLA's compilation of each step. XLA changes only the
     rounding, so it is not one of the settings that decide whether a run is
     reused.
+
+    ``builder`` builds the network instead of the library's builder of ``model_name``:
+    the function a chapter's cell defines. While it builds the library's network the
+    run is the library's; an edited one trains in a folder of its own
+    (:func:`helpers.nets.architecture.run_name`).
     """
     settings = settings or DEFAULT_SETTINGS
     profile = profile or current_profile()
     if jit_compile is None:
         jit_compile = "auto" if profile.name == "full" else False
     model_kwargs = dict(model_kwargs or {})
-    architecture = digest_of(model_name, model_kwargs)
+    architecture = digest_of(builder or model_name, model_kwargs)
     if settings.fresh_images and train_digits is None:
         if dataset is not None:
             raise ValueError(
@@ -198,7 +206,13 @@ def train(
     run_dir = (
         Path(run_dir)
         if run_dir is not None
-        else run_folder(artifacts_dir(profile), model_name, seed)
+        else run_folder(
+            artifacts_dir(profile),
+            model_name
+            if builder is None
+            else run_name(model_name, model_kwargs, architecture),
+            seed,
+        )
     )
     if finished := prepare_run_dir(run_dir, config, retrain):
         return finished
@@ -215,7 +229,7 @@ def train(
             config["seeds"]["data"],
         )
         with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
-            model = build_model(model_name, **model_kwargs)
+            model = (builder or partial(build_model, model_name))(**model_kwargs)
             compile_for_training(
                 model,
                 epochs * math.ceil(images["train"] / settings.batch_size),
