@@ -60,6 +60,9 @@ class Chromium:
         self.exceptions: list[tuple[str, str]] = []
         """Uncaught JavaScript errors in the page since it was opened: (script URL,
         description)."""
+        self.console_errors: list[str] = []
+        """Errors the page logged to the console since it was opened (its scripts'
+        ``console.error`` and the browser's own, such as a file that failed to load)."""
         self._next_id = 0
         try:
             self.socket = websocket.create_connection(
@@ -67,6 +70,7 @@ class Chromium:
             )
             self.call("Runtime.enable")
             self.call("Page.enable")
+            self.call("Log.enable")
         except BaseException:
             self.close()
             raise
@@ -111,6 +115,20 @@ class Chromium:
                     "description", details.get("text", "")
                 )
                 self.exceptions.append((details.get("url", ""), description))
+            if message.get("method") == "Runtime.consoleAPICalled":
+                if message["params"]["type"] == "error":
+                    self.console_errors.append(
+                        " ".join(
+                            str(arg.get("value", arg.get("description", "")))
+                            for arg in message["params"]["args"]
+                        )
+                    )
+            if message.get("method") == "Log.entryAdded":
+                entry = message["params"]["entry"]
+                if entry["level"] == "error":
+                    self.console_errors.append(
+                        f"{entry.get('url', '')}: {entry.get('text', '')}"
+                    )
             if message.get("id") == self._next_id:
                 if "error" in message:
                     raise RuntimeError(f"DevTools {method} failed: {message['error']}")
@@ -145,6 +163,7 @@ class Chromium:
     def open(self, url: str) -> None:
         """Navigate to ``url`` and wait until the document has loaded."""
         self.exceptions.clear()
+        self.console_errors.clear()
         self.call("Page.navigate", url=url)
         self.wait_for(
             f"location.href === {json.dumps(url)} && document.readyState === 'complete'"

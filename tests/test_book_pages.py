@@ -32,6 +32,41 @@ PAGES = [
     ),
 ]
 """The front page and every chapter page, relative to the built book."""
+EVERY_PAGE = [*PAGES, "notebooks/demo.html", "references.html"]
+"""Every page of the table of contents."""
+WIDTHS = {"laptop": 1280, "phone": 390}
+
+READING = """(() => {
+    const article = document.querySelector('article');
+    const prose = article.cloneNode(true);
+    prose.querySelectorAll('pre, code, script, style').forEach(element => element.remove());
+    const rawTex = ['\\\\frac', '\\\\mathrm', '\\\\begin{', '\\\\left', '$$', '\\\\(', '\\\\[']
+        .filter(tex => prose.innerText.includes(tex));
+    const contentWidth = element => {
+        const style = getComputedStyle(element);
+        return element.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    };
+    const narrowFigures = [...article.querySelectorAll('img')]
+        .filter(img => img.naturalWidth > 0)
+        .map(img => {
+            const box = img.closest('.cell_output, figure, p') || img.parentElement;
+            return {
+                figure: (img.getAttribute('alt') || img.getAttribute('src')).slice(-50),
+                shownPx: Math.round(img.getBoundingClientRect().width),
+                neededPx: Math.round(Math.min(img.naturalWidth, contentWidth(box))),
+            };
+        })
+        .filter(figure => figure.shownPx < figure.neededPx - 2);
+    return {
+        sidewaysPx: Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth),
+        rawTex,
+        narrowFigures,
+    };
+})()"""
+"""What spoils a page at the window's width: how far it scrolls sideways, TeX that
+MathJax left as text (outside code), and figures shown narrower than their box and their
+own width allow (shrunk by a fixed size, so their text is smaller than it need be)."""
+CLEAN_PAGE = {"sidewaysPx": 0, "rawTex": [], "narrowFigures": []}
 
 OVERFLOWING = """[...document.querySelectorAll('article pre, article table')]
     .filter(element => {
@@ -110,6 +145,57 @@ def test_a_page_opens_without_a_script_error(
     browser.open((built_book / page).as_uri())
     browser.wait_for("document.readyState === 'complete'")
     assert browser.exceptions == []
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+@pytest.mark.parametrize("page", EVERY_PAGE)
+def test_every_page_reads_on_a_laptop_and_a_phone(
+    browser: Chromium, built_book: Path, page: str, device: str
+) -> None:
+    """At 1,280 and 390 px: no sideways scrolling, no raw TeX, no figure shrunk below
+    its box, no script error and no error in the console."""
+    width = WIDTHS[device]
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=900,
+        deviceScaleFactor=1,
+        mobile=width < 500,
+    )
+    try:
+        browser.open((built_book / page).as_uri())
+        browser.wait_for(
+            "!window.MathJax || !MathJax.startup || MathJax.startup.promise.then(() => true)"
+        )
+        browser.wait_for("[...document.images].every(image => image.complete)")
+        assert browser.evaluate(READING) == CLEAN_PAGE
+        assert browser.exceptions == []
+        assert browser.console_errors == []
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+
+
+@pytest.mark.parametrize(
+    "spoil, found",
+    [
+        ("document.body.style.minWidth = '2000px'", "sidewaysPx"),
+        ("document.querySelector('article p').textContent += ' $$x^2$$'", "rawTex"),
+        (
+            "document.querySelector('article .cell_output img').style.width = '100px'",
+            "narrowFigures",
+        ),
+    ],
+)
+def test_the_reading_check_finds_a_spoiled_page(
+    browser: Chromium, built_book: Path, spoil: str, found: str
+) -> None:
+    browser.open((built_book / PAGES[1]).as_uri())
+    browser.wait_for("[...document.images].every(image => image.complete)")
+    browser.evaluate(spoil)
+    problems = browser.evaluate(READING)
+    assert [key for key, value in problems.items() if value != CLEAN_PAGE[key]] == [
+        found
+    ]
 
 
 def test_no_page_holds_a_script_twice(built_book: Path) -> None:
