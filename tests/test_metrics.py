@@ -363,3 +363,16 @@ def test_error_kinds_split_the_wrong_pixels_by_kind():
 def test_error_kinds_of_a_perfect_prediction_are_undefined():
     cm = np.diag(np.arange(1, NUM_CLASSES + 1))
     assert all(np.isnan(share) for share in metrics.error_kinds(cm).values())
+
+
+def test_pixel_errors_name_each_kind_of_mistake():
+    true = np.array([[BACKGROUND, 3, 3, BACKGROUND, 7]])
+    pred = np.array([[BACKGROUND, BACKGROUND, 5, 2, 7]])
+    # right, missed, wrong digit, invented, right
+    assert metrics.pixel_errors(true, pred).tolist() == [[0, 1, 3, 2, 0]]
+    assert metrics.PIXEL_ERRORS == ("missed", "invented", "wrong digit")
+
+
+def test_pixel_errors_reject_masks_of_different_shapes():
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.pixel_errors(np.zeros((2, 3), int), np.zeros((3, 2), int))

@@ -13,7 +13,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from helpers import BACKGROUND
-from helpers.book import charts, plotting, results
+from helpers.book import charts, plotting, predictions, results
 from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT, Profile, artifacts_dir
 from helpers.data import compose, splits
 from helpers.evaluate import inference, metrics
@@ -109,11 +109,26 @@ def test_scores(result: resume.TrainResult) -> Styler:
     )
 
 
+def prediction_title(
+    index: int, score: float, mask: np.ndarray, pred: np.ndarray
+) -> str:
+    """ "test #17: mean IoU 0.49", and each digit the prediction holds where the truth
+    has none, with its pixels: a few stray pixels of an absent digit score 0 for that
+    digit and pull an image's mean down, though the prediction looks right."""
+    absent = [
+        f"{digit} ({np.sum(pred == digit)} px)"
+        for digit in np.setdiff1d(np.unique(pred), np.unique(mask))
+        if digit != BACKGROUND
+    ]
+    title = f"test #{index}: mean IoU {score:.2f}"
+    return f"{title}; absent but predicted: {', '.join(absent)}" if absent else title
+
+
 def show_test_predictions(
     result: resume.TrainResult, test: compose.Split, n: int = 4
 ) -> np.ndarray:
-    """Draws ``n`` random test images and the ``n`` worst with their predictions;
-    returns every image's mean IoU.
+    """Draws ``n`` random test images and the ``n`` worst, each prediction beside its
+    wrong pixels; returns every image's mean IoU.
 
     An image's score is its mean IoU over the digits in its true or predicted
     mask (:func:`helpers.evaluate.metrics.per_image_mean_iou`), which ranks the images.
@@ -131,16 +146,16 @@ def show_test_predictions(
         f"the {n} worst test images": np.argsort(image_scores)[:n],
     }
     for caption, indices in shown.items():
-        fig = plotting.sample_grid(
+        fig = predictions.prediction_errors(
             test.images[indices],
             test.masks[indices],
-            n=n,
-            preds=predicted[indices],
+            predicted[indices],
             titles=[
-                f"test #{index}: mean IoU {image_scores[index]:.2f}"
+                prediction_title(
+                    index, image_scores[index], test.masks[index], predicted[index]
+                )
                 for index in indices
             ],
-            pred_label=f"{result.model.name} prediction",
         )
         fig.suptitle(f"{result.model.name}: {caption}")
         plt.show()

@@ -346,6 +346,12 @@ def legend_handles() -> list[Patch]:
     ]
 
 
+ERROR_COLOURS = ("#E69F00", "#56B4E9", "#CC79A7")
+"""Okabe-Ito orange, sky blue and reddish purple: the pixels a prediction missed,
+invented, or gave the wrong digit (:data:`helpers.evaluate.metrics.PIXEL_ERRORS`), drawn
+over the dimmed grey image."""
+
+
 def tint(colour: Any, amount: float) -> tuple[float, ...]:
     """``colour`` mixed with white: ``amount`` 1 is the colour, 0 white."""
     return tuple(1 - amount * (1 - np.array(to_rgb(colour))))

@@ -316,3 +316,27 @@ def error_kinds(cm: np.ndarray, background: int = BACKGROUND) -> dict[str, float
     }
     total = sum(counts.values())
     return {kind: count / total if total else np.nan for kind, count in counts.items()}
+
+
+PIXEL_ERRORS = ("missed", "invented", "wrong digit")
+"""The three ways a pixel can be wrong, in the order :func:`pixel_errors` numbers them
+from 1: a digit pixel labelled background (missed), a background pixel labelled a digit
+(invented), a stroke given another digit (wrong digit)."""
+
+
+def pixel_errors(
+    true_mask: ArrayLike, pred_mask: ArrayLike, background: int = BACKGROUND
+) -> np.ndarray:
+    """Each pixel's mistake, ``int (..., H, W)``: 0 where the prediction is right, else
+    1 + its index in :data:`PIXEL_ERRORS`.
+
+    The pixel-level view of :func:`error_kinds`: where a prediction misses stroke
+    pixels, invents them, or gives a stroke the wrong digit.
+    """
+    true_mask, pred_mask = _checked_pair(true_mask, pred_mask, NUM_CLASSES)
+    true_digit, pred_digit = true_mask != background, pred_mask != background
+    errors = np.zeros(true_mask.shape, dtype=np.int64)
+    errors[true_digit & ~pred_digit] = 1
+    errors[~true_digit & pred_digit] = 2
+    errors[true_digit & pred_digit & (true_mask != pred_mask)] = 3
+    return errors
