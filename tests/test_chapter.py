@@ -18,6 +18,7 @@ from helpers import BACKGROUND, config
 from helpers.book import chapter
 from helpers.evaluate import metrics
 from helpers.nets import registry
+from helpers.nets.names import MODEL_LABELS
 from helpers.train import artifacts, loop, resume, runs
 
 
@@ -45,8 +46,16 @@ def test_predictions_are_scored_per_image_and_drawn_twice(
 
 def test_the_budget_table_has_a_row_per_model(capsys):
     table = chapter.budget_table(registry.build_model("unet")).data
-    assert list(table.index) == list(registry.MODEL_BUILDERS)
+    assert list(table.index) == [MODEL_LABELS[name] for name in registry.MODEL_BUILDERS]
     assert "unet:" in capsys.readouterr().out
+
+
+def test_a_models_budget_is_printed_in_one_line(capsys):
+    model = registry.build_model("unet")
+    chapter.model_budget(model)
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("unet: ")
+    assert f"{model.count_params():,} parameters" in line
 
 
 def test_the_seed_report_has_a_row_per_committed_seed_and_one_figure(

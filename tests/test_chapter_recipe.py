@@ -1,6 +1,6 @@
 """Specification of the recipe and seed-check tables that chapter 1 shows."""
 
-from helpers.book import chapter
+from helpers.book import chapter, seed_check
 from helpers.nets import blocks
 from helpers.train.recipe import PRESETS
 
@@ -24,7 +24,7 @@ def test_the_recipe_table_reads_the_settings_it_is_given():
 
 
 def test_the_seed_check_summary_counts_the_runs_that_reach_the_mark_per_model():
-    table = chapter.seed_check_summary(REPORT).data
+    table = seed_check.summary_table(REPORT).data
     assert list(table.index) == ["U-Net", "V-Net"]
     assert table.loc["U-Net", "reached the mark"] == 1
     assert table.loc["U-Net", "seeds"] == "0, 1"
@@ -45,7 +45,7 @@ def test_the_seed_check_runs_table_has_a_column_per_epoch_and_the_silent_share()
             }
         ]
     }
-    table = chapter.seed_check_runs(report).data
+    table = seed_check.runs_table(report).data
     assert list(table.columns) == [
         "digit IoU, epoch 1",
         "digit IoU, epoch 2",

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.book.tables import TABLE_CLASS
 from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
@@ -113,3 +114,54 @@ def test_no_page_shows_tool_warnings_or_machine_paths(notebook: Path):
         for match in TOOL_TEXT.finditer(text)
     ]
     assert not found, f"{notebook.name}: {found[:5]}"
+
+
+TABLES_LEFT = {
+    "02_fcn": "its tables were drawn before the book's one table style",
+    "03_unet": "its tables were drawn before the book's one table style",
+    "04_vnet": "its tables were drawn before the book's one table style",
+    "05_results": "its tables were drawn before the book's one table style",
+    "06_appendix_speed": "its tables were drawn before the book's one table style",
+}
+
+
+def shown_tables(notebook: Path) -> list[str]:
+    """The HTML of every table in the committed outputs of ``notebook``."""
+    return [
+        table
+        for cell in nbformat.read(notebook, as_version=4).cells
+        for output in cell.get("outputs", [])
+        for table in re.findall(
+            r"<table.*?</table>", output.get("data", {}).get("text/html", ""), re.S
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "notebook",
+    [
+        pytest.param(
+            notebook,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=f"{TABLES_LEFT[notebook.stem]}; the chapter is executed again "
+                "with the retrained study",
+            ),
+        )
+        if notebook.stem in TABLES_LEFT
+        else notebook
+        for notebook in NOTEBOOKS
+    ],
+    ids=lambda notebook: notebook.stem,
+)
+def test_every_table_on_a_page_has_the_books_style(notebook: Path):
+    """One style: each table comes from helpers.book.tables.book_table, which marks it
+    with its class, and has a caption."""
+    found = shown_tables(notebook)
+    assert found
+    unstyled = [
+        table[:120]
+        for table in found
+        if f'class="{TABLE_CLASS}"' not in table or "<caption>" not in table
+    ]
+    assert unstyled == [], f"{notebook.name}: {unstyled[:3]}"

@@ -481,7 +481,7 @@ def test_the_shown_seed_table_has_four_decimals_and_a_whole_seed_count(
     table = results.seed_table(
         {name: seed_effect_study[name] for name in ("unet", "unet-original-budget")}
     )
-    shown = results.seed_table_style(table).to_html()
+    shown = results.seed_table_style(table, "Seeds of U-Net").to_html()
     assert f">{table['mean'].iloc[0]:.4f}<" in shown
     assert ">3<" in shown and ">1<" in shown and ">-<" in shown
     assert f">{table['mean'].iloc[0]:.6f}<" not in shown

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from helpers import BACKGROUND
-from helpers.book import charts, plotting, predictions, results
-from helpers.config import COMMITTED_ARTIFACTS, REPO_ROOT, Profile, artifacts_dir
+from helpers.book import charts, plotting, predictions, results, tables
+from helpers.config import COMMITTED_ARTIFACTS, Profile, artifacts_dir
 from helpers.data import compose, splits
 from helpers.evaluate import inference, metrics
 from helpers.nets import blocks, registry
@@ -36,22 +35,38 @@ def describe_setup(profile: Profile, settings: TrainSettings | None = None) -> N
     )
 
 
-def budget_table(model: keras.Model) -> Styler:
-    """Prints ``model``'s size in layers, and returns parameters and FLOPs per image of
-    every model at its defaults."""
+def model_budget(model: keras.Model) -> None:
+    """Prints ``model``'s size: layers, input and output, parameters and FLOPs per
+    image."""
+    (row,) = registry.model_summary_table([model])
     print(
         f"{model.name}: {len(model.layers)} layers, input {model.input.shape[1:]}, "
-        f"output {model.output.shape[1:]}"
+        f"output {model.output.shape[1:]}; {row['parameters']:,} parameters, "
+        f"{row['flops_per_image'] / 1e9:.2f} GFLOPs per image"
     )
+
+
+def budget_table(model: keras.Model) -> Styler:
+    """Prints ``model``'s size (:func:`model_budget`), and returns parameters and FLOPs
+    per image of every model of the book at its defaults: the one table of budgets,
+    which the later chapters refer to."""
+    model_budget(model)
     table = pd.DataFrame(
-        registry.model_summary_table(
-            registry.build_model(name) for name in registry.MODEL_BUILDERS
-        )
-    )
-    return (
-        table.set_index("model")
-        .style.format("{:,}")
-        .set_caption("Size and cost of every model of the book, at its defaults")
+        {
+            MODEL_LABELS[row["model"]]: {
+                "parameters": row["parameters"],
+                "GFLOPs per image": row["flops_per_image"] / 1e9,
+            }
+            for row in registry.model_summary_table(
+                registry.build_model(name) for name in registry.MODEL_BUILDERS
+            )
+        }
+    ).T.rename_axis("model")
+    return tables.book_table(
+        table,
+        {"parameters": "count", "GFLOPs per image": "gflops"},
+        "Size and cost of every model of the book at its defaults: parameters, and "
+        "floating-point operations of one forward pass over one image",
     )
 
 
@@ -104,8 +119,10 @@ def test_scores(result: resume.TrainResult) -> Styler:
         f"{per_class.loc[weakest_digit, 'IoU']:.4f})"
     )
     seed = result.facts["config"]["seed"]
-    return per_class.style.format("{:.4f}").set_caption(
-        f"{result.model.name}: test scores per class, seed {seed}"
+    return tables.book_table(
+        per_class,
+        dict.fromkeys(per_class.columns, "score"),
+        f"{runs.load_run(result.run_dir).label}, seed {seed}: test scores per class",
     )
 
 
@@ -202,9 +219,15 @@ def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
             for run in seeds
         ]
     ).set_index("seed")
-    return table.style.format(
-        {"mean IoU (digits)": "{:.4f}", "background IoU": "{:.4f}"}
-    ).set_caption(f"{seeds[0].label}: test scores of each seed")
+    return tables.book_table(
+        table,
+        {
+            "mean IoU (digits)": "score",
+            "background IoU": "score",
+            "kept epoch": "count",
+        },
+        f"{seeds[0].label}: test scores of each seed",
+    )
 
 
 def typical_run(model_name: str, profile: Profile) -> resume.TrainResult:
@@ -298,8 +321,11 @@ def compare_variants(
         titles=[f"test #{index}" for index in shown],
     )
     plt.show()
-    return table.style.format("{:.4f}").set_caption(
-        "Test scores of each variant, one seed each; the interval is over test images"
+    return tables.book_table(
+        table,
+        dict.fromkeys(table.columns, "score"),
+        f"Test scores of each variant, seed {variants[0].facts['config']['seed']}; "
+        "the interval is over test images",
     )
 
 
@@ -331,65 +357,9 @@ def recipe_table(settings: TrainSettings | None = None) -> Styler:
     }
     table = pd.DataFrame({"the book's recipe": rows})
     table.index.name = "part"
-    return table.style.set_caption(
+    return tables.book_table(
+        table,
+        {"the book's recipe": "prose"},
         "How every network of chapters 2-4 is trained "
-        "(helpers.train.recipe, preset 'book')"
-    )
-
-
-def seed_check_summary(report: dict) -> Styler:
-    """A seed check (``scripts/seed_check.py``) per model: runs, how many reached the
-    pass mark, and the lowest and median validation digit IoU after its last epoch."""
-    rows = []
-    for model in dict.fromkeys(run["model"] for run in report["runs"]):
-        seeds = [run for run in report["runs"] if run["model"] == model]
-        final = [run["val_digit_iou"][-1] for run in seeds]
-        mark = report["pass_digit_iou"]
-        rows.append(
-            {
-                "model": MODEL_LABELS.get(model, model),
-                "seeds": ", ".join(str(run["seed"]) for run in seeds),
-                "reached the mark": sum(value >= mark for value in final),
-                "lowest digit IoU": min(final),
-                "median digit IoU": float(np.median(final)),
-            }
-        )
-    return (
-        pd.DataFrame(rows)
-        .set_index("model")
-        .style.format("{:.3f}", subset=["lowest digit IoU", "median digit IoU"])
-        .set_caption(
-            f"Validation mean IoU over the digits after the first {report['epochs']} "
-            f"epochs of the recipe; the mark is {report['pass_digit_iou']}"
-        )
-    )
-
-
-def read_seed_check(name: str) -> dict:
-    """The committed seed check ``benchmarks/results/seed-check/<name>.json``."""
-    path = REPO_ROOT / "benchmarks" / "results" / "seed-check" / f"{name}.json"
-    return json.loads(path.read_text())
-
-
-def seed_check_runs(report: dict) -> Styler:
-    """A seed check run by run: the validation digit IoU after each epoch, and the share
-    of digit pixels with every last feature off after the last one."""
-    rows = [
-        {
-            "model": MODEL_LABELS.get(run["model"], run["model"]),
-            "seed": run["seed"],
-            **{
-                f"digit IoU, epoch {epoch}": value
-                for epoch, value in enumerate(run["val_digit_iou"], start=1)
-            },
-            "digit pixels with all features off": run["val_silent_foreground"][-1],
-        }
-        for run in report["runs"]
-    ]
-    return (
-        pd.DataFrame(rows)
-        .set_index(["model", "seed"])
-        .style.format("{:.3f}")
-        .format("{:.0%}", subset=["digit pixels with all features off"])
-        .set_caption("Validation figures after each epoch of the recipe's first epochs")
+        "(helpers.train.recipe, preset 'book')",
     )

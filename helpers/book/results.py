@@ -15,7 +15,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from helpers import BACKGROUND, CLASS_NAMES
-from helpers.book import original_project
+from helpers.book import original_project, tables
 from helpers.evaluate import stats
 from helpers.train.runs import Run
 
@@ -111,10 +111,14 @@ def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
-def seed_table_style(table: pd.DataFrame) -> Styler:
-    """A :func:`seed_table` as the chapters show it: scores to four decimals, the seed
-    count whole, the standard deviation of one seed as "-"."""
-    return table.style.format("{:.4f}", na_rep="-").format("{:.0f}", subset=["seeds"])
+def seed_table_style(table: pd.DataFrame, caption: str) -> Styler:
+    """A :func:`seed_table` as the chapters show it, under ``caption``
+    (:func:`helpers.book.tables.book_table`): scores to four decimals, the seed count
+    whole, the standard deviation of one seed as "-"."""
+    kinds = {
+        column: "count" if column == "seeds" else "score" for column in table.columns
+    }
+    return tables.book_table(table, kinds, caption)
 
 
 def ranking_sentences(
