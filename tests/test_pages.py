@@ -121,7 +121,6 @@ TABLES_LEFT = {
     "03_unet": "its tables were drawn before the book's one table style",
     "04_vnet": "its tables were drawn before the book's one table style",
     "05_results": "its tables were drawn before the book's one table style",
-    "06_appendix_speed": "its tables were drawn before the book's one table style",
 }
 
 

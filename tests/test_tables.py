@@ -23,7 +23,7 @@ def frame() -> pd.DataFrame:
 KINDS = {
     "parameters": "count",
     "mean IoU": "score",
-    "interval": "score range",
+    "interval": "score",
     "missed": "share",
     "note": "prose",
 }
@@ -52,6 +52,14 @@ def test_the_table_carries_the_books_class_and_its_caption():
     html = tables.book_table(frame(), KINDS, "Test scores, seed 0").to_html()
     assert f'class="{tables.TABLE_CLASS}"' in html
     assert "<caption>Test scores, seed 0</caption>" in html
+
+
+def test_a_median_with_its_range_reads_median_then_range():
+    table = pd.DataFrame(
+        {"latency, ms": [(12.34, 11.0, 13.96)]}, index=pd.Index(["U-Net"], name="model")
+    )
+    shown = tables.book_table(table, {"latency, ms": "milliseconds"}, "c").to_html()
+    assert "12.3 (11.0 to 14.0)" in shown
 
 
 def test_a_column_without_a_kind_is_refused_by_name():

@@ -3,10 +3,11 @@
 
 Each column is declared as one kind of figure (:data:`KINDS`), and each kind has one
 format: counts with thousands separators, scores to four decimals (background IoUs
-differ in the fourth), shares as percentages, ranges of two scores. Headers are words
-for the reader, never a program's names (a header with an underscore is refused), and
-model names, numbers and ranges never break across lines, so "FCN-8s" cannot wrap to
-"FCN-" and "8s". The caption says what the table shows: which run and seed.
+differ in the fourth), shares as percentages; a range is shown in the format of its
+kind. Headers are words for the reader, never a program's names (a header with an
+underscore is refused), and model names, numbers and ranges never break across lines,
+so "FCN-8s" cannot wrap to "FCN-" and "8s". The caption says what the table shows:
+which run and seed.
 """
 
 from __future__ import annotations
@@ -17,27 +18,39 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-SCORE = "{:.4f}"
-
-
-def _score_range(value: Any) -> str:
-    low, high = value
-    return f"{SCORE.format(low)} to {SCORE.format(high)}"
-
-
-KINDS: dict[str, str | Callable[[Any], str] | None] = {
+KINDS: dict[str, str | None] = {
     "count": "{:,.0f}",
-    "score": SCORE,
-    "score range": _score_range,
+    "score": "{:.4f}",
     "share": "{:.1%}",
     "seconds": "{:,.0f}",
+    "minutes": "{:,.1f}",
     "gflops": "{:,.2f}",
+    "per second": "{:,.1f}",
+    "milliseconds": "{:,.1f}",
+    "mebibytes": "{:,.0f}",
     "ratio": "{:.2f}",
     "label": None,
     "prose": None,
 }
-"""Each kind of figure and its one format. ``label``: short words or a model name,
-shown as they are; ``prose``: a sentence, the only kind that may wrap."""
+"""Each kind of figure and its one format. A cell may hold a pair ``(low, high)``,
+shown "low to high", or a triple ``(median, low, high)``, shown "median (low to high)".
+``label``: short words or a model name, shown as they are; ``prose``: a sentence, the
+only kind that may wrap."""
+
+
+def _formatter(template: str) -> Callable[[Any], str]:
+    """Formats a number, a range or a median with its range by ``template``."""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, tuple) and len(value) == 2:
+            return f"{template.format(value[0])} to {template.format(value[1])}"
+        if isinstance(value, tuple) and len(value) == 3:
+            median, low, high = (template.format(part) for part in value)
+            return f"{median} ({low} to {high})"
+        return template.format(value)
+
+    return shown
+
 
 TABLE_CLASS = "book-table"
 """The HTML class of every table :func:`book_table` makes (the tests find the book's
@@ -68,8 +81,10 @@ def book_table(frame: pd.DataFrame, kinds: Mapping[str, str], caption: str) -> S
         f'class="{TABLE_CLASS}"'
     )
     for column in frame.columns:
-        if (shown := KINDS[kinds[str(column)]]) is not None:
-            styler = styler.format(shown, subset=[column], na_rep=MISSING)
+        if (template := KINDS[kinds[str(column)]]) is not None:
+            styler = styler.format(
+                _formatter(template), subset=[column], na_rep=MISSING
+            )
     unbroken = [column for column in frame.columns if kinds[str(column)] != "prose"]
     return styler.map_index(lambda _: NO_BREAK, axis="index").map(
         lambda _: NO_BREAK, subset=unbroken
