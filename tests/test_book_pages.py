@@ -50,13 +50,20 @@ READING = """(() => {
         .filter(img => img.naturalWidth > 0)
         .map(img => {
             const box = img.closest('.cell_output, figure, p') || img.parentElement;
+            // A retina PNG has twice the pixels of the width it is made to be shown at.
+            const madeFor = parseFloat(img.style.width)
+                || parseFloat(img.getAttribute('width')) || img.naturalWidth;
             return {
                 figure: (img.getAttribute('alt') || img.getAttribute('src')).slice(-50),
                 shownPx: Math.round(img.getBoundingClientRect().width),
-                neededPx: Math.round(Math.min(img.naturalWidth, contentWidth(box))),
+                neededPx: Math.round(Math.min(madeFor, contentWidth(box))),
+                distorted: Math.abs(
+                    img.getBoundingClientRect().height / img.getBoundingClientRect().width
+                    - img.naturalHeight / img.naturalWidth
+                ) > 0.02,
             };
         })
-        .filter(figure => figure.shownPx < figure.neededPx - 2);
+        .filter(figure => figure.shownPx < figure.neededPx - 2 || figure.distorted);
     return {
         sidewaysPx: Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth),
         rawTex,
@@ -65,7 +72,8 @@ READING = """(() => {
 })()"""
 """What spoils a page at the window's width: how far it scrolls sideways, TeX that
 MathJax left as text (outside code), and figures shown narrower than their box and their
-own width allow (shrunk by a fixed size, so their text is smaller than it need be)."""
+own width allow (shrunk by a fixed size, so their text is smaller than it need be), or
+drawn at another aspect ratio than their own."""
 CLEAN_PAGE = {"sidewaysPx": 0, "rawTex": [], "narrowFigures": []}
 
 OVERFLOWING = """[...document.querySelectorAll('article pre, article table')]
@@ -183,7 +191,12 @@ def test_every_page_reads_on_a_laptop_and_a_phone(
         ("document.body.style.minWidth = '2000px'", "sidewaysPx"),
         ("document.querySelector('article p').textContent += ' $$x^2$$'", "rawTex"),
         (
-            "document.querySelector('article .cell_output img').style.width = '100px'",
+            "document.querySelector('article .cell_output img').style.maxWidth = '100px'",
+            "narrowFigures",
+        ),
+        (
+            "document.querySelector('article .cell_output img')"
+            ".style.setProperty('height', '900px', 'important')",
             "narrowFigures",
         ),
     ],

@@ -519,3 +519,15 @@ def test_smallest_shown_text_shrinks_with_a_figure_wider_than_the_page():
     assert figure_text.smallest_shown_text_pt(fig) == pytest.approx(
         10 * 7.3 / 14, rel=0.03
     )
+
+
+def test_three_tasks_labels_boxes_and_colours_the_same_image():
+    images, masks = make_samples(1)
+    fig = plotting.three_tasks(images[0], masks[0])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["classification", "detection", "semantic segmentation"]
+    assert len(fig.axes[1].patches) == 1  # one digit, one box
+    assert fig.axes[0].texts[0].get_text() == "labels: [0]"
+    assert fig.get_figwidth() <= style.FIGURE_WIDTH_IN
+    fig.canvas.draw()
+    assert figure_text.smallest_shown_text_pt(fig) >= style.TEXT_PT - 0.01

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from helpers import BACKGROUND, HEIGHT, NUM_CLASSES, WIDTH
 from helpers.book import palette
@@ -152,6 +153,45 @@ def show_segmentation(
     fig = ax_row[0].figure
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def three_tasks(image: np.ndarray, mask: np.ndarray) -> Figure:
+    """One image answered three ways: its digit labels (classification), a box around
+    each digit (detection), and a class for every pixel (semantic segmentation)."""
+    digits = [int(digit) for digit in np.unique(mask) if digit != BACKGROUND]
+    panel_in = (FIGURE_WIDTH_IN - 0.4) / 3
+    fig, (classify, detect, segment) = plt.subplots(
+        1,
+        3,
+        figsize=(FIGURE_WIDTH_IN, panel_in * HEIGHT / WIDTH + 0.9),
+        layout="constrained",
+    )
+    _show_image(classify, image, "classification")
+    classify.text(2, 60, f"labels: {digits}", color="white", fontsize=TEXT_PT)
+    _show_image(detect, image, "detection")
+    for digit in digits:
+        rows, cols = np.nonzero(mask == digit)
+        detect.add_patch(
+            Rectangle(
+                (cols.min() - 0.5, rows.min() - 0.5),
+                np.ptp(cols) + 1,
+                np.ptp(rows) + 1,
+                fill=False,
+                lw=2,
+                edgecolor=palette.PALETTE[digit],
+            )
+        )
+        detect.text(
+            cols.min(),
+            rows.min() - 1.5,
+            str(digit),
+            color=palette.PALETTE[digit],
+            weight="bold",
+            fontsize=TEXT_PT,
+        )
+    _show_mask(segment, mask, "semantic segmentation")
+    _add_class_legend(fig)
     return fig
 
 

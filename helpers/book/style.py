@@ -1,5 +1,9 @@
 """The size of the book's figures: the text column they fit, and the size of their
-text, shared by every figure module so that all figures read alike."""
+text, shared by every figure module so that all figures read alike.
+
+Imported in a notebook, it also makes the figures sharp on high-density screens
+(:func:`sharp_figures`).
+"""
 
 from __future__ import annotations
 
@@ -44,3 +48,19 @@ def text_width_pt(text: str, fontsize: float = TEXT_PT) -> float:
         TextToPath().get_text_width_height_descent(line, font, ismath=False)[0]
         for line in text.split("\n")
     )
+
+
+def sharp_figures() -> None:
+    """In a notebook, draw figures as PNGs of twice the pixels that the page shows at
+    their size in inches (Jupyter's "retina" format), so that strokes and text stay
+    sharp on high-density screens; elsewhere, nothing."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
+
+
+sharp_figures()
