@@ -166,7 +166,9 @@ def test_variants_are_compared_on_the_same_test_images_with_their_gains(
     saved = runs.load_run(variants[0].run_dir).metrics["mean_iou_digits"]
     assert list(table.index) == ["FCN-16s", "FCN-8s"]
     assert table["mean IoU (digits)"].tolist() == [saved, saved]
-    assert "FCN-8s minus FCN-16s: +0.0000" in capsys.readouterr().out
+    assert "FCN-8s gains +0.0000 mean IoU over the digits on FCN-16s." in (
+        capsys.readouterr().out
+    )
     [figure] = shown
     assert len(figure.axes) == 2 * (2 + len(variants))
 

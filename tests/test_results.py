@@ -504,9 +504,9 @@ def test_a_pair_whose_interval_excludes_zero_is_ranked_higher_first_in_either_or
     study,
 ):
     ranked = (
-        rf"U-Net scores higher than V-Net: difference {NUMBER}, 95 % interval {NUMBER} "
-        rf"to {NUMBER}, "
-        rf"over 3 seeds each, whose scores span {NUMBER} and {NUMBER}\."
+        rf"U-Net scores higher than V-Net, by {NUMBER} mean IoU over the digits\. "
+        rf"95 % interval: {NUMBER} to {NUMBER}, over the test images and 3 seeds "
+        rf"each\. The seeds of U-Net span {NUMBER}, those of V-Net {NUMBER}\."
     )
     [sentence] = results.ranking_sentences(study, ["unet", "vnet"])
     assert re.fullmatch(ranked, sentence)
@@ -522,11 +522,11 @@ def test_the_ranked_difference_and_its_interval_are_positive(study):
 def test_a_pair_whose_difference_interval_includes_zero_is_undecided(study):
     [sentence] = results.ranking_sentences(study, ["vnet", "vnet-dice"])
     assert re.fullmatch(
-        r"V-Net against V-Net \(soft Dice loss\): undecided, the 95 % interval of V-Net "
-        r"minus V-Net \(soft Dice loss\), "
-        rf"-\d\.\d{{4}} to \d\.\d{{4}}, includes 0 \(difference 0\.0000, over 3 seeds "
-        r"each, whose scores span "
-        rf"{NUMBER} and {NUMBER}\)\.",
+        r"V-Net and V-Net \(soft Dice loss\) cannot be told apart\. V-Net minus "
+        r"V-Net \(soft Dice loss\) is 0\.0000; its 95 % interval, "
+        rf"-\d\.\d{{4}} to \d\.\d{{4}}, over the test images and 3 seeds each, "
+        rf"includes 0\. The seeds of V-Net span {NUMBER}, those of V-Net \(soft Dice "
+        rf"loss\) {NUMBER}\.",
         sentence,
     )
 
@@ -537,10 +537,11 @@ def test_a_seed_effect_larger_than_the_difference_leaves_the_pair_undecided(
     """With the seeds held fixed, U-Net would win every resample."""
     [sentence] = results.ranking_sentences(seed_effect_study, ["unet", "vnet"])
     assert sentence.startswith(
-        "U-Net against V-Net: undecided, the 95 % interval of U-Net minus V-Net, -0."
+        "U-Net and V-Net cannot be told apart. U-Net minus V-Net is "
     )
+    assert "; its 95 % interval, -0." in sentence
     assert sentence.endswith(
-        ", over 3 seeds each, whose scores span 0.1667 and 0.1524)."
+        "includes 0. The seeds of U-Net span 0.1667, those of V-Net 0.1524."
     )
 
 
@@ -565,7 +566,7 @@ def test_a_run_with_fewer_than_three_seeds_is_not_ranked_and_its_seeds_are_count
     labels = [seed_effect_study[name][0].label for name in run_names]
     assert (
         sentence
-        == f"{labels[0]} against {labels[1]}: not ranked, as {short} (ranking needs 3)."
+        == f"{labels[0]} and {labels[1]} are not ranked: {short}, and a ranking needs 3."
     )
 
 
@@ -629,15 +630,12 @@ def test_every_pair_of_the_named_runs_gets_a_sentence(study):
         study, ["unet", "vnet", "unet-original-budget"]
     )
     assert len(sentences) == 3
-    assert sentences[0].startswith("U-Net scores higher than V-Net: difference ")
+    assert sentences[0].startswith("U-Net scores higher than V-Net, by ")
     assert sentences[1] == (
-        "U-Net against U-Net (original budget): not ranked, as U-Net (original budget) "
-        "has only 1 seed "
-        "(ranking needs 3)."
+        "U-Net and U-Net (original budget) are not ranked: U-Net (original budget) "
+        "has only 1 seed, and a ranking needs 3."
     )
-    assert sentences[2].startswith(
-        "V-Net against U-Net (original budget): not ranked, as "
-    )
+    assert sentences[2].startswith("V-Net and U-Net (original budget) are not ranked: ")
 
 
 def test_every_fcn_variant_has_a_label():
@@ -665,5 +663,7 @@ def test_a_run_gains_exactly_nothing_over_itself(study):
 def test_the_gain_sentence_names_both_runs_and_signs_the_difference(study):
     unet, vnet = study["unet"][0], study["vnet"][0]
     sentence = results.gain_sentence(unet, vnet)
-    assert re.match(rf"V-Net minus U-Net: -{NUMBER[2:]} mean IoU", sentence)
+    assert re.match(
+        rf"V-Net gains -{NUMBER[2:]} mean IoU over the digits on U-Net\.", sentence
+    )
     assert "one run each" in sentence

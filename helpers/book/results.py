@@ -138,10 +138,10 @@ def ranking_sentences(
 
 
 def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
-    """``a`` against ``b``: not ranked for want of seeds, the higher first where the
-    interval excludes 0, else undecided; the seeds' ranges tell how far the score moves
-    with the seed alone."""
-    pair = f"{a[0].label} against {b[0].label}"
+    """``a`` against ``b`` as a reader can quote it, the verdict first: not ranked for
+    want of seeds, the higher first where the interval excludes 0, else that they
+    cannot be told apart; then the interval, and how far the score moves with the seed
+    alone."""
     short = [
         f"{runs[0].label} has only {_seeds(len(runs))}"
         for runs in (a, b)
@@ -149,8 +149,8 @@ def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
     ]
     if short:
         return (
-            f"{pair}: not ranked, as {' and '.join(short)} (ranking needs "
-            f"{MIN_SEEDS_TO_RANK})."
+            f"{a[0].label} and {b[0].label} are not ranked: {' and '.join(short)}, "
+            f"and a ranking needs {MIN_SEEDS_TO_RANK}."
         )
     comparison = stats.compare(
         [run.confusions for run in a],
@@ -171,18 +171,24 @@ def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
         if len(a) == len(b)
         else f"{_seeds(len(a))} and {_seeds(len(b))}"
     )
-    seeds += ", whose scores span {:.4f} and {:.4f}".format(*ranges)
+    interval = (
+        f"{difference.low:.4f} to {difference.high:.4f}, over the test images and "
+        f"{seeds}"
+    )
+    spread = (
+        f"The seeds of {a[0].label} span {ranges[0]:.4f}, those of {b[0].label} "
+        f"{ranges[1]:.4f}."
+    )
     if difference.low > 0:
         return (
-            f"{a[0].label} scores higher than {b[0].label}: difference "
-            f"{difference.estimate:.4f}, {INTERVAL_PERCENT} "
-            f"interval {difference.low:.4f} to {difference.high:.4f}, over {seeds}."
+            f"{a[0].label} scores higher than {b[0].label}, by "
+            f"{difference.estimate:.4f} mean IoU over the digits. "
+            f"{INTERVAL_PERCENT} interval: {interval}. " + spread
         )
     return (
-        f"{pair}: undecided, the {INTERVAL_PERCENT} interval of {a[0].label} minus "
-        f"{b[0].label}, {difference.low:.4f} to "
-        f"{difference.high:.4f}, includes 0 (difference {difference.estimate:.4f}, "
-        f"over {seeds})."
+        f"{a[0].label} and {b[0].label} cannot be told apart. {a[0].label} minus "
+        f"{b[0].label} is {difference.estimate:.4f}; its {INTERVAL_PERCENT} interval, "
+        f"{interval}, includes 0. " + spread
     )
 
 
@@ -200,12 +206,13 @@ def gain(before: Run, after: Run) -> stats.Interval:
 
 
 def gain_sentence(before: Run, after: Run) -> str:
-    """:func:`gain` in words: ``after`` minus ``before``, with its interval."""
+    """:func:`gain` as a reader can quote it: what ``after`` gains over ``before``,
+    then its interval."""
     difference = gain(before, after)
     return (
-        f"{after.label} minus {before.label}: {difference.estimate:+.4f} mean IoU over "
-        f"the digits ({INTERVAL_PERCENT} interval over test images "
-        f"{difference.low:+.4f} to {difference.high:+.4f}, one run each)"
+        f"{after.label} gains {difference.estimate:+.4f} mean IoU over the digits on "
+        f"{before.label}. {INTERVAL_PERCENT} interval over the test images: "
+        f"{difference.low:+.4f} to {difference.high:+.4f}, one run each."
     )
 
 
