@@ -379,4 +379,18 @@ def test_checkerboard_figure_calls_kernel_3_uneven_and_kernels_4_and_2_even():
 
 def test_receptive_field_figure_shows_the_32_pixel_grid_of_fcn_scores():
     fig = receptive.receptive_field_figure({"fcn32s": built("fcn32s")})
-    assert "1 value per 32×32 px" in fig.axes[-1].get_title()
+    assert "one value\nper 32×32 px" in fig.axes[-1].get_title()
+
+
+def test_receptive_field_stages_are_named_in_words_not_layer_names():
+    assert receptive.stage_labels(receptive.receptive_field_stages(built("unet"))) == [
+        "pooling 1",
+        "pooling 2",
+        "pooling 3",
+        "pooling 4",
+        "before upsampling",
+        "output",
+    ]
+    assert receptive.stage_labels(receptive.receptive_field_stages(built("vnet")))[
+        0
+    ] == ("strided convolution 1")

@@ -23,6 +23,7 @@ from helpers.book.style import FIGURE_WIDTH_IN, TEXT_PT
 from helpers.book.upsampling import VERMILLION
 from helpers.data.compose import compose_images
 from helpers.data.splits import training_digits
+from helpers.nets.names import MODEL_LABELS
 from helpers.nets.registry import build_model
 
 _TEXT_BOX = {"fc": "white", "ec": "none", "pad": 0.6}
@@ -179,6 +180,22 @@ def receptive_field_stages(model: keras.Model) -> list[dict[str, Any]]:
     return stages
 
 
+def stage_labels(stages: list[dict[str, Any]]) -> list[str]:
+    """Words for the rows of :func:`receptive_field_stages`: "pooling 1", "strided
+    convolution 2", ..., "before upsampling", "output", rather than layer names."""
+    labels, downsamplings = [], 0
+    for index, row in enumerate(stages):
+        if index == len(stages) - 1:
+            labels.append("output")
+        elif index == len(stages) - 2 and row["jump"] == stages[index - 1]["jump"]:
+            labels.append("before upsampling")
+        else:
+            downsamplings += 1
+            kind = "pooling" if row["type"] == "MaxPooling2D" else "strided convolution"
+            labels.append(f"{kind} {downsamplings}")
+    return labels
+
+
 def _example_image(seed: int = 3) -> np.ndarray:
     """One M2NIST image composed from the real MNIST training digits."""
 
@@ -214,7 +231,11 @@ def receptive_field_figure(
         models = {name: build_model(name) for name in ("fcn8s", "unet")}
     image = _example_image() if image is None else np.asarray(image)
     stages = {name: receptive_field_stages(model) for name, model in models.items()}
-    labels = [f"{name}: {row['layer']}" for name in stages for row in stages[name]]
+    labels = [
+        f"{MODEL_LABELS.get(name, name)}: {label}"
+        for name in stages
+        for label in stage_labels(stages[name])
+    ]
     bar_height = 0.8 + 0.2 * len(labels)
     fig = plt.figure(figsize=(FIGURE_WIDTH_IN, bar_height + 2.9), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=(bar_height, 2.9))
@@ -247,7 +268,13 @@ def receptive_field_figure(
         Rectangle((0, 0), 1, 1, fc="0.8", ec="0.4", label="columns (width)"),
         Rectangle((0, 0), 1, 1, fc="0.4", label="rows (height)"),
     ]
-    bars.legend(handles=handles, loc="lower right", fontsize=TEXT_PT, frameon=False)
+    top.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=2,
+        fontsize=TEXT_PT,
+        frameon=False,
+    )
     bars.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -279,7 +306,8 @@ def _draw_fields(
         corner = (centre[1] - field_cols / 2, centre[0] - field_rows / 2)
         field = Rectangle(corner, field_cols, field_rows, fc="none", ec=colour, lw=2)
         ax.add_patch(field)
-    coarsest = max(rows, key=lambda row: row["jump"])
+    coarsest_index = max(range(len(rows)), key=lambda index: rows[index]["jump"])
+    coarsest, coarsest_label = rows[coarsest_index], stage_labels(rows)[coarsest_index]
     (step_rows, step_cols), (pad_top, pad_left) = coarsest["jump"], _pad_offset(model)
     for x in np.arange(-pad_left - 0.5, width + margin, step_cols):
         ax.axvline(x, color="white", lw=1, ls=":")
@@ -293,8 +321,8 @@ def _draw_fields(
     ax.set_yticks([])
     cells = "×".join(str(size) for size in coarsest["shape"])
     ax.set_title(
-        f"{name}: fields of the centre pixel (+)\n"
-        f"dotted: {coarsest['layer']} grid, 1 value per {step_rows}×{step_cols} px,\n"
-        f"{cells} values for the padded image",
+        f"{MODEL_LABELS.get(name, name)}: fields of the centre pixel (+)\n"
+        f"dotted: grid after {coarsest_label}, one value\n"
+        f"per {step_rows}×{step_cols} px, {cells} for the padded image",
         fontsize=TEXT_PT,
     )
