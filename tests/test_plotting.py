@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import figure_text
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from figure_text import overlapping_texts
 from matplotlib.colors import to_hex
@@ -528,6 +529,20 @@ def test_three_tasks_labels_boxes_and_colours_the_same_image():
     assert titles == ["classification", "detection", "semantic segmentation"]
     assert len(fig.axes[1].patches) == 1  # one digit, one box
     assert fig.axes[0].texts[0].get_text() == "labels: [0]"
+    assert fig.get_figwidth() <= style.FIGURE_WIDTH_IN
+    fig.canvas.draw()
+    assert figure_text.smallest_shown_text_pt(fig) >= style.TEXT_PT - 0.01
+
+
+def test_the_per_class_iou_chart_has_one_series_per_model_and_its_legend_below():
+    iou = pd.DataFrame(
+        {"FCN-8s": np.linspace(0.7, 0.9, 11), "U-Net": np.linspace(0.9, 1.0, 11)},
+        index=CLASS_NAMES,
+    )
+    fig = charts.per_class_iou_chart(iou)
+    (ax,) = fig.axes
+    assert [line.get_label() for line in ax.lines] == ["FCN-8s", "U-Net"]
+    assert ax.get_legend() is None and len(fig.legends) == 1
     assert fig.get_figwidth() <= style.FIGURE_WIDTH_IN
     fig.canvas.draw()
     assert figure_text.smallest_shown_text_pt(fig) >= style.TEXT_PT - 0.01

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -245,6 +246,28 @@ def learning_curves(
         handles=handles,
         loc="outside lower center",
         ncol=math.ceil(len(handles) / rows),
+        frameon=False,
+        fontsize=TEXT_PT,
+    )
+    return fig
+
+
+def per_class_iou_chart(iou: pd.DataFrame) -> Figure:
+    """Test IoU of each class (rows of ``iou``), one dot per model (its columns),
+    side by side: which classes the models find hard, and where they differ."""
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.2), layout="constrained")
+    width = 0.6 / max(len(iou.columns) - 1, 1)
+    for index, model in enumerate(iou.columns):
+        offset = (index - (len(iou.columns) - 1) / 2) * width
+        ax.plot(np.arange(len(iou)) + offset, iou[model], "o", ms=5, label=model)
+    ax.set_xticks(range(len(iou)), iou.index, fontsize=TEXT_PT)
+    ax.tick_params(axis="y", labelsize=TEXT_PT)
+    ax.set_xlabel("class", fontsize=TEXT_PT)
+    ax.set_ylabel("IoU on the test split", fontsize=TEXT_PT)
+    ax.grid(axis="y", alpha=0.3)
+    fig.legend(
+        loc="outside lower center",
+        ncol=len(iou.columns),
         frameon=False,
         fontsize=TEXT_PT,
     )
