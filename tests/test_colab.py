@@ -157,7 +157,7 @@ def changes_in(clone: Path) -> str:
     ).stdout
 
 
-TRAINING_STEP = "chapter.train_and_report(MODEL_NAME, profile)"
+TRAINING_STEP = "chapter.train_and_report(MODEL_NAME, profile, builder="
 NO_TRAINING = (
     "import keras\n\n"
     "def _refuse(*args, **kwargs):\n"
@@ -168,16 +168,18 @@ PROBE = "import helpers\nprint('helpers from', helpers.__file__)"
 
 
 def chapter_start(notebook: Path) -> list[nbformat.NotebookNode]:
-    """The setup cell, the imports, a probe of where ``helpers`` comes from, and the
-    training step, with training refused."""
+    """The setup cell, the imports, a probe of where ``helpers`` comes from, the
+    network cell, and the training step, with training refused."""
     cells = [
         cell for cell in nbformat.read(notebook, 4).cells if cell.cell_type == "code"
     ]
+    network = next(cell for cell in cells if "network" in cell.metadata.get("tags", []))
     step = next(cell for cell in cells if TRAINING_STEP in cell.source)
     return [
         cells[0],
         cells[1],
         nbformat.v4.new_code_cell(PROBE),
+        network,
         nbformat.v4.new_code_cell(NO_TRAINING),
         step,
     ]
