@@ -59,23 +59,53 @@ def summary_table(runs: dict[str, Run]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
-def cost_table(runs: dict[str, Run]) -> pd.DataFrame:
-    """Parameters, FLOPs per image, epochs and training time to the reported score (the
-    epoch whose weights were kept), per model."""
-    rows = [
+def cost_table(runs: dict[str, Run], benchmark: dict) -> Styler:
+    """What each model costs: its size (parameters, FLOPs per image), the epochs its run
+    took to the kept weights, and its training and inference rates in the book's
+    setting as the benchmark measured them (``benchmark``, a result file of
+    ``benchmarks/speed.py``), each rate a median with its range over the rounds.
+
+    Speeds come from the benchmark only: a run's own wall time depends on what else
+    its machine ran.
+    """
+    book = {
+        row["model"]: row
+        for row in benchmark["results"]
+        if row["setting"]["keras_default"]
+    }
+
+    def rounds(summary: dict) -> tuple[float, float, float]:
+        return summary["median"], summary["min"], summary["max"]
+
+    table = pd.DataFrame(
         {
-            "model": run.label,
-            "parameters": run.facts["parameters"],
-            "GFLOPs per image": run.facts["flops_per_image"] / 1e9,
-            "epochs run": run.facts["epochs_run"],
-            "kept epoch": run.facts["kept_epoch"],
-            "seconds to kept epoch": run.seconds_to_kept_epoch,
-            "seconds per epoch (median)": run.facts["seconds_per_epoch"],
-            "device": run.facts["device"],
+            run.label: {
+                "parameters": run.facts["parameters"],
+                "GFLOPs per image": run.facts["flops_per_image"] / 1e9,
+                "kept epoch": run.facts["kept_epoch"],
+                "training, images/s": rounds(
+                    book[run.model]["train_images_per_second"]
+                ),
+                "inference, images/s": rounds(
+                    book[run.model]["inference_images_per_second"]
+                ),
+            }
+            for run in runs.values()
         }
-        for run in runs.values()
-    ]
-    return pd.DataFrame(rows).set_index("model")
+    ).T.rename_axis("model")
+    return tables.book_table(
+        table,
+        {
+            "parameters": "count",
+            "GFLOPs per image": "gflops",
+            "kept epoch": "count",
+            "training, images/s": "per second",
+            "inference, images/s": "per second",
+        },
+        f"What each model costs; rates measured by the benchmark on "
+        f"{benchmark['machine']['device']} in the book's setting, median (range over "
+        "the rounds)",
+    )
 
 
 def seed_table(study: dict[str, list[Run]]) -> pd.DataFrame:
@@ -263,9 +293,9 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
     and our measurement.
 
     ``benchmark`` is a result file of ``benchmarks/speed.py``: its rows in the
-    book's training setting give each model's peak memory, measured in a
-    process of its own. Speed is compared on the committed training runs,
-    whose epochs ran on one device with one recipe.
+    book's training setting give each model's training rate, round by round, and its
+    peak memory, measured in a process of its own. Speed comes from the benchmark
+    only, so that this table and the appendix agree.
     """
     unet, vnet = runs["unet"], runs["vnet"]
     original = {
@@ -279,6 +309,13 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
     memory = {
         name: book[name]["peak_memory_bytes"] / 2**20 for name in ("unet", "vnet")
     }
+    rates = {
+        name: book[name]["train_images_per_second"]["values"]
+        for name in ("unet", "vnet")
+    }
+    vnet_faster = sum(
+        vnet > unet for unet, vnet in zip(rates["unet"], rates["vnet"], strict=True)
+    )
     printed = original_project.PER_CLASS
 
     def leader(
@@ -316,14 +353,11 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
                 *original_project.SETUP["seconds per epoch after the first"],
                 original_project.GPU,
             ),
-            f"median seconds per training epoch on {unet.facts['device']}: "
-            f"U-Net {unet.facts['seconds_per_epoch']:.2f}, V-Net "
-            f"{vnet.facts['seconds_per_epoch']:.2f}",
-            leader(
-                unet.facts["seconds_per_epoch"],
-                vnet.facts["seconds_per_epoch"],
-                higher_is_better=False,
-            ),
+            f"training images per second, benchmark on {benchmark['machine']['device']}"
+            f", median of {len(rates['unet'])} rounds: U-Net "
+            f"{np.median(rates['unet']):.1f}, V-Net {np.median(rates['vnet']):.1f}; "
+            f"V-Net faster in {vnet_faster} of {len(rates['unet'])} rounds",
+            leader(np.median(rates["unet"]), np.median(rates["vnet"])),
         ),
         (
             original_project.CLAIMS["memory"],
