@@ -11,7 +11,7 @@ import pytest
 from committed_study import RETRAINED_NEXT
 
 from helpers import BACKGROUND, NUM_CLASSES
-from helpers.book import original_project, results
+from helpers.book import original_claims, original_project, results
 from helpers.config import COMMITTED_ARTIFACTS
 from helpers.data import compose, splits
 from helpers.evaluate import inference, metrics
@@ -232,17 +232,16 @@ def test_committed_models_reproduce_their_committed_test_scores(name, test_split
     assert changed_pixels < 100
 
 
-def test_the_setup_table_sets_the_original_epochs_beside_ours(runs):
-    table = original_project.setup_table(runs)
-    assert table.loc["epochs", "original U-Net"] == "10"
-    assert table.loc["epochs", "original V-Net"] == "30"
-    assert table.loc["epochs", "this book, V-Net"] == str(
-        runs["vnet"].facts["epochs_run"]
+def test_the_dice_bound_finding_counts_the_readme_column_against_the_test_iou(runs):
+    finding = original_project.dice_bound_finding(runs)
+    printed = original_project.PER_CLASS["unet"]
+    broken = original_project.dice_above_iou_bound(
+        printed["test IoU"], printed["validation Dice"], rounding=5e-5
     )
-    assert (
-        table.loc["parameters", "this book, U-Net"]
-        == f"{runs['unet'].facts['parameters']:,}"
-    )
+    assert broken.sum() > 0
+    assert f"breaks it in {broken.sum()} of 11 classes" in finding
+    assert "it is the notebook's validation Dice." in finding
+    assert finding.count(". ") == 2  # three sentences
 
 
 def benchmark_with(
@@ -274,7 +273,7 @@ def benchmark_with(
 
 
 def test_the_claims_table_names_the_model_our_measurements_favour(runs):
-    claims = results.claims_table(
+    claims = original_claims.claims_table(
         runs, benchmark_with(10.0, 20.0, 2 * 2**20, 1 * 2**20)
     )["better here"]
     assert claims[original_project.CLAIMS["memory"]] == "V-Net"
@@ -289,16 +288,16 @@ def test_the_claims_table_names_the_model_our_measurements_favour(runs):
 
 
 def test_the_speed_claim_counts_the_rounds_each_model_won(runs):
-    claims = results.claims_table(runs, benchmark_with(20.0, 10.0, 1, 2))
+    claims = original_claims.claims_table(runs, benchmark_with(20.0, 10.0, 1, 2))
     faster = claims.loc[original_project.CLAIMS["faster"]]
     assert faster["better here"] == "U-Net"
     assert "U-Net 20.0, V-Net 10.0; V-Net faster in 0 of 3 rounds" in faster.iloc[1]
 
 
 def test_a_lower_peak_memory_of_unet_favours_unet():
-    claims = results.claims_table(lowest_seeds(), benchmark_with(10.0, 20.0, 1, 2))[
-        "better here"
-    ]
+    claims = original_claims.claims_table(
+        lowest_seeds(), benchmark_with(10.0, 20.0, 1, 2)
+    )["better here"]
     assert claims[original_project.CLAIMS["memory"]] == "U-Net"
 
 
@@ -672,3 +671,25 @@ def test_the_gain_sentence_names_both_runs_and_signs_the_difference(study):
         rf"V-Net gains -{NUMBER[2:]} mean IoU over the digits on U-Net\.", sentence
     )
     assert "one run each" in sentence
+
+
+def test_the_original_budgets_verdict_gives_both_budgets_and_names_a_failed_run(
+    tmp_path,
+):
+    """U-Net misses 0-2 pixels a seed and V-Net 5-7; at the original budgets U-Net
+    misses 90 of every 100: a failed run, far below its model's median seed."""
+    for seed in range(3):
+        write_run(tmp_path, "unet", seed, synthetic_confusions(np.full(200, seed)))
+        write_run(tmp_path, "vnet", seed, synthetic_confusions(np.full(200, 5 + seed)))
+    write_run(
+        tmp_path, "unet-original-budget", 0, synthetic_confusions(np.full(200, 90))
+    )
+    write_run(
+        tmp_path, "vnet-original-budget", 0, synthetic_confusions(np.full(200, 6))
+    )
+    verdict = original_claims.original_budgets_verdict(load_study(tmp_path))
+    equal, original = verdict.splitlines()
+    assert equal.startswith("* **At equal budgets**, over their seeds: U-Net scores")
+    assert original.startswith("* **At the original budgets**, one run each: V-Net")
+    assert "V-Net scores higher, as in the original project" in original
+    assert "U-Net (original budget) is a failed run" in original
