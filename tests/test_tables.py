@@ -83,3 +83,12 @@ def test_a_programs_name_as_header_is_refused():
 def test_a_table_needs_a_caption():
     with pytest.raises(ValueError, match="caption"):
         tables.book_table(frame(), KINDS, " ")
+
+
+def test_a_column_of_two_levels_takes_its_kind_by_its_label():
+    table = pd.DataFrame(
+        {("U-Net", "IoU"): [0.97712], ("U-Net", "Dice"): [0.98841]},
+        index=pd.Index(["3"], name="class"),
+    )
+    shown = tables.book_table(table, dict.fromkeys(table.columns, "score"), "c")
+    assert "0.9771" in shown.to_html() and "0.9884" in shown.to_html()

@@ -60,19 +60,26 @@ NO_BREAK = "white-space: nowrap"
 MISSING = "-"
 
 
-def book_table(frame: pd.DataFrame, kinds: Mapping[str, str], caption: str) -> Styler:
+def _words(label: Any) -> list[str]:
+    """The parts of a column or index label: one, or one per level."""
+    return [str(part) for part in label] if isinstance(label, tuple) else [str(label)]
+
+
+def book_table(frame: pd.DataFrame, kinds: Mapping[Any, str], caption: str) -> Styler:
     """``frame`` as the book shows a table: each column formatted by its kind in
-    ``kinds`` (a key of :data:`KINDS` for every column), under ``caption``.
+    ``kinds`` (a key of :data:`KINDS` for every column label, a tuple for a column of
+    several levels), under ``caption``.
 
     Raises ValueError naming a column without a kind, an unknown kind, or a header
     or index name that is a program's name rather than words.
     """
-    columns = [str(column) for column in frame.columns]
-    if missing := [column for column in columns if column not in kinds]:
+    if missing := [column for column in frame.columns if column not in kinds]:
         raise ValueError(f"no kind of figure given for the columns {missing}")
     if unknown := {kind for kind in kinds.values() if kind not in KINDS}:
         raise ValueError(f"unknown kinds {sorted(unknown)}; choose from {list(KINDS)}")
-    names = columns + [str(name) for name in frame.index.names if name is not None]
+    names = [word for column in frame.columns for word in _words(column)] + [
+        str(name) for name in frame.index.names if name is not None
+    ]
     if machine := [name for name in names if "_" in name]:
         raise ValueError(f"headers must be words for the reader, got {machine}")
     if not caption.strip():
@@ -81,11 +88,11 @@ def book_table(frame: pd.DataFrame, kinds: Mapping[str, str], caption: str) -> S
         f'class="{TABLE_CLASS}"'
     )
     for column in frame.columns:
-        if (template := KINDS[kinds[str(column)]]) is not None:
+        if (template := KINDS[kinds[column]]) is not None:
             styler = styler.format(
                 _formatter(template), subset=[column], na_rep=MISSING
             )
-    unbroken = [column for column in frame.columns if kinds[str(column)] != "prose"]
+    unbroken = [column for column in frame.columns if kinds[column] != "prose"]
     return styler.map_index(lambda _: NO_BREAK, axis="index").map(
         lambda _: NO_BREAK, subset=unbroken
     )
