@@ -190,3 +190,16 @@ def test_a_prediction_title_names_each_digit_predicted_where_there_is_none():
         == "test #17: mean IoU 0.49; absent but predicted: 1 (2 px), 8 (1 px)"
     )
     assert chapter.prediction_title(3, 1.0, mask, mask) == "test #3: mean IoU 1.00"
+
+
+def test_the_border_zoom_enlarges_the_worst_images_where_they_are_wrong(
+    tiny_run, tiny_dataset, monkeypatch
+):
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    scores = np.arange(len(tiny_dataset.test), dtype=float)
+    chapter.show_border_zoom(tiny_run, tiny_dataset.test, scores, n=2, size=20)
+    [figure] = shown
+    titles = [ax.get_title() for ax in figure.axes[::2]]
+    assert [title.split(",")[0] for title in titles] == ["test #0", "test #1"]
+    assert all(ax.images[0].get_array().shape[:2] == (20, 20) for ax in figure.axes)

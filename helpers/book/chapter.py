@@ -179,6 +179,35 @@ def show_test_predictions(
     return image_scores
 
 
+def show_border_zoom(
+    result: resume.TrainResult,
+    test: compose.Split,
+    image_scores: np.ndarray,
+    n: int = 2,
+    size: int = 28,
+) -> None:
+    """Draws the ``size`` x ``size`` window of the ``n`` worst test images (by
+    ``image_scores``) that holds most of their wrong pixels, enlarged: where to look
+    at how a model draws the borders of strokes."""
+    worst = np.argsort(image_scores)[:n]
+    predicted = inference.predict(result.model, test.images[worst])
+    rows, columns = predictions.error_window(test.masks[worst], predicted, size)
+    fig = predictions.prediction_errors(
+        test.images[worst][:, rows, columns],
+        test.masks[worst][:, rows, columns],
+        predicted[:, rows, columns],
+        titles=[
+            f"test #{index}, rows {rows.start}-{rows.stop - 1}, columns "
+            f"{columns.start}-{columns.stop - 1}"
+            for index in worst
+        ],
+    )
+    fig.suptitle(
+        f"{result.model.name}: the worst images, enlarged where they are wrong"
+    )
+    plt.show()
+
+
 def seed_report(run_name: str, folder: Path = COMMITTED_ARTIFACTS) -> Styler:
     """Draws the learning curves of every committed seed of ``run_name``, prints how far
     the seeds' scores spread and how sure their mean is, names any seed far below the
