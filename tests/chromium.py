@@ -10,11 +10,13 @@ one is installed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,22 @@ class Chromium:
         self.wait_for(
             f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
         )
+
+    @contextlib.contextmanager
+    def window(self, width: int, height: int = 900) -> Iterator[None]:
+        """Lay pages out ``width`` CSS px wide (as a phone below 500 px) while the block
+        runs, then as before."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=width < 500,
+        )
+        try:
+            yield
+        finally:
+            self.call("Emulation.clearDeviceMetricsOverride")
 
     def mouse(self, kind: str, x: float, y: float, pressed: bool = False) -> None:
         """A mouse event at page coordinates: ``kind`` is mousePressed, mouseMoved or

@@ -164,15 +164,7 @@ def test_every_page_reads_on_a_laptop_and_a_phone(
 ) -> None:
     """At 1,280 and 390 px: no sideways scrolling, no raw TeX, no figure shrunk below
     its box, no script error and no error in the console."""
-    width = WIDTHS[device]
-    browser.call(
-        "Emulation.setDeviceMetricsOverride",
-        width=width,
-        height=900,
-        deviceScaleFactor=1,
-        mobile=width < 500,
-    )
-    try:
+    with browser.window(WIDTHS[device]):
         browser.open((built_book / page).as_uri())
         browser.wait_for(
             "!window.MathJax || !MathJax.startup || MathJax.startup.promise.then(() => true)"
@@ -181,8 +173,6 @@ def test_every_page_reads_on_a_laptop_and_a_phone(
         assert browser.evaluate(READING) == CLEAN_PAGE
         assert browser.exceptions == []
         assert browser.console_errors == []
-    finally:
-        browser.call("Emulation.clearDeviceMetricsOverride")
 
 
 @pytest.mark.parametrize(
@@ -274,16 +264,7 @@ def test_the_demo_fits_the_text_column(
 ) -> None:
     """Its two images sit inside the article column, on a laptop and on a phone, and
     the page never scrolls sideways."""
-    browser.call(
-        "Emulation.setDeviceMetricsOverride",
-        width=width,
-        height=900,
-        deviceScaleFactor=1,
-        mobile=width < 500,
-    )
-    try:
+    with browser.window(width):
         browser.open((built_book / DEMO).as_uri())
         browser.wait_for("document.querySelector('.demo-panels') !== null")
         assert browser.evaluate(FITS) == {"inColumn": True, "noSidewaysScroll": True}
-    finally:
-        browser.call("Emulation.clearDeviceMetricsOverride")

@@ -90,22 +90,26 @@ def test_no_page_shows_a_test_marker():
         )
 
 
-@pytest.mark.parametrize(
-    "notebook",
-    [
+def until_executed_again(left: dict[str, str]) -> list:
+    """The chapters, those in ``left`` marked as strict expected failures with the
+    reason it gives: they pass once executed again with the retrained study."""
+    return [
         pytest.param(
             notebook,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason=f"{TOOL_TEXT_LEFT[notebook.stem]}; the chapter is executed "
-                "again with the retrained study",
+                reason=f"{left[notebook.stem]}; the chapter is executed again with the "
+                "retrained study",
             ),
         )
-        if notebook.stem in TOOL_TEXT_LEFT
+        if notebook.stem in left
         else notebook
         for notebook in NOTEBOOKS
-    ],
-    ids=lambda notebook: notebook.stem,
+    ]
+
+
+@pytest.mark.parametrize(
+    "notebook", until_executed_again(TOOL_TEXT_LEFT), ids=lambda notebook: notebook.stem
 )
 def test_no_page_shows_tool_warnings_or_machine_paths(notebook: Path):
     found = [
@@ -137,21 +141,7 @@ def shown_tables(notebook: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "notebook",
-    [
-        pytest.param(
-            notebook,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=f"{TABLES_LEFT[notebook.stem]}; the chapter is executed again "
-                "with the retrained study",
-            ),
-        )
-        if notebook.stem in TABLES_LEFT
-        else notebook
-        for notebook in NOTEBOOKS
-    ],
-    ids=lambda notebook: notebook.stem,
+    "notebook", until_executed_again(TABLES_LEFT), ids=lambda notebook: notebook.stem
 )
 def test_every_table_on_a_page_has_the_books_style(notebook: Path):
     """One style: each table comes from helpers.book.tables.book_table, which marks it
