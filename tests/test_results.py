@@ -510,7 +510,8 @@ def test_a_pair_whose_interval_excludes_zero_is_ranked_higher_first_in_either_or
     ranked = (
         rf"U-Net scores higher than V-Net, by {NUMBER} mean IoU over the digits\. "
         rf"95 % interval: {NUMBER} to {NUMBER}, over the test images and 3 seeds "
-        rf"each\. The seeds of U-Net span {NUMBER}, those of V-Net {NUMBER}\."
+        rf"each\. Seed to seed, the scores of U-Net spread over {NUMBER} and those of "
+        rf"V-Net over {NUMBER}\."
     )
     [sentence] = results.ranking_sentences(study, ["unet", "vnet"])
     assert re.fullmatch(ranked, sentence)
@@ -529,8 +530,8 @@ def test_a_pair_whose_difference_interval_includes_zero_is_undecided(study):
         r"V-Net and V-Net \(soft Dice loss\) cannot be told apart\. V-Net minus "
         r"V-Net \(soft Dice loss\) is 0\.0000; its 95 % interval, "
         rf"-\d\.\d{{4}} to \d\.\d{{4}}, over the test images and 3 seeds each, "
-        rf"includes 0\. The seeds of V-Net span {NUMBER}, those of V-Net \(soft Dice "
-        rf"loss\) {NUMBER}\.",
+        rf"includes 0\. Seed to seed, the scores of V-Net spread over {NUMBER} and "
+        rf"those of V-Net \(soft Dice loss\) over {NUMBER}\.",
         sentence,
     )
 
@@ -545,7 +546,8 @@ def test_a_seed_effect_larger_than_the_difference_leaves_the_pair_undecided(
     )
     assert "; its 95 % interval, -0." in sentence
     assert sentence.endswith(
-        "includes 0. The seeds of U-Net span 0.1667, those of V-Net 0.1524."
+        "includes 0. Seed to seed, the scores of U-Net spread over 0.1667 and those of "
+        "V-Net over 0.1524."
     )
 
 

@@ -206,8 +206,8 @@ def _ranking_sentence(a: list[Run], b: list[Run]) -> str:
         f"{seeds}"
     )
     spread = (
-        f"The seeds of {a[0].label} span {ranges[0]:.4f}, those of {b[0].label} "
-        f"{ranges[1]:.4f}."
+        f"Seed to seed, the scores of {a[0].label} spread over {ranges[0]:.4f} and "
+        f"those of {b[0].label} over {ranges[1]:.4f}."
     )
     if difference.low > 0:
         return (
