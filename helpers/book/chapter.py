@@ -186,20 +186,27 @@ def show_border_zoom(
     n: int = 2,
     size: int = 28,
 ) -> None:
-    """Draws the ``size`` x ``size`` window of the ``n`` worst test images (by
-    ``image_scores``) that holds most of their wrong pixels, enlarged: where to look
-    at how a model draws the borders of strokes."""
+    """Draws each of the ``n`` worst test images (by ``image_scores``) enlarged in its
+    ``size`` x ``size`` window that holds most of its wrong pixels: where to look at
+    how a model draws the borders of strokes."""
     worst = np.argsort(image_scores)[:n]
     predicted = inference.predict(result.model, test.images[worst])
-    rows, columns = predictions.error_window(test.masks[worst], predicted, size)
+    windows = [
+        predictions.error_window(mask, pred, size)
+        for mask, pred in zip(test.masks[worst], predicted)
+    ]
+    crops = [
+        np.stack(
+            [array[rows, columns] for array, (rows, columns) in zip(arrays, windows)]
+        )
+        for arrays in (test.images[worst], test.masks[worst], predicted)
+    ]
     fig = predictions.prediction_errors(
-        test.images[worst][:, rows, columns],
-        test.masks[worst][:, rows, columns],
-        predicted[:, rows, columns],
+        *crops,
         titles=[
             f"test #{index}, rows {rows.start}-{rows.stop - 1}, columns "
             f"{columns.start}-{columns.stop - 1}"
-            for index in worst
+            for index, (rows, columns) in zip(worst, windows)
         ],
     )
     fig.suptitle(
