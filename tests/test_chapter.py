@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import BACKGROUND, config
+from helpers import config
 from helpers.book import chapter
 from helpers.evaluate import metrics
 from helpers.nets import registry
@@ -177,19 +177,6 @@ def test_two_variants_of_one_label_are_refused(tiny_run, tiny_dataset, tmp_path)
     variants = [variant_of(tiny_run, "fcn8s", tmp_path / side) for side in "ab"]
     with pytest.raises(ValueError, match="two variants are labelled 'FCN-8s'"):
         chapter.compare_variants(variants, tiny_dataset.test, n=2)
-
-
-def test_a_prediction_title_names_each_digit_predicted_where_there_is_none():
-    mask = np.full((4, 4), BACKGROUND)
-    mask[0, :2] = 3
-    pred = mask.copy()
-    pred[3, 3] = 8
-    pred[2, 2:4] = 1
-    assert (
-        chapter.prediction_title(17, 0.4937, mask, pred)
-        == "test #17: mean IoU 0.49; absent but predicted: 1 (2 px), 8 (1 px)"
-    )
-    assert chapter.prediction_title(3, 1.0, mask, mask) == "test #3: mean IoU 1.00"
 
 
 def test_the_border_zoom_enlarges_the_worst_images_where_they_are_wrong(

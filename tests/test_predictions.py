@@ -84,3 +84,16 @@ def test_the_zoom_window_holds_the_most_wrong_pixels():
 def test_a_zoom_window_larger_than_the_image_is_refused():
     with pytest.raises(ValueError, match="does not fit"):
         predictions.error_window(*samples(1)[1:], size=HEIGHT + 1)
+
+
+def test_a_prediction_title_names_each_digit_predicted_where_there_is_none():
+    mask = np.full((4, 4), BACKGROUND)
+    mask[0, :2] = 3
+    pred = mask.copy()
+    pred[3, 3] = 8
+    pred[2, 2:4] = 1
+    assert (
+        predictions.prediction_title(17, 0.4937, mask, pred)
+        == "test #17: mean IoU 0.49; absent but predicted: 1 (2 px), 8 (1 px)"
+    )
+    assert predictions.prediction_title(3, 1.0, mask, mask) == "test #3: mean IoU 1.00"

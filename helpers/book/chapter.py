@@ -126,21 +126,6 @@ def test_scores(result: resume.TrainResult) -> Styler:
     )
 
 
-def prediction_title(
-    index: int, score: float, mask: np.ndarray, pred: np.ndarray
-) -> str:
-    """ "test #17: mean IoU 0.49", and each digit the prediction holds where the truth
-    has none, with its pixels: a few stray pixels of an absent digit score 0 for that
-    digit and pull an image's mean down, though the prediction looks right."""
-    absent = [
-        f"{digit} ({np.sum(pred == digit)} px)"
-        for digit in np.setdiff1d(np.unique(pred), np.unique(mask))
-        if digit != BACKGROUND
-    ]
-    title = f"test #{index}: mean IoU {score:.2f}"
-    return f"{title}; absent but predicted: {', '.join(absent)}" if absent else title
-
-
 def show_test_predictions(
     result: resume.TrainResult, test: compose.Split, n: int = 4
 ) -> np.ndarray:
@@ -168,7 +153,7 @@ def show_test_predictions(
             test.masks[indices],
             predicted[indices],
             titles=[
-                prediction_title(
+                predictions.prediction_title(
                     index, image_scores[index], test.masks[index], predicted[index]
                 )
                 for index in indices

@@ -16,6 +16,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from helpers import BACKGROUND
 from helpers.book import palette
 from helpers.book.plotting import (
     _bare,
@@ -29,6 +30,21 @@ from helpers.evaluate import metrics
 ERROR_BACKDROP = 0.45
 """How bright the grey image stays under the coloured wrong pixels: dim, so that the
 colours stand out, bright enough to see the strokes."""
+
+
+def prediction_title(
+    index: int, score: float, mask: np.ndarray, pred: np.ndarray
+) -> str:
+    """ "test #17: mean IoU 0.49", and each digit the prediction holds where the truth
+    has none, with its pixels: a few stray pixels of an absent digit score 0 for that
+    digit and pull an image's mean down, though the prediction looks right."""
+    absent = [
+        f"{digit} ({np.sum(pred == digit)} px)"
+        for digit in np.setdiff1d(np.unique(pred), np.unique(mask))
+        if digit != BACKGROUND
+    ]
+    title = f"test #{index}: mean IoU {score:.2f}"
+    return f"{title}; absent but predicted: {', '.join(absent)}" if absent else title
 
 
 def error_overlay(image: np.ndarray, errors: np.ndarray) -> np.ndarray:
