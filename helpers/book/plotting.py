@@ -26,7 +26,7 @@ from helpers.data.compose import DigitAugmentation, check_digits, compose_images
 def _wrap(text: str, width_pt: float, fontsize: float = TEXT_PT) -> str:
     """``text`` broken into lines no wider than ``width_pt`` where it can be.
 
-    It is broken even if it fits whole (:func:`_wrap_titles` decides whether to
+    It is broken even if it fits whole (:func:`wrap_titles` decides whether to
     break, so that titles broken together look alike): after its first ": " if
     both halves fit, else into the two most even lines if they fit, else between
     words as needed.
@@ -55,7 +55,7 @@ def _wrap(text: str, width_pt: float, fontsize: float = TEXT_PT) -> str:
     return "\n".join(lines)
 
 
-def _wrap_titles(titles: Sequence[str], width_pt: float) -> list[str]:
+def wrap_titles(titles: Sequence[str], width_pt: float) -> list[str]:
     """``titles`` as they are if each fits ``width_pt``, else each broken by
     :func:`_wrap`."""
     if all(text_width_pt(title) <= width_pt for title in titles):
@@ -63,9 +63,7 @@ def _wrap_titles(titles: Sequence[str], width_pt: float) -> list[str]:
     return [_wrap(title, width_pt) for title in titles]
 
 
-def _column_width_pt(
-    fig_width_in: float, columns: int, margin_in: float = 0.4
-) -> float:
+def column_width_pt(fig_width_in: float, columns: int, margin_in: float = 0.4) -> float:
     """Room in points for the title of a column of a grid of ``columns`` panels.
 
     A little narrower than the column, so that neighbouring titles keep apart.
@@ -89,7 +87,7 @@ def _add_class_legend(fig: Figure) -> None:
     )
 
 
-def _bare(ax: Axes, title: str | None, ylabel: str | None) -> None:
+def bare_axes(ax: Axes, title: str | None, ylabel: str | None) -> None:
     """Title and y label on a panel without ticks or frame.
 
     (``axis("off")`` would hide the y label too.)
@@ -105,14 +103,15 @@ def _show_image(
     ax: Axes, image: np.ndarray, title: str | None = None, ylabel: str | None = None
 ) -> None:
     ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-    _bare(ax, title, ylabel)
+    bare_axes(ax, title, ylabel)
 
 
-def _show_mask(
+def show_mask(
     ax: Axes, mask: np.ndarray, title: str | None = None, ylabel: str | None = None
 ) -> None:
+    """A class map on ``ax`` in the book's palette, pixel for pixel, on a bare panel."""
     ax.imshow(palette.colorize(mask), interpolation="nearest")
-    _bare(ax, title, ylabel)
+    bare_axes(ax, title, ylabel)
 
 
 def _digits_in(mask: np.ndarray) -> str:
@@ -147,9 +146,9 @@ def show_segmentation(
             f"ax_row must hold {panels} axes, one per panel, got {len(ax_row)}"
         )
     _show_image(ax_row[0], image, "image")
-    _show_mask(ax_row[1], true_mask, f"true mask ({_digits_in(true_mask)})")
+    show_mask(ax_row[1], true_mask, f"true mask ({_digits_in(true_mask)})")
     if pred_mask is not None:
-        _show_mask(ax_row[2], pred_mask, "predicted mask")
+        show_mask(ax_row[2], pred_mask, "predicted mask")
     fig = ax_row[0].figure
     if title:
         fig.suptitle(title)
@@ -190,7 +189,7 @@ def three_tasks(image: np.ndarray, mask: np.ndarray) -> Figure:
             weight="bold",
             fontsize=TEXT_PT,
         )
-    _show_mask(segment, mask, "semantic segmentation")
+    show_mask(segment, mask, "semantic segmentation")
     _add_class_legend(fig)
     return fig
 
@@ -241,7 +240,7 @@ def sample_grid(
     )
     if titles is None:
         titles = [f"#{index}: {_digits_in(masks[index])}" for index in range(n)]
-    shown_titles = _wrap_titles(titles[:n], _column_width_pt(width, columns))
+    shown_titles = wrap_titles(titles[:n], column_width_pt(width, columns))
     for index in range(rows * columns):
         row, column = divmod(index, columns)
         cell = axes[row * panels : (row + 1) * panels, column]
@@ -251,9 +250,9 @@ def sample_grid(
             continue
         labels = ("image", "true mask", pred_label) if column == 0 else (None,) * 3
         _show_image(cell[0], images[index], shown_titles[index], labels[0])
-        _show_mask(cell[1], masks[index], ylabel=labels[1])
+        show_mask(cell[1], masks[index], ylabel=labels[1])
         if preds is not None:
-            _show_mask(cell[2], preds[index], ylabel=labels[2])
+            show_mask(cell[2], preds[index], ylabel=labels[2])
     _add_class_legend(fig)
     return fig
 
@@ -294,15 +293,15 @@ def compare_predictions(
         layout="constrained",
         squeeze=False,
     )
-    room = _column_width_pt(width, columns, margin_in=0.5)
-    model_titles = dict(zip(predictions, _wrap_titles(list(predictions), room)))
+    room = column_width_pt(width, columns, margin_in=0.5)
+    model_titles = dict(zip(predictions, wrap_titles(list(predictions), room)))
     for row, (image, mask) in enumerate(zip(images, masks)):
         name = f"#{row}\n{_digits_in(mask)}" if titles is None else titles[row]
         _show_image(axes[row, 0], image, "image" if row == 0 else None, name)
-        _show_mask(axes[row, 1], mask, "true mask" if row == 0 else None)
+        show_mask(axes[row, 1], mask, "true mask" if row == 0 else None)
         for column, (label, maps) in enumerate(predictions.items(), start=2):
             title = model_titles[label] if row == 0 else None
-            _show_mask(axes[row, column], maps[row], title)
+            show_mask(axes[row, column], maps[row], title)
     _add_class_legend(fig)
     return fig
 
@@ -350,7 +349,7 @@ def augmentation_grid(
             title = f"digit {labels[column]}" if row == 0 else None
             _show_image(ax, digit, title, name if column == 0 else None)
     image_ax, mask_ax = image_panel.subplots(2, 1)
-    image_title, mask_title = _wrap_titles(
+    image_title, mask_title = wrap_titles(
         [
             "composed from changed digits",
             f"its mask ({_digits_in(composed.masks[richest])})",
@@ -358,6 +357,6 @@ def augmentation_grid(
         72 * image_width - 4,
     )
     _show_image(image_ax, composed.images[richest], image_title)
-    _show_mask(mask_ax, composed.masks[richest], mask_title)
+    show_mask(mask_ax, composed.masks[richest], mask_title)
     _add_class_legend(fig)
     return fig

@@ -2,7 +2,7 @@
 invented, wrong digit) over the dimmed image, large enough to see single pixels, and
 the window to zoom into.
 
-The class colours and the layout helpers are those of :mod:`helpers.book.plotting`.
+The class colours and the panel helpers are those of :mod:`helpers.book.plotting`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from matplotlib.patches import Patch
 from helpers import BACKGROUND
 from helpers.book import palette
 from helpers.book.plotting import (
-    _bare,
-    _column_width_pt,
-    _show_mask,
-    _wrap_titles,
+    bare_axes,
+    column_width_pt,
+    show_mask,
+    wrap_titles,
 )
 from helpers.book.style import FIGURE_WIDTH_IN, TEXT_PT
 from helpers.evaluate import metrics
@@ -35,9 +35,10 @@ colours stand out, bright enough to see the strokes."""
 def prediction_title(
     index: int, score: float, mask: np.ndarray, pred: np.ndarray
 ) -> str:
-    """ "test #17: mean IoU 0.49", and each digit the prediction holds where the truth
-    has none, with its pixels: a few stray pixels of an absent digit score 0 for that
-    digit and pull an image's mean down, though the prediction looks right."""
+    """A prediction's title, "test #17: mean IoU 0.49", with each digit it holds where
+    the truth has none and that digit's pixels: a few stray pixels of an absent digit
+    score 0 for that digit and pull the image's mean down, though the prediction looks
+    right."""
     absent = [
         f"{digit} ({np.sum(pred == digit)} px)"
         for digit in np.setdiff1d(np.unique(pred), np.unique(mask))
@@ -89,14 +90,14 @@ def prediction_errors(
         layout="constrained",
         squeeze=False,
     )
-    room = _column_width_pt(FIGURE_WIDTH_IN, 2)
-    for row, title in enumerate(_wrap_titles(titles, room)):
-        _show_mask(axes[row, 0], preds[row], title)
+    room = column_width_pt(FIGURE_WIDTH_IN, 2)
+    for row, title in enumerate(wrap_titles(titles, room)):
+        show_mask(axes[row, 0], preds[row], title)
         axes[row, 1].imshow(
             error_overlay(images[row], errors[row]), interpolation="nearest"
         )
         counts = [int(np.sum(errors[row] == kind)) for kind in (1, 2, 3)]
-        _bare(
+        bare_axes(
             axes[row, 1],
             ", ".join(
                 f"{name} {count}" for name, count in zip(metrics.PIXEL_ERRORS, counts)
