@@ -92,3 +92,12 @@ def test_a_column_of_two_levels_takes_its_kind_by_its_label():
     )
     shown = tables.book_table(table, dict.fromkeys(table.columns, "score"), "c")
     assert "0.9771" in shown.to_html() and "0.9884" in shown.to_html()
+
+
+def test_row_labels_of_prose_may_wrap():
+    table = pd.DataFrame(
+        {"better here": ["V-Net"]},
+        index=pd.Index(["A claim quoted in a whole long sentence"], name="claim"),
+    )
+    computed = tables.book_table(table, {"better here": "label"}, "c", index="prose")
+    assert computed._compute().ctx_index == {}

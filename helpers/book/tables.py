@@ -65,10 +65,16 @@ def _words(label: Any) -> list[str]:
     return [str(part) for part in label] if isinstance(label, tuple) else [str(label)]
 
 
-def book_table(frame: pd.DataFrame, kinds: Mapping[Any, str], caption: str) -> Styler:
+def book_table(
+    frame: pd.DataFrame,
+    kinds: Mapping[Any, str],
+    caption: str,
+    index: str = "label",
+) -> Styler:
     """``frame`` as the book shows a table: each column formatted by its kind in
     ``kinds`` (a key of :data:`KINDS` for every column label, a tuple for a column of
-    several levels), under ``caption``.
+    several levels), under ``caption``. The row labels are names (``index="label"``,
+    never broken) unless ``index="prose"`` lets long ones wrap.
 
     Raises ValueError naming a column without a kind, an unknown kind, or a header
     or index name that is a program's name rather than words.
@@ -84,6 +90,8 @@ def book_table(frame: pd.DataFrame, kinds: Mapping[Any, str], caption: str) -> S
         raise ValueError(f"headers must be words for the reader, got {machine}")
     if not caption.strip():
         raise ValueError("a table needs a caption that says what it shows")
+    if index not in ("label", "prose"):
+        raise ValueError(f"index must be 'label' or 'prose', got {index!r}")
     styler = frame.style.set_caption(caption).set_table_attributes(
         f'class="{TABLE_CLASS}"'
     )
@@ -93,6 +101,6 @@ def book_table(frame: pd.DataFrame, kinds: Mapping[Any, str], caption: str) -> S
                 _formatter(template), subset=[column], na_rep=MISSING
             )
     unbroken = [column for column in frame.columns if kinds[column] != "prose"]
-    return styler.map_index(lambda _: NO_BREAK, axis="index").map(
-        lambda _: NO_BREAK, subset=unbroken
-    )
+    if index == "label":
+        styler = styler.map_index(lambda _: NO_BREAK, axis="index")
+    return styler.map(lambda _: NO_BREAK, subset=unbroken)
