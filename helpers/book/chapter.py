@@ -105,7 +105,8 @@ def train_and_report(
 def test_scores(result: resume.TrainResult) -> Styler:
     """Prints the headline test scores the run saved (as chapter 5 shows them) and
     returns its per-class table."""
-    scores = runs.load_run(result.run_dir).metrics
+    run = runs.load_run(result.run_dir)
+    scores = run.metrics
     per_class = pd.DataFrame(metrics.scores_table(scores)).set_index("class")
     weakest_digit = per_class.drop(index="background")["IoU"].idxmin()
     print(
@@ -122,7 +123,7 @@ def test_scores(result: resume.TrainResult) -> Styler:
     return tables.book_table(
         per_class,
         dict.fromkeys(per_class.columns, "score"),
-        f"{runs.load_run(result.run_dir).label}, seed {seed}: test scores per class",
+        f"{run.label}, seed {seed}: test scores per class",
     )
 
 

@@ -46,13 +46,11 @@ def headline(study: dict[str, list[Run]]) -> str:
 def training_times(reports: dict[str, dict]) -> str:
     """How long chapters 2-4 take to train one model again, per benchmarked machine:
     the book's training images over the measured rate in the book's setting."""
-    images = PRESETS["book"].epochs * PROFILES["full"].n_train
     sentences = []
     for report in reports.values():
         minutes = [
-            images / row["train_images_per_second"]["median"] / 60
-            for row in report["results"]
-            if row["setting"]["keras_default"]
+            speed_report.full_run_minutes(row)
+            for row in speed_report.book_setting(report).values()
         ]
         sentences.append(
             f"on {report['machine']['device']} with "

@@ -4,10 +4,9 @@ and benchmark: its README's claims one by one, and its two models at its own bud
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from helpers.book import original_project
+from helpers.book import original_project, speed_report
 from helpers.book.results import (
     gain,
     gain_sentence,
@@ -31,20 +30,17 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
     original = {
         name: original_project.mean_digit_iou(name) for name in ("unet", "vnet")
     }
-    book = {
-        row["model"]: row
-        for row in benchmark["results"]
-        if row["setting"]["keras_default"]
-    }
+    book = speed_report.book_setting(benchmark)
     memory = {
         name: book[name]["peak_memory_bytes"] / 2**20 for name in ("unet", "vnet")
     }
-    rates = {
-        name: book[name]["train_images_per_second"]["values"]
-        for name in ("unet", "vnet")
-    }
+    rates = {name: book[name]["train_images_per_second"] for name in ("unet", "vnet")}
+    rounds = len(rates["unet"]["values"])
     vnet_faster = sum(
-        vnet > unet for unet, vnet in zip(rates["unet"], rates["vnet"], strict=True)
+        vnet > unet
+        for unet, vnet in zip(
+            rates["unet"]["values"], rates["vnet"]["values"], strict=True
+        )
     )
     printed = original_project.PER_CLASS
 
@@ -84,10 +80,10 @@ def claims_table(runs: dict[str, Run], benchmark: dict) -> pd.DataFrame:
                 original_project.GPU,
             ),
             f"training images per second, benchmark on {benchmark['machine']['device']}"
-            f", median of {len(rates['unet'])} rounds: U-Net "
-            f"{np.median(rates['unet']):.1f}, V-Net {np.median(rates['vnet']):.1f}; "
-            f"V-Net faster in {vnet_faster} of {len(rates['unet'])} rounds",
-            leader(np.median(rates["unet"]), np.median(rates["vnet"])),
+            f", median of {rounds} rounds: U-Net "
+            f"{rates['unet']['median']:.1f}, V-Net {rates['vnet']['median']:.1f}; "
+            f"V-Net faster in {vnet_faster} of {rounds} rounds",
+            leader(rates["unet"]["median"], rates["vnet"]["median"]),
         ),
         (
             original_project.CLAIMS["memory"],

@@ -15,7 +15,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from helpers import BACKGROUND, CLASS_NAMES
-from helpers.book import original_project, tables
+from helpers.book import original_project, speed_report, tables
 from helpers.evaluate import stats
 from helpers.train.runs import Run
 
@@ -68,15 +68,8 @@ def cost_table(runs: dict[str, Run], benchmark: dict) -> Styler:
     Speeds come from the benchmark only: a run's own wall time depends on what else
     its machine ran.
     """
-    book = {
-        row["model"]: row
-        for row in benchmark["results"]
-        if row["setting"]["keras_default"]
-    }
-
-    def rounds(summary: dict) -> tuple[float, float, float]:
-        return summary["median"], summary["min"], summary["max"]
-
+    book = speed_report.book_setting(benchmark)
+    rounds = speed_report.rounds
     table = pd.DataFrame(
         {
             run.label: {

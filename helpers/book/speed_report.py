@@ -38,9 +38,28 @@ def read_reports(folder: Path = RESULTS) -> dict[str, dict]:
     }
 
 
-def _rounds(summary: dict, scale: float = 1.0) -> tuple[float, float, float]:
+FULL_RUN_IMAGES = PRESETS["book"].epochs * PROFILES["full"].n_train
+"""Training images of one run of the book's recipe in the full profile: its epochs of
+the profile's training images."""
+
+
+def rounds(summary: dict) -> tuple[float, float, float]:
     """A rate's median and range over the rounds: ``(median, min, max)``."""
-    return tuple(summary[key] * scale for key in ("median", "min", "max"))
+    return summary["median"], summary["min"], summary["max"]
+
+
+def book_setting(report: dict) -> dict[str, dict]:
+    """The results of ``report`` in the setting the chapters train with, by model."""
+    return {
+        row["model"]: row
+        for row in report["results"]
+        if row["setting"]["keras_default"]
+    }
+
+
+def full_run_minutes(row: dict) -> float:
+    """Minutes a run of the book's recipe trains at ``row``'s median training rate."""
+    return FULL_RUN_IMAGES / row["train_images_per_second"]["median"] / 60
 
 
 def machines_table(reports: dict[str, dict]) -> Styler:
@@ -78,23 +97,18 @@ def machines_table(reports: dict[str, dict]) -> Styler:
     )
 
 
-def _book_rows(report: dict) -> list[dict]:
-    """The results of ``report`` in the setting the chapters train with."""
-    return [row for row in report["results"] if row["setting"]["keras_default"]]
-
-
 def training_table(name: str, report: dict) -> Styler:
     """Each model's size and training rate in the book's setting, in the benchmark run
     ``name``: the rate as its median and range over the rounds, and as a share of the
     machine's matmul rate."""
     rows = {
-        MODEL_LABELS[row["model"]]: {
+        MODEL_LABELS[model]: {
             "parameters": row["parameters"],
             "GFLOPs per image": row["forward_flops_per_image"] / 1e9,
-            "training, images/s": _rounds(row["train_images_per_second"]),
-            "share of matmul rate": _rounds(row["train_fraction_of_matmul"]),
+            "training, images/s": rounds(row["train_images_per_second"]),
+            "share of matmul rate": rounds(row["train_fraction_of_matmul"]),
         }
-        for row in _book_rows(report)
+        for model, row in book_setting(report).items()
     }
     return tables.book_table(
         pd.DataFrame(rows).T.rename_axis("model"),
@@ -113,12 +127,12 @@ def inference_table(name: str, report: dict) -> Styler:
     """Each model's inference rate, latency and peak memory in the book's setting, in
     the benchmark run ``name``."""
     rows = {
-        MODEL_LABELS[row["model"]]: {
-            "inference, images/s": _rounds(row["inference_images_per_second"]),
-            "latency, ms": _rounds(row["latency_ms"]),
+        MODEL_LABELS[model]: {
+            "inference, images/s": rounds(row["inference_images_per_second"]),
+            "latency, ms": rounds(row["latency_ms"]),
             "peak memory, MiB": row["peak_memory_bytes"] / 2**20,
         }
-        for row in _book_rows(report)
+        for model, row in book_setting(report).items()
     }
     return tables.book_table(
         pd.DataFrame(rows).T.rename_axis("model"),
@@ -142,8 +156,8 @@ def settings_table(name: str, report: dict) -> Styler:
             if row["setting"]["keras_default"]
             else row["variant"],
         ): {
-            "training, images/s": _rounds(row["train_images_per_second"]),
-            "speed-up over the book": _rounds(row["train_speedup_over_book"]),
+            "training, images/s": rounds(row["train_images_per_second"]),
+            "speed-up over the book": rounds(row["train_speedup_over_book"]),
         }
         for row in report["results"]
     }
@@ -303,18 +317,13 @@ def chapter_times_table(
     """How long chapters 2-4 train in the full profile: training images over the
     benchmark's rate in the book's setting, beside each committed run's recorded time
     and device."""
-    full, book = PROFILES["full"], PRESETS["book"]
-    training_images = book.epochs * full.n_train
     rows, kinds = {}, {}
     for model, chapter in CHAPTERS.items():
         row = {}
         for name, report in reports.items():
-            rate = next(
-                result["train_images_per_second"]["median"]
-                for result in report["results"]
-                if result["model"] == model and result["setting"]["keras_default"]
+            row[f"estimate, {name}, minutes"] = full_run_minutes(
+                book_setting(report)[model]
             )
-            row[f"estimate, {name}, minutes"] = training_images / rate / 60
             kinds[f"estimate, {name}, minutes"] = "minutes"
         run_file = artifacts / model / "seed-0" / RUN_FILE
         if run_file.is_file():
@@ -329,7 +338,7 @@ def chapter_times_table(
     return tables.book_table(
         pd.DataFrame(rows).T.rename_axis("chapter"),
         kinds,
-        f"Training time of chapters 2-4 in the full profile: up to {book.epochs} "
-        f"epochs of {full.n_train:,} images, {training_images:,} training images "
-        "per model",
+        f"Training time of chapters 2-4 in the full profile: up to "
+        f"{PRESETS['book'].epochs} epochs of {PROFILES['full'].n_train:,} images, "
+        f"{FULL_RUN_IMAGES:,} training images per model",
     )
