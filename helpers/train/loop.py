@@ -167,7 +167,8 @@ def train(
     if jit_compile is None:
         jit_compile = "auto" if profile.name == "full" else False
     model_kwargs = dict(model_kwargs or {})
-    architecture = digest_of(builder or model_name, model_kwargs)
+    build = builder or partial(build_model, model_name)
+    architecture = digest_of(build, model_kwargs)
     if settings.fresh_images and train_digits is None:
         if dataset is not None:
             raise ValueError(
@@ -229,7 +230,7 @@ def train(
             config["seeds"]["data"],
         )
         with dtype_policy(settings.mixed_precision), _distribution_scope(strategy):
-            model = (builder or partial(build_model, model_name))(**model_kwargs)
+            model = build(**model_kwargs)
             compile_for_training(
                 model,
                 epochs * math.ceil(images["train"] / settings.batch_size),
