@@ -124,7 +124,6 @@ TABLES_LEFT = {
     "02_fcn": "its tables were drawn before the book's one table style",
     "03_unet": "its tables were drawn before the book's one table style",
     "04_vnet": "its tables were drawn before the book's one table style",
-    "05_results": "its tables were drawn before the book's one table style",
 }
 
 
